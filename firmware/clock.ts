@@ -1,0 +1,88 @@
+/**
+ * All time in dakbox comes from one Clock so that expiry, countdowns,
+ * debouncing and backoff can be tested without waiting.
+ */
+export interface Clock {
+  /** Milliseconds since the Unix epoch. */
+  now(): number;
+  setTimeout(callback: () => void, ms: number): TimerHandle;
+  clearTimeout(handle: TimerHandle | undefined): void;
+}
+
+export interface TimerHandle {
+  readonly __timer: unique symbol;
+}
+
+export const systemClock: Clock = {
+  now: () => Date.now(),
+  setTimeout: (callback, ms) => {
+    const timer = setTimeout(callback, ms);
+    // A pending expiry or tick must not keep a finished CLI command alive.
+    timer.unref?.();
+    return timer as unknown as TimerHandle;
+  },
+  clearTimeout: (handle) => {
+    if (handle) clearTimeout(handle as unknown as NodeJS.Timeout);
+  },
+};
+
+interface ManualTimer {
+  id: number;
+  at: number;
+  callback: () => void;
+}
+
+/**
+ * A clock that moves only when told to. Timers fire in time order during
+ * `advance`, each seeing `now()` equal to its due time.
+ */
+export class ManualClock implements Clock {
+  private current: number;
+  private nextId = 1;
+  private timers: ManualTimer[] = [];
+
+  constructor(start = Date.UTC(2026, 0, 15, 4, 30, 0)) {
+    this.current = start;
+  }
+
+  now(): number {
+    return this.current;
+  }
+
+  setTimeout(callback: () => void, ms: number): TimerHandle {
+    const timer = { id: this.nextId++, at: this.current + Math.max(0, ms), callback };
+    this.timers.push(timer);
+    return timer.id as unknown as TimerHandle;
+  }
+
+  clearTimeout(handle: TimerHandle | undefined): void {
+    const id = handle as unknown as number;
+    this.timers = this.timers.filter((t) => t.id !== id);
+  }
+
+  /** Moves time forward by `ms`, firing every timer that falls due on the way. */
+  advance(ms: number): void {
+    const target = this.current + ms;
+    for (;;) {
+      const due = this.timers.filter((t) => t.at <= target).sort((a, b) => a.at - b.at || a.id - b.id)[0];
+      if (!due) break;
+      this.timers = this.timers.filter((t) => t !== due);
+      this.current = due.at;
+      due.callback();
+    }
+    this.current = target;
+  }
+
+  /** How many timers are waiting; lets tests prove nothing was left running. */
+  pending(): number {
+    return this.timers.length;
+  }
+}
+
+const IST_OFFSET_MS = (5 * 60 + 30) * 60 * 1000;
+
+/** ISO-8601 in India Standard Time with an explicit offset: "2026-01-15T10:00:00+05:30". */
+export function formatIst(epochMs: number): string {
+  const shifted = new Date(Math.floor(epochMs / 1000) * 1000 + IST_OFFSET_MS);
+  return `${shifted.toISOString().slice(0, 19)}+05:30`;
+}
