@@ -18,5 +18,11 @@ export interface Utterance {
  */
 export interface Speaker {
   speak(utterance: Utterance): Promise<void>;
+  /**
+   * Sounds the chime at a volume step (0 to 10): the sound made when a
+   * sentence cannot be spoken, and the optional "QR shown" signal. Optional
+   * so that a speaker without one still satisfies the interface.
+   */
+  chime?(volume: number): Promise<void>;
   close(): Promise<void>;
 }
