@@ -12,6 +12,16 @@ export interface FrameReaderOptions {
 
 export const DEFAULT_MAX_LINE_BYTES = 1024;
 
+/** The smallest limit that still leaves room for a request. */
+const MIN_LINE_BYTES = 16;
+
+export function checkMaxLineBytes(max: number): number {
+  if (!Number.isSafeInteger(max) || max < MIN_LINE_BYTES) {
+    throw new TypeError(`maxLineBytes must be an integer of at least ${MIN_LINE_BYTES}, got ${String(max)}`);
+  }
+  return max;
+}
+
 const NEWLINE = 0x0a;
 const CARRIAGE_RETURN = 0x0d;
 
@@ -46,11 +56,7 @@ export class FrameReader extends Transform {
 
   constructor(options: FrameReaderOptions = {}) {
     super({ readableObjectMode: true });
-    const max = options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
-    if (!Number.isSafeInteger(max) || max < 16) {
-      throw new TypeError(`maxLineBytes must be an integer of at least 16, got ${String(max)}`);
-    }
-    this.maxLineBytes = max;
+    this.maxLineBytes = checkMaxLineBytes(options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES);
   }
 
   override _transform(chunk: unknown, encoding: BufferEncoding, done: TransformCallback): void {
