@@ -6,8 +6,9 @@ export const MAX_ID_LENGTH = 64;
 export const MAX_REF_LENGTH = 64;
 /** The UPI `tn` limit. */
 export const MAX_NOTE_LENGTH = 50;
-export const MIN_EXPIRES_IN = 10;
-export const MAX_EXPIRES_IN = 86_400;
+/** The QR lifetimes the counter accepts. */
+export const MIN_EXPIRES_IN = 30;
+export const MAX_EXPIRES_IN = 3_600;
 const TR_PATTERN = /^[A-Za-z0-9_-]{1,35}$/;
 
 const FIELDS: Record<Operation, readonly string[]> = {
@@ -71,7 +72,7 @@ export function parseRequestLine(text: string): ParsedLine {
 function checkFields(op: Operation, id: RequestId, value: Record<string, unknown>): BillingRequest {
   switch (op) {
     case 'sale': {
-      const ref = checkText(value.ref, 'ref', MAX_REF_LENGTH);
+      const ref = checkRef(value.ref);
       const note = checkText(value.note, 'note', MAX_NOTE_LENGTH);
       const expiresIn = checkExpiresIn(value.expiresIn);
       return {
@@ -114,6 +115,15 @@ function checkText(text: unknown, field: string, maxLength: number): string | un
   if ([...text].length > maxLength) throw new InputError(field, `is longer than ${maxLength} characters`);
   if (hasControlCharacter(text)) throw new InputError(field, 'contains a control character');
   return text;
+}
+
+/** The ledger keeps the billing system's reference as printable ASCII: invoice numbers, not prose. */
+function checkRef(ref: unknown): string | undefined {
+  if (ref === undefined || ref === null || ref === '') return undefined;
+  if (typeof ref !== 'string') throw new InputError('ref', `must be a string, got ${typeName(ref)}`);
+  if (ref.length > MAX_REF_LENGTH) throw new InputError('ref', `is longer than ${MAX_REF_LENGTH} characters`);
+  if (!/^[\x20-\x7e]+$/.test(ref)) throw new InputError('ref', 'must be printable ASCII: letters, digits, spaces and punctuation');
+  return ref;
 }
 
 function checkExpiresIn(seconds: unknown): number | undefined {

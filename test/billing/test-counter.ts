@@ -30,6 +30,7 @@ export class TestCounter implements CounterPort {
     readonly limit: Paise = paise(100_000_00),
     readonly deviceId = 'DAK0042',
     readonly lifetimeSeconds = 300,
+    readonly maxLifetimeSeconds = 600,
   ) {}
 
   /** Resolves when the counter has been asked for `count` sales in all. */
@@ -58,7 +59,7 @@ export class TestCounter implements CounterPort {
       checkSaleAmount(request.amount, this.limit);
       if (request.note !== undefined && [...request.note].length > 50) throw new InputError('note', 'is longer than 50 characters');
       const seconds = request.expiresInSeconds ?? this.lifetimeSeconds;
-      if (seconds > 3600) throw new InputError('expiresInSeconds', 'must be at most 3600 seconds on this counter');
+      if (seconds > this.maxLifetimeSeconds) throw new InputError('expiresInSeconds', `must be at most ${this.maxLifetimeSeconds} seconds on this counter`);
       if (this.showing) this.end(this.showing, 'cancelled', { type: 'cancelled', tr: this.showing.tr, amount: this.showing.amount, reason: 'superseded', ...ref(this.showing) });
       const tr = `${this.deviceId}-${String(this.nextTr++).padStart(6, '0')}`;
       const now = this.clock.now();

@@ -1,0 +1,55 @@
+import { SerialPortStream, type OpenOptions } from '@serialport/stream';
+import { SerialPort } from 'serialport';
+
+/** What the port library asks of the hardware: open, read, write, update, close. */
+export type SerialBinding = OpenOptions['binding'];
+
+export const DEFAULT_BAUD_RATE = 115_200;
+
+export interface SerialPortOptions {
+  /** `/dev/ttyUSB0`, or better a stable `/dev/serial/by-id/...` name. */
+  path: string;
+  baudRate: number;
+  /** The hardware; the operating system's by default, a mock binding in tests. */
+  binding?: SerialBinding;
+}
+
+/** Bad settings are a mistake in the caller, reported at once rather than as a failed open later. */
+export function checkSerialPortOptions(options: SerialPortOptions): void {
+  if (typeof options.path !== 'string' || options.path.trim() === '') {
+    throw new TypeError(`serial port path must be a non-empty string, got ${JSON.stringify(options.path)}`);
+  }
+  if (!Number.isSafeInteger(options.baudRate) || options.baudRate <= 0) {
+    throw new TypeError(`baudRate must be a positive integer, got ${String(options.baudRate)}`);
+  }
+}
+
+/** A port not yet opened; `openSerialPort` is the usual way in. */
+export function createSerialPort(options: SerialPortOptions): SerialPortStream {
+  checkSerialPortOptions(options);
+  return new SerialPortStream({
+    binding: options.binding ?? SerialPort.binding,
+    path: options.path,
+    baudRate: options.baudRate,
+    autoOpen: false,
+  });
+}
+
+/** Opens the port and resolves once bytes can flow; rejects with the operating system's reason. */
+export function openSerialPort(options: SerialPortOptions): Promise<SerialPortStream> {
+  const port = createSerialPort(options);
+  return new Promise((resolve, reject) => {
+    port.open((err) => {
+      if (err) reject(new Error(`cannot open ${options.path}: ${err.message}`));
+      else resolve(port);
+    });
+  });
+}
+
+/** Closes the port if it is open; a port already closed (unplugged) is not an error here. */
+export function closeSerialPort(port: SerialPortStream): Promise<void> {
+  if (!port.isOpen) return Promise.resolve();
+  return new Promise((resolve) => {
+    port.close(() => resolve());
+  });
+}
