@@ -3,7 +3,7 @@ import type { SerialPortStream } from '@serialport/stream';
 import type { Clock, TimerHandle } from '../../firmware/clock.js';
 import { describeError } from '../../firmware/errors.js';
 import type { Logger } from '../../firmware/log.js';
-import { Backoff, type BackoffOptions } from './backoff.js';
+import { Backoff } from '../../firmware/backoff.js';
 import { checkSerialPortOptions, closeSerialPort, createSerialPort, type SerialBinding } from './serial-port.js';
 
 /**
@@ -26,7 +26,14 @@ export interface BillingSerialPortOptions {
   clock: Clock;
   log: Logger;
   binding?: SerialBinding;
-  retry?: BackoffOptions;
+  retry?: RetryOptions;
+}
+
+export interface RetryOptions {
+  /** Pause before the first reopen. */
+  firstDelayMs?: number;
+  /** The pause doubles up to this and stays there. */
+  maxDelayMs?: number;
 }
 
 /**
@@ -45,11 +52,20 @@ export class BillingSerialPort {
   private port: SerialPortStream | undefined;
   private retryTimer: TimerHandle | undefined;
   private opening: Promise<void> | undefined;
+  /** Opens failed in a row; only the first is worth a warning. */
+  private failedOpens = 0;
 
   constructor(options: BillingSerialPortOptions) {
     checkSerialPortOptions(options);
+    const firstDelayMs = options.retry?.firstDelayMs ?? 500;
+    const maxDelayMs = options.retry?.maxDelayMs ?? 30_000;
+    if (!(firstDelayMs > 0) || !(maxDelayMs >= firstDelayMs)) {
+      throw new TypeError(`retry delays must satisfy 0 < firstDelayMs <= maxDelayMs, got ${firstDelayMs} and ${maxDelayMs}`);
+    }
     this.options = options;
-    this.backoff = new Backoff(options.retry);
+    // No jitter: one device retries one local port; there is no crowd of
+    // clients to spread out. A replugged adapter is back within a second.
+    this.backoff = new Backoff(firstDelayMs, maxDelayMs, () => 0);
   }
 
   get state(): SerialPortState {
@@ -66,6 +82,7 @@ export class BillingSerialPort {
     if (this.current !== 'stopped') return;
     this.run++;
     this.backoff.reset();
+    this.failedOpens = 0;
     this.open(this.run);
   }
 
@@ -100,7 +117,7 @@ export class BillingSerialPort {
         settle();
         if (err) {
           const failure = { path, err: describeError(err) };
-          if (this.backoff.failures === 0) log.warn(failure, 'billing serial port cannot be opened; will keep trying');
+          if (this.failedOpens++ === 0) log.warn(failure, 'billing serial port cannot be opened; will keep trying');
           else log.debug(failure, 'billing serial port still cannot be opened');
           this.retryLater(run);
           return;
@@ -113,6 +130,7 @@ export class BillingSerialPort {
   private connected(run: number, port: SerialPortStream): void {
     const { link, log, path, baudRate } = this.options;
     this.backoff.reset();
+    this.failedOpens = 0;
     this.port = port;
     let session: { detach(): void };
     try {

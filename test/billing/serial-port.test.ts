@@ -2,7 +2,6 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { BillingLink } from '../../firmware/billing/link.js';
 import { ManualClock } from '../../firmware/clock.js';
 import { silentLogger } from '../../firmware/log.js';
-import { Backoff } from '../../devices/serial/backoff.js';
 import { BillingSerialPort, type SerialPortState } from '../../devices/serial/billing-serial-port.js';
 import { TestCounter } from './test-counter.js';
 import { UsbSerialAdapter } from './usb-serial-adapter.js';
@@ -101,9 +100,8 @@ describe('BillingSerialPort', () => {
     const start = clock.now();
     serial.start();
     await reach(serial, 'waiting');
-    const expected = new Backoff({ firstDelayMs: 500, maxDelayMs: 8_000 });
-    for (let attempt = 0; attempt < 7; attempt++) {
-      const delay = expected.next();
+    const delays = [500, 1_000, 2_000, 4_000, 8_000, 8_000, 8_000];
+    for (const [attempt, delay] of delays.entries()) {
       clock.advance(delay - 1);
       expect(adapter.openAttempts).toHaveLength(attempt + 1);
       const failedAgain = becomes(serial, 'waiting');
