@@ -10,8 +10,12 @@ import type { WavPlayer } from './player.js';
 import { DeviceSpeaker } from './device-speaker.js';
 import { WavSpeaker } from './wav-speaker.js';
 
-/** Where speech goes: the loudspeaker, or numbered WAV files in a folder. */
-export type SpeakerOutput = { kind: 'device' } | { kind: 'wav'; folder: string; realTime?: boolean };
+/**
+ * Where speech goes, as the device config says: the board's loudspeaker,
+ * numbered WAV files in a folder (`realtime` waits each sound's length as a
+ * loudspeaker would), or nowhere.
+ */
+export type SpeakerOutput = { kind: 'system' } | { kind: 'wav'; dir: string; realtime?: boolean } | { kind: 'none' };
 
 export interface StandardVoicesOptions {
   espeak?: EspeakVoiceOptions;
@@ -42,9 +46,18 @@ export function createSpeaker(options: CreateSpeakerOptions): Speaker {
   const picker = standardVoicePicker({ ...options, log });
   const { output } = options;
   switch (output.kind) {
-    case 'device':
+    case 'system':
       return new DeviceSpeaker({ picker, log });
     case 'wav':
-      return new WavSpeaker({ folder: output.folder, realTime: output.realTime, picker, log, clock: options.clock });
+      return new WavSpeaker({ folder: output.dir, realTime: output.realtime, picker, log, clock: options.clock });
+    case 'none':
+      return silentSpeaker;
   }
 }
+
+/** A device configured without a speaker: every sentence is "spoken" at once, to nobody. */
+const silentSpeaker: Speaker = {
+  speak: () => Promise.resolve(),
+  chime: () => Promise.resolve(),
+  close: () => Promise.resolve(),
+};
