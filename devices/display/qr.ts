@@ -1,0 +1,163 @@
+import { createRequire } from 'node:module';
+import { createCanvas, type Canvas } from 'canvas';
+import QRCode from 'qrcode';
+import { LruCache } from './lru.js';
+
+/**
+ * Error correction levels the device uses. L is never used: an LCD behind a
+ * counter window has glare, moiré and fingerprints, and the customer's phone
+ * is held at an angle, so at least M (15 % recovery) is needed.
+ */
+export type QrLevel = 'M' | 'Q' | 'H';
+const LEVELS_LOW_TO_HIGH: readonly QrLevel[] = ['M', 'Q', 'H'];
+
+/** ISO/IEC 18004 asks for at least four light modules around the symbol. */
+export const QUIET_MODULES = 4;
+
+/** The module matrix of one QR symbol: `dark[row * size + col]` is 1 for a dark module. */
+export interface QrSymbol {
+  readonly text: string;
+  readonly level: QrLevel;
+  readonly version: number;
+  readonly size: number;
+  readonly dark: Uint8Array;
+}
+
+/** How a QR symbol sits on the panel. */
+export interface QrPlan {
+  readonly text: string;
+  readonly level: QrLevel;
+  readonly version: number;
+  /** Modules per side, without the quiet zone. */
+  readonly modules: number;
+  /** Panel pixels per module: always whole, so every module is a crisp square. */
+  readonly modulePx: number;
+  /** Side of the symbol plus its quiet zone, in pixels. */
+  readonly boxPx: number;
+}
+
+interface QrLevelObject {
+  readonly bit: number;
+}
+interface QrInternals {
+  version: { getCapacity(version: number, level: QrLevelObject, mode: unknown): number };
+  levels: Record<QrLevel, QrLevelObject>;
+  byteMode: unknown;
+}
+
+/**
+ * The capacity table lives inside the qrcode package (it has no exports map,
+ * so the files are reachable). Using it lets the layout know each level's
+ * symbol size without encoding the URI three times.
+ */
+function loadInternals(): QrInternals {
+  const require = createRequire(import.meta.url);
+  const version = require('qrcode/lib/core/version.js') as QrInternals['version'];
+  const levels = require('qrcode/lib/core/error-correction-level.js') as Record<QrLevel, QrLevelObject>;
+  const mode = require('qrcode/lib/core/mode.js') as { BYTE: unknown };
+  return { version, levels, byteMode: mode.BYTE };
+}
+const internals = loadInternals();
+
+const versionCache = new LruCache<string, number>(256);
+
+/**
+ * The smallest QR version holding `text` in byte mode at `level`. Byte mode
+ * keeps the URI one segment, exactly as the ledger recorded it, and encodes
+ * twice as fast as the mixed-segment optimiser.
+ */
+export function qrVersionFor(text: string, level: QrLevel): number {
+  const bytes = Buffer.byteLength(text, 'utf8');
+  const key = `${level}${bytes}`;
+  return versionCache.getOrCreate(key, () => {
+    for (let version = 1; version <= 40; version++) {
+      if (internals.version.getCapacity(version, internals.levels[level], internals.byteMode) >= bytes) return version;
+    }
+    throw new RangeError(`text of ${bytes} bytes does not fit in any QR version at level ${level}`);
+  });
+}
+
+export function modulesForVersion(version: number): number {
+  return 17 + 4 * version;
+}
+
+/**
+ * The largest whole-pixel module size whose symbol and quiet zone fit in
+ * `maxBoxPx`; then the highest error correction level that still fits at
+ * that same module size and within `upgradeBoxPx` (room the rest of the
+ * screen does not need). A bigger module scans from further away, so size
+ * wins over correction; spare room buys correction for free.
+ * Returns undefined when not even one pixel per module fits.
+ */
+export function planQr(text: string, maxBoxPx: number, upgradeBoxPx = maxBoxPx): QrPlan | undefined {
+  const baseVersion = qrVersionFor(text, 'M');
+  const baseModules = modulesForVersion(baseVersion);
+  const modulePx = Math.floor(maxBoxPx / (baseModules + 2 * QUIET_MODULES));
+  if (modulePx < 1) return undefined;
+  let plan: QrPlan = { text, level: 'M', version: baseVersion, modules: baseModules, modulePx, boxPx: (baseModules + 2 * QUIET_MODULES) * modulePx };
+  for (const level of LEVELS_LOW_TO_HIGH.slice(1)) {
+    const version = qrVersionFor(text, level);
+    const modules = modulesForVersion(version);
+    const boxPx = (modules + 2 * QUIET_MODULES) * modulePx;
+    if (boxPx > Math.min(maxBoxPx, upgradeBoxPx)) break;
+    plan = { text, level, version, modules, modulePx, boxPx };
+  }
+  return plan;
+}
+
+/**
+ * Encodes QR symbols and pre-renders them at panel scale. A sale's URI is
+ * drawn many times (every full repaint, banner changes, language changes),
+ * so both the module matrix and the pixels are kept, in bounded caches.
+ */
+export class QrCodes {
+  private readonly symbols = new LruCache<string, QrSymbol>(16);
+  private readonly sprites = new LruCache<string, Canvas>(8);
+
+  symbol(text: string, level: QrLevel, version = qrVersionFor(text, level)): QrSymbol {
+    return this.symbols.getOrCreate(`${level}${version}\n${text}`, () => encodeQr(text, level, version));
+  }
+
+  /** The symbol with its quiet zone, `modulePx` pixels per module, ready to blit. */
+  sprite(plan: QrPlan): Canvas {
+    return this.sprites.getOrCreate(`${plan.level}${plan.version}:${plan.modulePx}\n${plan.text}`, () =>
+      renderQrSprite(this.symbol(plan.text, plan.level, plan.version), plan.modulePx),
+    );
+  }
+}
+
+export function encodeQr(text: string, level: QrLevel, version = qrVersionFor(text, level)): QrSymbol {
+  const code = QRCode.create([{ data: new TextEncoder().encode(text), mode: 'byte' }], { errorCorrectionLevel: level, version });
+  return { text, level, version: code.version, size: code.modules.size, dark: code.modules.data };
+}
+
+/** ImageData is RGBA bytes; these read those bytes as one word in the CPU's own byte order. */
+const DARK_PIXEL = new Uint32Array(new Uint8Array([0, 0, 0, 255]).buffer)[0] ?? 0;
+const LIGHT_PIXEL = 0xffffffff;
+
+/**
+ * Writes the modules straight into an RGBA buffer: one pass, exact colours,
+ * no anti-aliased edges between modules.
+ */
+export function renderQrSprite(symbol: QrSymbol, modulePx: number): Canvas {
+  const side = (symbol.size + 2 * QUIET_MODULES) * modulePx;
+  const canvas = createCanvas(side, side);
+  const ctx = canvas.getContext('2d');
+  const image = ctx.createImageData(side, side);
+  const pixels = new Uint32Array(image.data.buffer, image.data.byteOffset, side * side);
+  pixels.fill(LIGHT_PIXEL);
+  const offset = QUIET_MODULES * modulePx;
+  for (let row = 0; row < symbol.size; row++) {
+    for (let col = 0; col < symbol.size; col++) {
+      if (symbol.dark[row * symbol.size + col] !== 1) continue;
+      const x0 = offset + col * modulePx;
+      const y0 = offset + row * modulePx;
+      for (let dy = 0; dy < modulePx; dy++) {
+        const start = (y0 + dy) * side + x0;
+        pixels.fill(DARK_PIXEL, start, start + modulePx);
+      }
+    }
+  }
+  ctx.putImageData(image, 0, 0);
+  return canvas;
+}
