@@ -74,3 +74,13 @@ export function cable(): { device: Duplex; pc: { write(text: string | Buffer): v
     },
   };
 }
+
+/** A null-modem cable: what one end writes, the other reads. */
+export function nullModem(): { device: Duplex; pc: Duplex } {
+  const toDevice = new PassThrough();
+  const toPc = new PassThrough();
+  return {
+    device: Duplex.from({ readable: toDevice, writable: toPc }),
+    pc: Duplex.from({ readable: toPc, writable: toDevice }),
+  };
+}
