@@ -1,0 +1,101 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ManualClock } from '../../firmware/clock.js';
+import { paise } from '../../firmware/money.js';
+import { sentence } from '../../firmware/announce/words.js';
+import { Announcer, type VolumeStore } from '../../firmware/announce/announcer.js';
+import type { CounterEvent, CounterPort, CounterStatus, SaleRequest, SaleSnapshot } from '../../firmware/counter-port.js';
+import { VirtualIo } from '../../devices/controls/virtual-io.js';
+import { Controls, DEFAULT_CONTROLS_PINS as PINS } from '../../devices/controls/controls.js';
+import { WavSpeaker } from '../../devices/speaker/wav-speaker.js';
+import { standardVoicePicker } from '../../devices/speaker/create-speaker.js';
+import { capturedLog, tempFolder } from '../speaker/support.js';
+
+/** A counter with one sale on screen; records what the buttons asked of it. */
+class CounterAtTheDesk implements CounterPort {
+  cancelled: (string | undefined)[] = [];
+  private readonly sale: SaleSnapshot = {
+    tr: 'DAK01-000042',
+    amount: paise(25000),
+    uri: 'upi://pay?ver=01&mode=15',
+    state: 'showing',
+    source: 'serial',
+    shownAt: 0,
+    expiresAt: 300_000,
+  };
+  startSale(_request: SaleRequest): Promise<SaleSnapshot> {
+    return Promise.reject(new Error('not used by the buttons'));
+  }
+  cancelSale(tr?: string): Promise<SaleSnapshot> {
+    this.cancelled.push(tr);
+    return Promise.resolve({ ...this.sale, state: 'cancelled' });
+  }
+  status(): CounterStatus {
+    return { deviceId: 'DAK01', firmware: 'test', link: 'online', sale: this.sale, todayCount: 3, todayTotal: paise(75000) };
+  }
+  subscribe(_listener: (event: CounterEvent) => void): () => void {
+    return () => undefined;
+  }
+}
+
+let folder: { path: string; remove: () => Promise<void> };
+beforeEach(async () => {
+  folder = await tempFolder('wiring');
+});
+afterEach(async () => {
+  await folder.remove();
+});
+
+describe('buttons wired to the announcer and the counter', () => {
+  it('change the volume, replay, cancel the sale and speak the status', async () => {
+    const { log } = capturedLog();
+    const clock = new ManualClock();
+    const io = new VirtualIo();
+    const saved: number[] = [];
+    const store: VolumeStore = { loadVolume: () => 6, saveVolume: (level) => void saved.push(level) };
+    const speaker = new WavSpeaker({ folder: folder.path, picker: standardVoicePicker({ log }), log });
+    const announcer = new Announcer({ speaker, volumeStore: store, language: () => 'hi', log, clock });
+    const counter = new CounterAtTheDesk();
+    const controls = new Controls({ io, clock, log });
+    // The same wiring the core does.
+    controls.on('volume-up', () => announcer.volumeUp());
+    controls.on('volume-down', () => announcer.volumeDown());
+    controls.on('replay', () => void announcer.replayLast());
+    controls.on('cancel-sale', () => void counter.cancelSale());
+    controls.on('status', () => {
+      const status = counter.status();
+      void announcer.announce({ kind: 'status', online: status.link === 'online', lastPayment: paise(25000), todayCount: status.todayCount, todayTotal: status.todayTotal });
+    });
+    await controls.start();
+    const tap = (pin: number | string, holdMs = 100) => {
+      io.drive(pin, 0);
+      clock.advance(holdMs);
+      io.drive(pin, undefined);
+      clock.advance(100);
+    };
+
+    await announcer.announce({ kind: 'payment', amount: paise(25000) });
+    tap(PINS['volume-up']);
+    tap(PINS['volume-up']);
+    await announcer.idle();
+    tap(PINS['volume-down']);
+    await announcer.idle();
+    tap(PINS.replay);
+    await announcer.idle();
+    tap(PINS['cancel-sale']);
+    tap(PINS.replay, 2500);
+    await announcer.idle();
+
+    expect(saved).toEqual([7, 8, 7]);
+    expect(announcer.volume).toBe(7);
+    expect(counter.cancelled).toEqual([undefined]);
+    expect(speaker.recordings.map((r) => [r.text, r.volume])).toEqual([
+      [sentence({ kind: 'payment', amount: paise(25000) }, 'hi'), 6],
+      [sentence({ kind: 'volume', level: 7 }, 'hi'), 7],
+      [sentence({ kind: 'volume', level: 8 }, 'hi'), 8],
+      [sentence({ kind: 'volume', level: 7 }, 'hi'), 7],
+      [sentence({ kind: 'payment', amount: paise(25000) }, 'hi'), 7],
+      [sentence({ kind: 'status', online: true, lastPayment: paise(25000), todayCount: 3, todayTotal: paise(75000) }, 'hi'), 7],
+    ]);
+    controls.stop();
+  });
+});
