@@ -32,7 +32,6 @@ export const displaySchema = z.discriminatedUnion('kind', [
 ]);
 
 export const speakerSchema = z.discriminatedUnion('kind', [
-  z.strictObject({ kind: z.literal('none') }),
   /** Each announcement written as a WAV file; `realtime` waits the audio's length as a speaker would. */
   z.strictObject({ kind: z.literal('wav'), dir: z.string().min(1).default('sounds'), realtime: z.boolean().default(false) }),
   /** The board's speaker: say/festival for English, espeak-ng for Indic languages. */
@@ -90,6 +89,14 @@ export const deviceConfigSchema = z.strictObject({
   display: displaySchema.default({ kind: 'png', dir: 'frames', width: 480, height: 320 }),
   speaker: speakerSchema.default({ kind: 'wav', dir: 'sounds', realtime: false }),
   controls: controlsSchema.default({ kind: 'none' }),
+  announce: z
+    .strictObject({
+      /** Spoken prompts for the link (connected, network lost, network back) and low memory or storage. */
+      prompts: z.boolean().default(true),
+      /** Speak today's count and total at this IST time each day, e.g. "20:00". */
+      daySummaryAt: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be a time of day like "20:00"').optional(),
+    })
+    .default({ prompts: true }),
   serial: z
     .strictObject({
       path: z.string().min(1),

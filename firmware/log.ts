@@ -17,7 +17,7 @@ export interface LogOptions {
 export function createLogger(options: LogOptions = {}): Logger {
   const level = options.level ?? process.env.DAKBOX_LOG ?? 'info';
   if (options.pretty) {
-    return pino({ level, transport: { target: 'pino-pretty', options: { colorize: true, translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname' } } });
+    return pino({ level, transport: { target: 'pino-pretty', options: { colorize: true, singleLine: true, translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname' } } });
   }
   if (options.destination) return pino({ level }, options.destination);
   return pino({ level });

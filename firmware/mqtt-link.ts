@@ -110,12 +110,16 @@ export class MqttLink extends EventEmitter<LinkEvents> {
     client.on('connect', (connack) => {
       this.backoff.reset();
       this.o.log.info({ sessionPresent: connack.sessionPresent }, 'connected to broker');
-      this.subscribeAll(client);
-      client.publish(this.topic('status'), this.status(true), { qos: 1, retain: true }, (err) => {
-        if (err) this.o.log.warn({ err: describeError(err) }, 'status not published');
+      // "online" is announced only once the device can hear its topics, so a
+      // backend that waits for it never publishes into the void.
+      this.subscribeAll(client, () => {
+        if (client !== this.client || !client.connected) return;
+        client.publish(this.topic('status'), this.status(true), { qos: 1, retain: true }, (err) => {
+          if (err) this.o.log.warn({ err: describeError(err) }, 'status not published');
+        });
+        this.setState('online');
+        this.emit('connected');
       });
-      this.setState('online');
-      this.emit('connected');
     });
     client.on('error', (err) => {
       this.o.log.warn({ err: describeError(err) }, 'broker connection error');
@@ -131,16 +135,19 @@ export class MqttLink extends EventEmitter<LinkEvents> {
     return this.options;
   }
 
-  private subscribeAll(client: MqttClient): void {
+  private subscribeAll(client: MqttClient, then: () => void): void {
     const topics = Object.fromEntries(INBOUND_TOPICS.map((t) => [this.topic(t), { qos: 1 as const }]));
     client.subscribe(topics, (err, granted) => {
       if (err) {
+        // The connection is going down; the next connect subscribes again.
         this.o.log.error({ err: describeError(err) }, 'subscription failed');
         return;
       }
-      // 128 (0x80) is the broker refusing, e.g. by its ACL.
+      // 128 (0x80) and up is the broker refusing, e.g. by its ACL.
       const refused = (granted ?? []).filter((g) => g.qos >= 0x80).map((g) => g.topic);
       if (refused.length) this.o.log.error({ refused }, 'broker refused subscriptions; check the ACL for this device');
+      else this.o.log.info({ topics: Object.keys(topics) }, 'subscribed');
+      then();
     });
   }
 

@@ -1,0 +1,43 @@
+import { createSpeaker } from '../../devices/speaker/create-speaker.js';
+import { sentence } from '../announce/words.js';
+import { loadConfig } from '../config.js';
+import { InputError } from '../errors.js';
+import { isLanguage, LANGUAGES, type Language } from '../language.js';
+import { createLogger } from '../log.js';
+import { parseAmountInput } from '../money.js';
+import { integer, parse } from './args.js';
+import type { CommandIo } from './main.js';
+
+export const ANNOUNCE_HELP = `dakbox announce <amount> [--lang en|hi|bn|kn] [--dry-run] [--volume 0-10] [--wav-dir DIR] [--config device.json]
+  Says "Received … rupees" as the soundbox would. --dry-run prints the sentence
+  instead; --wav-dir writes the speech as a numbered WAV file in DIR; otherwise it plays through the
+  speaker (say/festival for English, espeak-ng for Hindi, Bengali, Kannada).`;
+
+export async function announceCommand(argv: string[], io: CommandIo): Promise<number> {
+  const { values, positionals } = parse(
+    argv,
+    { lang: { type: 'string' }, 'dry-run': { type: 'boolean' }, volume: { type: 'string' }, 'wav-dir': { type: 'string' }, config: { type: 'string' } },
+    true,
+  );
+  if (positionals.length !== 1) throw new InputError('amount', 'give exactly one amount, like 125000.50');
+  const amount = parseAmountInput(positionals[0]);
+  const config = values.config ? loadConfig(values.config) : undefined;
+  const lang = values.lang ?? config?.settings.language ?? 'en';
+  if (!isLanguage(lang)) throw new InputError('--lang', `must be one of ${LANGUAGES.join(', ')}`);
+  const language: Language = lang;
+  const text = sentence({ kind: 'payment', amount }, language);
+  if (values['dry-run']) {
+    io.stdout.write(`${text}\n`);
+    return 0;
+  }
+  const volume = integer(values.volume, '--volume', 0, 10) ?? config?.settings.volume ?? 7;
+  const log = createLogger({ level: 'warn', destination: io.stderr });
+  const wavDir = values['wav-dir'];
+  const speaker = wavDir
+    ? createSpeaker({ output: { kind: 'wav', dir: wavDir }, log })
+    : createSpeaker({ output: { kind: 'system' }, log });
+  io.stdout.write(`${text}\n`);
+  await speaker.speak({ text, language, volume });
+  await speaker.close();
+  return 0;
+}

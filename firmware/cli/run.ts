@@ -1,0 +1,30 @@
+import { loadConfig } from '../config.js';
+import { Device } from '../device.js';
+import { buildParts } from '../hardware.js';
+import { createLogger } from '../log.js';
+import { systemClock } from '../clock.js';
+import { required, parse } from './args.js';
+import type { CommandIo } from './main.js';
+
+export const RUN_HELP = `dakbox run --config device.json [--pretty]
+  Runs one counter device against the broker in its config until SIGTERM or
+  Ctrl-C. Logs JSON lines (or readable lines with --pretty).`;
+
+export async function runCommand(argv: string[], _io: CommandIo): Promise<number> {
+  const { values } = parse(argv, { config: { type: 'string' }, pretty: { type: 'boolean' } });
+  const config = loadConfig(required(values.config, '--config'));
+  const log = createLogger({ pretty: values.pretty ?? false });
+  const device = new Device({ config, parts: await buildParts(config, log, systemClock), log, clock: systemClock });
+  device.start();
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string) => {
+      log.info({ signal }, 'stopping');
+      resolve();
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  });
+  await device.stop();
+  log.flush();
+  return 0;
+}

@@ -1,0 +1,100 @@
+import { createPrivateKey, type KeyObject } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { writeFileAtomic } from '../firmware/atomic-file.js';
+import type { Clock } from '../firmware/clock.js';
+import { loadConfig, saveSettings, type DeviceSettingsInput } from '../firmware/config.js';
+import { Device } from '../firmware/device.js';
+import { buildParts } from '../firmware/hardware.js';
+import type { Logger } from '../firmware/log.js';
+import { EmbeddedBroker } from './broker.js';
+import { PaymentsBackend, generateNotifierKeys, type NotifierKeys } from './backend.js';
+
+export interface SimulationOptions {
+  /** Folder for the simulated device's config, ledger, frames and sounds. */
+  dir: string;
+  /** Broker port; 0 picks a free one. */
+  port: number;
+  log: Logger;
+  clock: Clock;
+  language?: string;
+}
+
+/**
+ * The whole counter without hardware: an in-process broker, one device
+ * drawing PNG frames and writing WAV announcements, and a stand-in payments
+ * backend that plays the bank.
+ */
+export class Simulation {
+  private constructor(
+    readonly broker: EmbeddedBroker,
+    readonly device: Device,
+    readonly backend: PaymentsBackend,
+    readonly dir: string,
+  ) {}
+
+  static async start(options: SimulationOptions): Promise<Simulation> {
+    const dir = resolve(options.dir);
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const keys = notifierKeys(dir);
+    const broker = await startBroker(options.port);
+    const configPath = join(dir, 'device.json');
+    const settings: DeviceSettingsInput = existsSync(configPath)
+      ? (JSON.parse(readFileSync(configPath, 'utf8')) as DeviceSettingsInput)
+      : {
+          deviceId: 'SIM01',
+          language: 'en',
+          payee: { vpa: 'simcounter01@postbank', name: 'Simulated Post Office', mcc: '9402' },
+          sale: { limit: '100000.00', expirySeconds: 300, resultSeconds: 8, chimeOnQr: true },
+          mqtt: { url: broker.url, protocolVersion: 4 },
+          notifierKeys: [keys.publicKeyBase64],
+          display: { kind: 'png', dir: 'frames', width: 480, height: 320 },
+          speaker: { kind: 'wav', dir: 'sounds', realtime: true },
+        };
+    // The broker may be on a different port from last time, and the
+    // simulator's key is the one it signs with.
+    settings.mqtt = { ...settings.mqtt, url: broker.url, protocolVersion: 4 };
+    settings.notifierKeys = [keys.publicKeyBase64];
+    if (options.language) settings.language = options.language as DeviceSettingsInput['language'];
+    saveSettings(configPath, settings);
+    const config = loadConfig(configPath);
+    const device = new Device({ config, parts: await buildParts(config, options.log, options.clock), log: options.log.child({ device: config.settings.deviceId }), clock: options.clock });
+    device.start();
+    const backend = new PaymentsBackend({ url: broker.url, keys, clock: options.clock, clientId: 'simulated-backend' });
+    await backend.start();
+    return new Simulation(broker, device, backend, dir);
+  }
+
+  get deviceId(): string {
+    return this.device.settings.deviceId;
+  }
+
+  async stop(): Promise<void> {
+    await this.backend.stop();
+    await this.device.stop();
+    await this.broker.stop();
+  }
+}
+
+async function startBroker(port: number): Promise<EmbeddedBroker> {
+  try {
+    return await EmbeddedBroker.start(port);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE' || port === 0) throw err;
+    // Another broker (a system mosquitto) holds the port: take any free one.
+    return EmbeddedBroker.start(0);
+  }
+}
+
+/** The simulated notifier's key pair, kept in the simulation folder so restarts verify old confirmations. */
+function notifierKeys(dir: string): NotifierKeys {
+  const path = join(dir, 'notifier-key.pem');
+  if (!existsSync(path)) {
+    const fresh = generateNotifierKeys();
+    writeFileAtomic(path, fresh.privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(), 0o600);
+    return fresh;
+  }
+  const privateKey: KeyObject = createPrivateKey(readFileSync(path, 'utf8'));
+  const jwk = privateKey.export({ format: 'jwk' });
+  return { privateKey, publicKeyBase64: Buffer.from(jwk.x ?? '', 'base64url').toString('base64') };
+}
