@@ -6,28 +6,7 @@ import { ManualClock } from '../../firmware/clock.js';
 import { silentLogger } from '../../firmware/log.js';
 import { paise } from '../../firmware/money.js';
 import { TestCounter } from './test-counter.js';
-import { nullModem } from './wire-tap.js';
-
-class Capture {
-  text = '';
-  private waiters: { count: number; resolve: () => void }[] = [];
-  write(chunk: string): boolean {
-    this.text += chunk;
-    for (const waiter of this.waiters.filter((w) => this.lines.length >= w.count)) {
-      this.waiters.splice(this.waiters.indexOf(waiter), 1);
-      waiter.resolve();
-    }
-    return true;
-  }
-  /** Resolves once `count` lines have been printed. */
-  printed(count: number): Promise<void> {
-    if (this.lines.length >= count) return Promise.resolve();
-    return new Promise((resolve) => this.waiters.push({ count, resolve }));
-  }
-  get lines(): string[] {
-    return this.text.split('\n').filter((line) => line !== '');
-  }
-}
+import { TextCapture, nullModem } from './wire-tap.js';
 
 const links: BillingLink[] = [];
 afterEach(() => {
@@ -41,8 +20,8 @@ function bench() {
   const link = new BillingLink({ counter, clock: deviceClock, log: silentLogger() });
   links.push(link);
   link.start();
-  const stdout = new Capture();
-  const stderr = new Capture();
+  const stdout = new TextCapture();
+  const stderr = new TextCapture();
   const opened: string[] = [];
   const devices: Duplex[] = [];
   let closed = 0;
@@ -228,8 +207,8 @@ describe('dakbox billing: talking to the device', () => {
   });
 
   it('exits 3 when no reply comes in time', async () => {
-    const stdout = new Capture();
-    const stderr = new Capture();
+    const stdout = new TextCapture();
+    const stderr = new TextCapture();
     const clock = new ManualClock();
     const silentDevice = new PassThrough();
     const stream = Duplex.from({ readable: new PassThrough(), writable: silentDevice });

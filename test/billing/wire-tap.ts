@@ -84,3 +84,25 @@ export function nullModem(): { device: Duplex; pc: Duplex } {
     pc: Duplex.from({ readable: toPc, writable: toDevice }),
   };
 }
+
+/** Stands in for stdout or stderr and lets a test wait for what gets printed. */
+export class TextCapture {
+  text = '';
+  private waiters: { count: number; resolve: () => void }[] = [];
+  write(chunk: string): boolean {
+    this.text += chunk;
+    for (const waiter of this.waiters.filter((w) => this.lines.length >= w.count)) {
+      this.waiters.splice(this.waiters.indexOf(waiter), 1);
+      waiter.resolve();
+    }
+    return true;
+  }
+  /** Resolves once `count` lines have been printed. */
+  printed(count: number): Promise<void> {
+    if (this.lines.length >= count) return Promise.resolve();
+    return new Promise((resolve) => this.waiters.push({ count, resolve }));
+  }
+  get lines(): string[] {
+    return this.text.split('\n').filter((line) => line !== '');
+  }
+}

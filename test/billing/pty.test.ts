@@ -1,0 +1,151 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BillingSerialPort } from '../../devices/serial/billing-serial-port.js';
+import { EXIT, runBillingClient } from '../../firmware/billing/client.js';
+import { BillingLink } from '../../firmware/billing/link.js';
+import { ManualClock } from '../../firmware/clock.js';
+import { silentLogger } from '../../firmware/log.js';
+import { TestCounter } from './test-counter.js';
+import { TextCapture } from './wire-tap.js';
+
+/**
+ * The whole path a billing application uses: `dakbox billing` on one end of
+ * a real pseudo-terminal pair, the device's serial adapter and link on the
+ * other, socat as the cable. Only the counter behind the link is a stand-in.
+ */
+
+interface Cable {
+  process: ChildProcess;
+  dir: string;
+  devicePath: string;
+  pcPath: string;
+}
+
+/** Starts socat and resolves once it says both ptys exist and bytes flow. */
+async function startCable(): Promise<Cable> {
+  const dir = await mkdtemp(join(tmpdir(), 'dakbox-pty-'));
+  const devicePath = join(dir, 'device');
+  const pcPath = join(dir, 'pc');
+  const process = spawn('socat', ['-d', '-d', `pty,raw,echo=0,link=${devicePath}`, `pty,raw,echo=0,link=${pcPath}`], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  await new Promise<void>((resolve, reject) => {
+    let log = '';
+    const onData = (chunk: Buffer): void => {
+      log += chunk.toString();
+      if (log.includes('starting data transfer loop')) {
+        process.stderr?.off('data', onData);
+        process.stderr?.resume();
+        resolve();
+      }
+    };
+    process.stderr?.on('data', onData);
+    process.once('error', reject);
+    process.once('exit', (code) => reject(new Error(`socat exited (${String(code)}) before the ptys were ready: ${log}`)));
+  });
+  return { process, dir, devicePath, pcPath };
+}
+
+async function stopCable(cable: Cable | undefined): Promise<void> {
+  if (!cable) return;
+  const { process } = cable;
+  if (process.exitCode === null && process.signalCode === null) {
+    const exited = new Promise((resolve) => process.once('exit', resolve));
+    process.kill('SIGTERM');
+    await exited;
+  }
+  await rm(cable.dir, { recursive: true, force: true });
+}
+
+describe('billing link over a real pty pair', () => {
+  const clock = new ManualClock();
+  const log = silentLogger();
+  const counter = new TestCounter(clock);
+  const link = new BillingLink({ counter, clock, log });
+  let cable: Cable | undefined;
+  let serial: BillingSerialPort | undefined;
+
+  beforeAll(async () => {
+    cable = await startCable();
+    link.start();
+    serial = new BillingSerialPort({ path: cable.devicePath, baudRate: 115_200, link, clock, log });
+    const open = new Promise<void>((resolve) => {
+      const off = serial?.subscribe((state) => {
+        if (state !== 'open') return;
+        off?.();
+        resolve();
+      });
+    });
+    serial.start();
+    await open;
+  });
+
+  afterAll(async () => {
+    await serial?.stop();
+    link.stop();
+    await stopCable(cable);
+  });
+
+  const client = (args: string[]) => {
+    const stdout = new TextCapture();
+    const stderr = new TextCapture();
+    const run = runBillingClient([...args, '--port', cable?.pcPath ?? '', '--timeout', '20'], { stdout, stderr });
+    return { stdout, stderr, run };
+  };
+
+  it('round-trips a sale and its payment, Unicode note and all', async () => {
+    const { stdout, stderr, run } = client(['sale', '250.00', '--ref', 'INV-42', '--note', 'स्पीड पोस्ट', '--wait', '--json']);
+    await stdout.printed(1);
+    const qr = JSON.parse(stdout.lines[0] as string) as Record<string, unknown>;
+    expect(qr).toMatchObject({ event: 'qr', amount: '250.00', ref: 'INV-42', note: 'स्पीड पोस्ट', source: 'serial' });
+    counter.pay(qr.tr as string, 'UTR-PTY-1');
+    expect(await run).toBe(EXIT.ok);
+    expect(stderr.text).toBe('');
+    expect(JSON.parse(stdout.lines[1] as string)).toMatchObject({
+      event: 'paid',
+      tr: qr.tr,
+      utr: 'UTR-PTY-1',
+      amount: '250.00',
+      asked: '250.00',
+      mismatch: false,
+      late: false,
+      ref: 'INV-42',
+    });
+  });
+
+  it('cancels the sale on screen', async () => {
+    const sale = client(['sale', '99.50']);
+    expect(await sale.run).toBe(EXIT.ok);
+    const tr = /tr=(\S+)/.exec(sale.stdout.lines[0] ?? '')?.[1];
+    expect(tr).toBeDefined();
+    const cancel = client(['cancel', '--tr', tr as string]);
+    expect(await cancel.run).toBe(EXIT.ok);
+    expect(cancel.stdout.lines).toEqual([expect.stringMatching(new RegExp(`^cancelled seq=\\d+ tr=${tr as string} amount=99\\.50 reason=clerk$`))]);
+    const again = client(['cancel']);
+    expect(await again.run).toBe(EXIT.refused);
+    expect(again.stderr.lines).toEqual(['dakbox billing: no sale is on screen (NOT_SHOWING)']);
+  });
+
+  it('reports a QR that expires unpaid', async () => {
+    const { stdout, run } = client(['sale', '10', '--expires', '60', '--wait']);
+    await stdout.printed(1);
+    clock.advance(60_000);
+    expect(await run).toBe(EXIT.expired);
+    expect(stdout.lines[1]).toMatch(/^expired seq=\d+ tr=DAK0042-\d+ amount=10\.00$/);
+  });
+
+  it('answers status and ping, and a bad request with a coded error', async () => {
+    const status = client(['status', '--json']);
+    expect(await status.run).toBe(EXIT.ok);
+    expect(JSON.parse(status.stdout.lines[0] as string)).toMatchObject({ ok: true, op: 'status', status: { deviceId: 'DAK0042', todayCount: 1 } });
+    const ping = client(['ping']);
+    expect(await ping.run).toBe(EXIT.ok);
+    expect(ping.stdout.lines[0]).toMatch(/^pong protocol=1 firmware=0\.1\.0-test deviceId=DAK0042 /);
+    const over = client(['sale', '200000']);
+    expect(await over.run).toBe(EXIT.refused);
+    expect(over.stderr.lines).toEqual(['dakbox billing: amount: 200000.00 is over the per-sale limit of 100000.00 (BAD_FIELD)']);
+  });
+});
