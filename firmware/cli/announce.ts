@@ -14,6 +14,9 @@ export const ANNOUNCE_HELP = `dakbox announce <amount> [--lang en|hi|bn|kn] [--d
   speaker (say/festival for English, espeak-ng for Hindi, Bengali, Kannada).`;
 
 export async function announceCommand(argv: string[], io: CommandIo): Promise<number> {
+  // "-5" would otherwise be read as an unknown flag; refuse it as the amount it is.
+  const negative = argv.find((a) => /^-[\d.]/.test(a));
+  if (negative !== undefined) parseAmountInput(negative);
   const { values, positionals } = parse(
     argv,
     { lang: { type: 'string' }, 'dry-run': { type: 'boolean' }, volume: { type: 'string' }, 'wav-dir': { type: 'string' }, config: { type: 'string' } },
@@ -21,6 +24,7 @@ export async function announceCommand(argv: string[], io: CommandIo): Promise<nu
   );
   if (positionals.length !== 1) throw new InputError('amount', 'give exactly one amount, like 125000.50');
   const amount = parseAmountInput(positionals[0]);
+  if (amount <= 0) throw new InputError('amount', 'must be more than zero');
   const config = values.config ? loadConfig(values.config) : undefined;
   const lang = values.lang ?? config?.settings.language ?? 'en';
   if (!isLanguage(lang)) throw new InputError('--lang', `must be one of ${LANGUAGES.join(', ')}`);

@@ -1,5 +1,6 @@
 import { InputError, describeError } from '../errors.js';
 import { ANNOUNCE_HELP, announceCommand } from './announce.js';
+import { PROVISION_HELP, provisionCommand } from './provision.js';
 import { RUN_HELP, runCommand } from './run.js';
 import { SIMULATE_HELP, simulateCommand } from './simulate.js';
 
@@ -15,6 +16,7 @@ interface Command {
 
 const COMMANDS: Record<string, Command> = {
   announce: { help: ANNOUNCE_HELP, run: announceCommand },
+  provision: { help: PROVISION_HELP, run: provisionCommand },
   run: { help: RUN_HELP, run: runCommand },
   simulate: { help: SIMULATE_HELP, run: simulateCommand },
 };

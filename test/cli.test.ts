@@ -1,0 +1,98 @@
+/** The `dakbox` command as a user runs it: output, exit codes, one-line refusals. */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../firmware/config.js';
+import { generateNotifierKeys } from '../simulator/backend.js';
+import { DAKBOX_BIN } from './support/device-process.js';
+
+function dakbox(...args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [DAKBOX_BIN, ...args], { encoding: 'utf8', timeout: 30_000 });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+const scratch = mkdtempSync(join(tmpdir(), 'dakbox-cli-'));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+describe('dakbox announce --dry-run', () => {
+  it.each([
+    ['en', 'Received one lakh twenty-five thousand rupees and fifty paise'],
+    ['hi', 'एक लाख पच्चीस हज़ार रुपये और पचास पैसे प्राप्त हुए'],
+  ])('prints the %s sentence', (lang, sentence) => {
+    const r = dakbox('announce', '125000.50', '--lang', lang, '--dry-run');
+    expect(r).toEqual({ status: 0, stdout: `${sentence}\n`, stderr: '' });
+  });
+
+  it.each(['bn', 'kn'])('prints a %s sentence in its own script', (lang) => {
+    const r = dakbox('announce', '125000.50', '--lang', lang, '--dry-run');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(lang === 'bn' ? /^[\u0980-\u09FF\s]+\n$/ : /^[\u0C80-\u0CFF\s]+\n$/);
+  });
+
+  it.each([
+    [['0'], 'dakbox announce: amount: must be more than zero'],
+    [['-5'], 'dakbox announce: amount: "-5" is negative'],
+    [['1e3'], 'dakbox announce: amount: "1e3" uses an exponent; write the amount in rupees, like "1000.00"'],
+    [['12.345'], 'dakbox announce: amount: "12.345" has more than two decimal places'],
+    [['100', '--lang', 'ta'], 'dakbox announce: --lang: must be one of en, hi, bn, kn'],
+    [['100', '--loud'], "dakbox announce: --loud: is not an option of this command"],
+    [[], 'dakbox announce: amount: give exactly one amount, like 125000.50'],
+  ])('refuses %j in one line with a non-zero exit', (args, message) => {
+    const r = dakbox('announce', ...args, '--dry-run');
+    expect(r.status).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toBe(`${message}\n`);
+  });
+});
+
+describe('dakbox provision', () => {
+  it('writes a config folder the device loads, secrets 0600, and prints the QR signing key', () => {
+    const dir = join(scratch, 'etc-dakbox');
+    const r = dakbox(
+      'provision',
+      '--dir', dir,
+      '--device-id', 'MYS01',
+      '--vpa', 'mysuruho@postbank',
+      '--name', 'Mysuru HO',
+      '--broker', 'mqtts://broker.example:8883',
+      '--notifier-key', generateNotifierKeys().publicKeyBase64,
+      '--username', 'MYS01',
+      '--org-id', '159012',
+      '--sign-qr',
+      '--language', 'kn',
+    );
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/-----BEGIN PUBLIC KEY-----/);
+    expect(statSync(join(dir, 'device.json')).mode & 0o777).toBe(0o600);
+    expect(statSync(join(dir, 'secrets.json')).mode & 0o777).toBe(0o600);
+    const config = loadConfig(join(dir, 'device.json'));
+    expect(config.settings.language).toBe('kn');
+    expect(config.qrSigningKey).toBeDefined();
+    const again = dakbox('provision', '--dir', dir, '--device-id', 'MYS01', '--vpa', 'a@b', '--name', 'x', '--broker', 'mqtt://x', '--notifier-key', generateNotifierKeys().publicKeyBase64);
+    expect(again.status).toBe(2);
+    expect(again.stderr).toMatch(/^dakbox provision: --dir: .*device\.json exists; add --force to replace it\n$/);
+  });
+
+  it('names a bad VPA', () => {
+    const r = dakbox('provision', '--dir', join(scratch, 'bad'), '--device-id', 'MYS01', '--vpa', 'mysuru', '--name', 'x', '--broker', 'mqtt://x', '--notifier-key', generateNotifierKeys().publicKeyBase64);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toBe('dakbox provision: device.json: payee.vpa: must be a UPI address like "counter01@postbank"\n');
+  });
+});
+
+describe('dakbox run', () => {
+  it('refuses a broken config in one line, without a stack trace', () => {
+    const r = dakbox('run', '--config', join(scratch, 'missing.json'));
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/^dakbox run: config: .*missing\.json does not exist\n$/);
+  });
+
+  it('names an unknown command', () => {
+    const r = dakbox('pay');
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/^dakbox: pay: is not a command/);
+  });
+});
