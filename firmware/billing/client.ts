@@ -49,6 +49,10 @@ export class BillingClient {
     stream.once('close', () => this.gone('the port closed'));
     stream.once('end', () => this.gone('the port closed'));
     stream.pipe(this.reader);
+    // A lone newline first ends whatever half line is sitting in the
+    // device's reader (noise from plugging in, a client killed mid-write),
+    // so the first request starts on a clean line. The device ignores blank lines.
+    stream.write('\n');
   }
 
   /** Sends a request and resolves with its reply; rejects if none comes in time or the port goes. */

@@ -206,13 +206,29 @@ describe('dakbox billing: talking to the device', () => {
     expect(stdout.lines.map((line) => (JSON.parse(line) as { event: string }).event)).toEqual(['hello', 'qr', 'paid']);
   });
 
+  it('starts on a clean line even when the device holds half a line from before', async () => {
+    const { io, stdout } = bench();
+    const open = io.openPort;
+    io.openPort = async (path, baud) => {
+      const port = await open!(path, baud);
+      // What a previous client killed mid-write leaves in the device's reader.
+      port.stream.write('{"id":"old","op":"sa');
+      return port;
+    };
+    expect(await runBillingClient(['ping', ...port], io)).toBe(EXIT.ok);
+    expect(stdout.lines[0]).toMatch(/^pong /);
+  });
+
   it('exits 3 when no reply comes in time', async () => {
     const stdout = new TextCapture();
     const stderr = new TextCapture();
     const clock = new ManualClock();
     const silentDevice = new PassThrough();
     const stream = Duplex.from({ readable: new PassThrough(), writable: silentDevice });
-    silentDevice.once('data', () => clock.advance(5_000));
+    // Time passes once the request is on the wire, not at the newline the client sends first.
+    silentDevice.on('data', (chunk: Buffer) => {
+      if (chunk.includes('"op":"ping"')) clock.advance(5_000);
+    });
     const code = await runBillingClient(['ping', ...port], {
       stdout,
       stderr,
