@@ -1,4 +1,6 @@
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import sayModule from 'say';
 import type { Language } from '../../firmware/language.js';
 import type { Clock } from '../../firmware/clock.js';
@@ -9,6 +11,7 @@ import { runEngine, EngineError } from './engine-process.js';
 import { speakableText } from './speakable.js';
 import { volumeGain } from './volume.js';
 import { readWav, encodeWav, WavFormatError } from './wav.js';
+import type { WavPlayer } from './player.js';
 
 /** The parts of the `say` package used here; tests substitute a recorder. */
 export interface SayEngine {
@@ -31,6 +34,11 @@ export interface SayVoiceOptions {
   speed?: number;
   /** festival's WAV writer, used for the WAV output on Linux. */
   text2wave?: string;
+  /**
+   * On Linux, speak by writing the sentence with text2wave at the volume step
+   * and playing it here, instead of through `say`, which cannot set a volume.
+   */
+  player?: WavPlayer;
   timeoutMs?: number;
   clock?: Clock;
 }
@@ -57,8 +65,9 @@ const VOICE_NAMES: Partial<Record<NodeJS.Platform, RegExp>> = {
  * SAPI on Windows. `say` builds a festival Scheme expression from the text on
  * Linux, so the text is reduced to letters, digits and plain punctuation
  * before it gets there (see speakableText). `say` has no volume control:
- * volume 0 is honoured as silence, other steps play at the system level;
- * the WAV output applies every step.
+ * through it, volume 0 is honoured as silence and other steps play at the
+ * system level. With a `player`, Linux speaks through text2wave and applies
+ * every step, as the WAV output always does.
  */
 export class SayVoice implements Voice {
   readonly name: string;
@@ -83,8 +92,8 @@ export class SayVoice implements Voice {
     if (!VOICE_NAMES[this.platform]) return `say does not support ${this.platform}`;
     if (this.platform !== 'linux') return undefined;
     try {
-      const { stdout } = await runEngine(this.text2wave, [...this.voiceEval()], this.engineOptions('one'));
-      if (readWav(stdout).samples.length === 0) return 'festival produced no sound: no English voice installed (Debian: festvox-kallpc16k)';
+      const wav = readWav(await this.festivalWav('one', 5));
+      if (wav.samples.length === 0) return 'festival produced no sound: no English voice installed (Debian: festvox-kallpc16k)';
       return undefined;
     } catch (err) {
       if (err instanceof EngineError) return err.missing ? 'festival is not installed' : `festival cannot speak: ${err.problem}`;
@@ -96,6 +105,10 @@ export class SayVoice implements Voice {
   async speak(utterance: Utterance): Promise<void> {
     const text = this.text(utterance);
     if (utterance.volume <= 0) return;
+    if (this.platform === 'linux' && this.options.player) {
+      await this.options.player.play(await this.festivalWav(text, utterance.volume));
+      return;
+    }
     await new Promise<void>((resolve, reject) => {
       this.say.speak(text, this.options.voice, this.options.speed, (err) => {
         if (err) reject(new EngineError(this.name, describeError(err).trim()));
@@ -106,10 +119,8 @@ export class SayVoice implements Voice {
 
   async render(utterance: Utterance, file: string): Promise<void> {
     const text = this.text(utterance);
-    const gain = volumeGain(utterance.volume);
     if (this.platform === 'linux') {
-      const args = ['-o', file, '-scale', (gain * FESTIVAL_FULL_SCALE).toFixed(4), ...this.voiceEval()];
-      await runEngine(this.text2wave, args, this.engineOptions(text));
+      await runEngine(this.text2wave, ['-o', file, ...this.scaleArgs(utterance.volume)], this.engineOptions(text));
       return;
     }
     await new Promise<void>((resolve, reject) => {
@@ -120,9 +131,29 @@ export class SayVoice implements Voice {
     });
     // macOS and SAPI write at their own level; apply the volume step here.
     const wav = readWav(await readFile(file));
+    const gain = volumeGain(utterance.volume);
     const scaled = wav.samples.map((s) => s * gain);
     await rm(file, { force: true });
     await writeFile(file, encodeWav(scaled, wav.sampleRate));
+  }
+
+  /**
+   * text2wave writing to a pipe cannot seek back to its header and appends a
+   * second one instead, so it always writes to a file here.
+   */
+  private async festivalWav(text: string, volume: number): Promise<Buffer> {
+    const folder = await mkdtemp(join(tmpdir(), 'dakbox-festival-'));
+    try {
+      const file = join(folder, 'sentence.wav');
+      await runEngine(this.text2wave, ['-o', file, ...this.scaleArgs(volume)], this.engineOptions(text));
+      return await readFile(file);
+    } finally {
+      await rm(folder, { recursive: true, force: true });
+    }
+  }
+
+  private scaleArgs(volume: number): string[] {
+    return ['-scale', (volumeGain(volume) * FESTIVAL_FULL_SCALE).toFixed(4), ...this.voiceEval()];
   }
 
   private get text2wave(): string {

@@ -30,8 +30,8 @@ export function readWav(bytes: Buffer): Wav {
     const body = offset + 8;
     const declared = bytes.readUInt32LE(offset + 4);
     const present = bytes.length - body;
-    // A writer on a pipe cannot seek back to fill in sizes: text2wave leaves the
-    // data size 0, espeak-ng --stdout leaves it huge. The bytes present are the sound.
+    // A writer on a pipe cannot seek back to fill in sizes (espeak-ng --stdout
+    // leaves the data size huge, others leave it 0): the bytes present are the sound.
     const size = id === 'data' && (declared === 0 || declared > present) ? present : Math.min(declared, present);
     if (id === 'fmt ') {
       if (size < 16) throw new WavFormatError('fmt chunk too short');

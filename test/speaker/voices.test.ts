@@ -1,4 +1,6 @@
+import { readdir } from 'node:fs/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ManualClock } from '../../firmware/clock.js';
 import { LANGUAGES, type Language } from '../../firmware/language.js';
 import { paise } from '../../firmware/money.js';
 import { sentence } from '../../firmware/announce/words.js';
@@ -11,6 +13,9 @@ import { ChimeVoice } from '../../devices/speaker/chime.js';
 import { WavSpeaker } from '../../devices/speaker/wav-speaker.js';
 import { DeviceSpeaker } from '../../devices/speaker/device-speaker.js';
 import { speakableText } from '../../devices/speaker/speakable.js';
+import { runEngine } from '../../devices/speaker/engine-process.js';
+import { createSpeaker } from '../../devices/speaker/create-speaker.js';
+import { peak, readWav } from '../../devices/speaker/wav.js';
 import type { Utterance } from '../../devices/speaker/speaker.js';
 import { capturedLog, soundStats, tempFolder, WARN } from './support.js';
 
@@ -115,6 +120,47 @@ describe('choosing a voice', () => {
     await announcer.announce({ kind: 'ready' });
     expect(played).toHaveLength(1);
     expect(lines.some((l) => l.err === 'no sound card')).toBe(true);
+  });
+});
+
+describe('engines and outputs', () => {
+  it('stops an engine that hangs, on the clock, and says so', async () => {
+    const clock = new ManualClock();
+    const running = runEngine('sleep', ['30'], { timeoutMs: 5000, clock });
+    clock.advance(5000);
+    await expect(running).rejects.toThrow('sleep: did not finish within 5000 ms');
+  });
+
+  it('reports a failing engine with the end of what it said', async () => {
+    await expect(runEngine('espeak-ng', ['-v', 'xx-no-such-voice', '--stdin'], { input: 'one' })).rejects.toThrow(/^espeak-ng: exited with 1: .*voice does not exist/);
+  });
+
+  it('can speak English on Linux through text2wave and a player, so every volume step applies', async () => {
+    const played: Buffer[] = [];
+    const player = {
+      play: (wav: Buffer) => {
+        played.push(wav);
+        return Promise.resolve();
+      },
+    };
+    const voice = new SayVoice({ player });
+    for (const volume of [3, 10]) await voice.speak({ text: 'Received two hundred fifty rupees', language: 'en', volume });
+    const [soft, loud] = played.map((wav) => readWav(wav));
+    expect(loud!.durationMs).toBeGreaterThan(1000);
+    expect(soft!.durationMs).toBeCloseTo(loud!.durationMs, -1);
+    expect(peak(loud!.samples)).toBeGreaterThan(peak(soft!.samples) * 3);
+  });
+
+  it('builds the speaker the device config asks for', async () => {
+    const { log } = capturedLog();
+    const wav = createSpeaker({ output: { kind: 'wav', dir: folder.path }, log });
+    expect(wav).toBeInstanceOf(WavSpeaker);
+    await wav.speak({ text: sentence({ kind: 'ready' }, 'bn'), language: 'bn', volume: 5 });
+    expect(await readdir(folder.path)).toEqual(['0001-bn.wav']);
+    expect(createSpeaker({ output: { kind: 'system' }, log })).toBeInstanceOf(DeviceSpeaker);
+    const none = createSpeaker({ output: { kind: 'none' }, log });
+    await none.speak({ text: 'one', language: 'en', volume: 5 });
+    await none.close();
   });
 });
 
