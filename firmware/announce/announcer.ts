@@ -1,6 +1,6 @@
 import type { Language } from '../language.js';
 import type { Logger } from '../log.js';
-import { systemClock, type Clock } from '../clock.js';
+import { systemClock, type Clock, type TimerHandle } from '../clock.js';
 import { describeError } from '../errors.js';
 import type { Speaker } from '../../devices/speaker/speaker.js';
 import { clampVolume, isVolume, VOLUME_DEFAULT, VOLUME_MAX, VOLUME_MIN } from '../../devices/speaker/volume.js';
@@ -236,7 +236,7 @@ export class Announcer {
   /** A speaker that never finishes must not hold every later payment hostage. */
   private async bounded(sound: Promise<void>): Promise<void> {
     const ms = this.options.speakTimeoutMs ?? DEFAULT_SPEAK_TIMEOUT_MS;
-    let timer;
+    let timer: TimerHandle | undefined;
     try {
       await Promise.race([
         sound,
