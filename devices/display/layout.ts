@@ -111,6 +111,8 @@ export interface TextItem {
   readonly colour: Colour;
   readonly maxLines?: number;
   readonly breakWords?: boolean;
+  /** Show this optional text cut with an ellipsis rather than leave it out (a payee name). */
+  readonly allowCut?: boolean;
   readonly align?: Align;
   /** 0 is never dropped; higher numbers go first when space runs out. */
   readonly priority: number;
@@ -150,6 +152,8 @@ export interface StackOptions {
 interface Sized {
   readonly item: StackItem;
   readonly height: number;
+  /** Text that only fitted with an ellipsis. */
+  readonly cut?: boolean;
   readonly place: (line: Rect) => Block;
 }
 
@@ -166,15 +170,19 @@ export function stack(kit: LayoutKit, area: Rect, items: readonly StackItem[], o
   let active = [...items];
   for (;;) {
     const scales = active.some((i) => i.priority > 0) ? SCALES : [...SCALES, ...LAST_RESORT_SCALES];
+    let cut: StackItem[] = [];
     for (const scale of scales) {
       const sized = active.map((item) => sizeItem(kit, item, area.width, scale, options.align ?? 'centre'));
       const gap = Math.max(1, Math.round(options.gap * scale));
       const total = sized.reduce((sum, s) => sum + s.height, 0) + gap * Math.max(0, sized.length - 1);
-      if (total <= area.height || (active.length === 1 && scale === scales[scales.length - 1])) {
+      // An optional line that only fits cut short is better left out.
+      cut = sized.filter((s) => s.cut && s.item.priority > 0 && !(s.item.kind === 'text' && s.item.allowCut === true)).map((s) => s.item);
+      const last = scale === scales[scales.length - 1];
+      if ((total <= area.height && cut.length === 0) || (active.length === 1 && last)) {
         return placeStack(area, sized, gap, total, options.valign ?? 'centre');
       }
     }
-    const droppable = active.filter((i) => i.priority > 0);
+    const droppable = cut.length > 0 ? cut : active.filter((i) => i.priority > 0);
     const victims = droppable.length > 0 ? droppable : active.slice(1);
     const victim = victims.reduce((worst, i) => (i.priority >= worst.priority ? i : worst), victims[0] as StackItem);
     active = active.filter((i) => i !== victim);
@@ -199,7 +207,7 @@ function sizeItem(kit: LayoutKit, item: StackItem, width: number, scale: number,
     case 'text': {
       const fitted = fitText(kit.measure, textSpec(kit, item, size), width);
       const align = item.align ?? defaultAlign;
-      return { item, height: fitted.height + 2 * INK_GUARD, place: (line) => placeText(item, fitted, line, align) };
+      return { item, height: fitted.height + 2 * INK_GUARD, cut: fitted.ellipsized, place: (line) => placeText(item, fitted, line, align) };
     }
     case 'icon': {
       const side = Math.min(size, width);

@@ -218,7 +218,7 @@ function composeCollect({ screen, area, kit, text }: ScreenState<'collect'>): Sc
   }
 
   const column: StackItem[] = [
-    { kind: 'text', role: 'payee', text: screen.payeeName, style: uiBold, size: 15 * u, minSize: 11, colour: COLOURS.brand, maxLines: 2, priority: 3 },
+    { kind: 'text', role: 'payee', text: screen.payeeName, style: uiBold, size: 15 * u, minSize: 11, colour: COLOURS.brand, maxLines: 2, allowCut: true, priority: 3 },
     amount,
     { kind: 'text', role: 'hint', text: text.scanWithAnyUpiApp, style: ui, size: 13 * u, minSize: 10, colour: COLOURS.ink, maxLines: 2, priority: 2 },
     { kind: 'text', role: 'expires-label', text: text.expiresIn, style: ui, size: 11 * u, minSize: 9, colour: COLOURS.muted, priority: 1 },
