@@ -13,7 +13,7 @@ PACKAGES=(
   libcairo2-dev libpango1.0-dev libjpeg-dev libgif-dev librsvg2-dev
   fonts-noto-core fonts-dejavu-core
   mosquitto mosquitto-clients
-  espeak-ng festival sox alsa-utils
+  espeak-ng festival festvox-kallpc16k sox alsa-utils
   zbar-tools socat
 )
 

@@ -1,6 +1,7 @@
 import { freemem } from 'node:os';
 import { statfsSync } from 'node:fs';
 import { dirname } from 'node:path';
+import type { Controls } from '../devices/controls/controls.js';
 import type { Display, LinkState } from '../devices/display/screen.js';
 import type { Speaker } from '../devices/speaker/speaker.js';
 import { Announcer } from './announce/announcer.js';
@@ -23,6 +24,8 @@ export const FIRMWARE_VERSION = '0.1.0';
 export interface DeviceParts {
   display?: Display | undefined;
   speaker: Speaker;
+  /** Buttons, LEDs and buzzer; absent on a headless device. */
+  controls?: Controls | undefined;
 }
 
 export interface DeviceOptions {
@@ -130,6 +133,17 @@ export class Device {
       this.outbox.reconnected();
       this.publishConfigState();
     });
+    this.wireControls();
+    this.counter.subscribe((event) => {
+      const controls = this.options.parts.controls;
+      if (event.type === 'qr' && this.settings.sale.chimeOnQr) {
+        // The buzzer beeps where there is one; otherwise the speaker chimes.
+        if (controls) controls.qrShown();
+        else this.announcer.chime().catch((err: unknown) => this.log.debug({ err: describeError(err) }, 'chime not sounded'));
+      }
+      if (event.type === 'paid') controls?.paid();
+      if (event.type === 'failed') controls?.failed();
+    });
     this.counter.boot();
     this.link.start();
     this.scheduleTelemetry();
@@ -137,8 +151,30 @@ export class Device {
     this.log.info({ deviceId: this.settings.deviceId, firmware: FIRMWARE_VERSION, broker: this.settings.mqtt.url }, 'device started');
   }
 
+  private wireControls(): void {
+    const controls = this.options.parts.controls;
+    if (!controls) return;
+    const log = this.log.child({ feature: 'controls' });
+    controls.on('volume-up', () => this.announcer.volumeUp());
+    controls.on('volume-down', () => this.announcer.volumeDown());
+    controls.on('replay', () => {
+      this.announcer.replayLast().catch((err: unknown) => log.warn({ err: describeError(err) }, 'replay failed'));
+    });
+    controls.on('cancel-sale', () => {
+      this.counter.cancelSale().catch((err: unknown) => log.info({ reason: describeError(err) }, 'cancel pressed with nothing to cancel'));
+    });
+    controls.on('status', () => {
+      const today = this.ledger.today();
+      const last = this.ledger.lastPayment();
+      this.say({ kind: 'status', online: this.link.state === 'online', todayCount: today.count, todayTotal: today.total, ...(last ? { lastPayment: last.amount } : {}) });
+    });
+    controls.showLink(this.link.state);
+    controls.start().catch((err: unknown) => log.error({ err: describeError(err) }, 'buttons and LEDs did not start; the counter runs without them'));
+  }
+
   private linkChanged(state: LinkState): void {
     this.lcd.setLink(state);
+    this.options.parts.controls?.showLink(state);
     if (!this.settings.announce.prompts) return;
     if (state === 'online') {
       this.clock.clearTimeout(this.networkPromptTimer);
@@ -277,6 +313,7 @@ export class Device {
     this.stopped = true;
     for (const t of [this.telemetryTimer, this.networkPromptTimer, this.daySummaryTimer]) this.clock.clearTimeout(t);
     this.counter.stop();
+    this.options.parts.controls?.stop();
     await this.link.stop().catch((err: unknown) => this.log.warn({ err: describeError(err) }, 'broker link did not close cleanly'));
     await this.announcer.close().catch(() => undefined);
     await this.lcd.settled();
