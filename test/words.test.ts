@@ -388,11 +388,9 @@ describe('bad input', () => {
   });
 });
 
-function hasEspeak(): boolean {
-  return spawnSync('espeak-ng', ['--version'], { stdio: 'ignore' }).status === 0;
-}
-
-describe.skipIf(!hasEspeak())('espeak-ng reads every language', () => {
+// espeak-ng is part of the device image and of the test machine's setup;
+// without it this fails rather than passing unseen.
+describe('espeak-ng reads every language', () => {
   const samples: Announcement[] = [
     { kind: 'payment', amount: rs('125000.50') },
     { kind: 'status', online: true, lastPayment: rs('250.00'), todayCount: 37, todayTotal: rs('18450.00') },
