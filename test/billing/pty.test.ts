@@ -3,13 +3,15 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BillingSerialPort } from '../../devices/serial/billing-serial-port.js';
+import { BillingSerialPort, type SerialPortState } from '../../devices/serial/billing-serial-port.js';
+import { closeSerialPort, openSerialPort } from '../../devices/serial/serial-port.js';
 import { EXIT, runBillingClient } from '../../firmware/billing/client.js';
 import { BillingLink } from '../../firmware/billing/link.js';
 import { ManualClock } from '../../firmware/clock.js';
 import { silentLogger } from '../../firmware/log.js';
+import { paise } from '../../firmware/money.js';
 import { TestCounter } from './test-counter.js';
-import { TextCapture } from './wire-tap.js';
+import { TextCapture, WireTap } from './wire-tap.js';
 
 /**
  * The whole path a billing application uses: `dakbox billing` on one end of
@@ -25,8 +27,8 @@ interface Cable {
 }
 
 /** Starts socat and resolves once it says both ptys exist and bytes flow. */
-async function startCable(): Promise<Cable> {
-  const dir = await mkdtemp(join(tmpdir(), 'dakbox-pty-'));
+async function startCable(reuse?: Cable): Promise<Cable> {
+  const dir = reuse?.dir ?? (await mkdtemp(join(tmpdir(), 'dakbox-pty-')));
   const devicePath = join(dir, 'device');
   const pcPath = join(dir, 'pc');
   const process = spawn('socat', ['-d', '-d', `pty,raw,echo=0,link=${devicePath}`, `pty,raw,echo=0,link=${pcPath}`], {
@@ -49,7 +51,8 @@ async function startCable(): Promise<Cable> {
   return { process, dir, devicePath, pcPath };
 }
 
-async function stopCable(cable: Cable | undefined): Promise<void> {
+/** Stops socat: both ptys vanish, as a USB adapter does when it is pulled. */
+async function unplugCable(cable: Cable | undefined): Promise<void> {
   if (!cable) return;
   const { process } = cable;
   if (process.exitCode === null && process.signalCode === null) {
@@ -57,7 +60,37 @@ async function stopCable(cable: Cable | undefined): Promise<void> {
     process.kill('SIGTERM');
     await exited;
   }
+}
+
+async function stopCable(cable: Cable | undefined): Promise<void> {
+  if (!cable) return;
+  await unplugCable(cable);
   await rm(cable.dir, { recursive: true, force: true });
+}
+
+/** Read through a call, so the compiler does not assume the state from an earlier look. */
+function stateOf(serial: BillingSerialPort): SerialPortState {
+  return serial.state;
+}
+
+function nextChange(serial: BillingSerialPort): Promise<SerialPortState> {
+  return new Promise((resolve) => {
+    const off = serial.subscribe((state) => {
+      off();
+      resolve(state);
+    });
+  });
+}
+
+function reach(serial: BillingSerialPort, wanted: SerialPortState): Promise<void> {
+  if (serial.state === wanted) return Promise.resolve();
+  return new Promise((resolve) => {
+    const off = serial.subscribe((state) => {
+      if (state !== wanted) return;
+      off();
+      resolve();
+    });
+  });
 }
 
 describe('billing link over a real pty pair', () => {
@@ -72,15 +105,8 @@ describe('billing link over a real pty pair', () => {
     cable = await startCable();
     link.start();
     serial = new BillingSerialPort({ path: cable.devicePath, baudRate: 115_200, link, clock, log });
-    const open = new Promise<void>((resolve) => {
-      const off = serial?.subscribe((state) => {
-        if (state !== 'open') return;
-        off?.();
-        resolve();
-      });
-    });
     serial.start();
-    await open;
+    await reach(serial, 'open');
   });
 
   afterAll(async () => {
@@ -147,5 +173,60 @@ describe('billing link over a real pty pair', () => {
     const over = client(['sale', '200000']);
     expect(await over.run).toBe(EXIT.refused);
     expect(over.stderr.lines).toEqual(['dakbox billing: amount: 200000.00 is over the per-sale limit of 100000.00 (BAD_FIELD)']);
+  });
+});
+
+describe('billing link over a real pty pair that goes away and comes back', () => {
+  const clock = new ManualClock();
+  const log = silentLogger();
+  const counter = new TestCounter(clock);
+  const link = new BillingLink({ counter, clock, log });
+  let cable: Cable | undefined;
+  let serial: BillingSerialPort | undefined;
+
+  afterAll(async () => {
+    await serial?.stop();
+    link.stop();
+    await stopCable(cable);
+  });
+
+  it('reopens the port and delivers what happened while it was gone', async () => {
+    cable = await startCable();
+    link.start();
+    serial = new BillingSerialPort({ path: cable.devicePath, baudRate: 115_200, link, clock, log });
+    serial.start();
+    await reach(serial, 'open');
+
+    await unplugCable(cable);
+    // Whether a failed read or the watch on the device node notices first
+    // is the kernel's business; the device's clock moves until one has.
+    while (stateOf(serial) === 'open') {
+      const moved = nextChange(serial);
+      clock.advance(2_000);
+      await moved;
+    }
+    const sale = await counter.startSale({ amount: paise(4_000), ref: 'INV-46', source: 'mqtt' });
+    counter.pay(sale.tr, 'UTR-AWAY');
+
+    cable = await startCable(cable);
+    // The billing PC's end is open before the device comes back, so nothing the device sends is lost.
+    const pc = await openSerialPort({ path: cable.pcPath, baudRate: 115_200 });
+    try {
+      const tap = new WireTap(pc);
+      // Move the device's clock past each pending retry until the port is back.
+      while (stateOf(serial) !== 'open') {
+        const moved = nextChange(serial);
+        clock.advance(30_000);
+        await moved;
+      }
+      const [hello, qr, paid] = await tap.next(3);
+      expect(hello).toMatchObject({ event: 'hello', protocol: 1 });
+      expect(qr).toMatchObject({ event: 'qr', seq: 1, tr: sale.tr, ref: 'INV-46', source: 'mqtt' });
+      expect(paid).toMatchObject({ event: 'paid', seq: 2, tr: sale.tr, utr: 'UTR-AWAY', amount: '40.00' });
+      pc.write('{"id":"after","op":"ping"}\n');
+      expect(await tap.reply('after')).toMatchObject({ ok: true, op: 'ping' });
+    } finally {
+      await closeSerialPort(pc);
+    }
   });
 });

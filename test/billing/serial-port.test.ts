@@ -27,6 +27,7 @@ function setUp(options: { plugged?: boolean; retry?: { firstDelayMs?: number; ma
     clock,
     log,
     binding: adapter.binding,
+    identify: adapter.identify,
     ...(options.retry ? { retry: options.retry } : {}),
   });
   const states: SerialPortState[] = [];
@@ -93,6 +94,53 @@ describe('BillingSerialPort', () => {
     adapter.send('{"id":2,"op":"status"}\n');
     expect(await tap.reply(2)).toMatchObject({ ok: true, status: { todayCount: 1, todayTotal: '250.00' } });
     expect(states).toEqual(['opening', 'open', 'waiting', 'opening', 'waiting', 'opening', 'open']);
+  });
+
+  it('notices an adapter pulled out while the port is idle, with no failed read to tell it', async () => {
+    const { serial, adapter, clock, link, tap } = setUp();
+    serial.start();
+    await reach(serial, 'open');
+    await tap.next(1);
+    adapter.vanish();
+    clock.advance(1_999);
+    expect(serial.state).toBe('open');
+    const gone = becomes(serial, 'waiting');
+    clock.advance(1);
+    await gone;
+    expect(link.attached).toBe(false);
+    adapter.plugIn();
+    const back = becomes(serial, 'open');
+    clock.advance(500);
+    await back;
+    expect(await tap.next(1)).toEqual([expect.objectContaining({ event: 'hello' })]);
+  });
+
+  it('notices an adapter swapped for another between two looks', async () => {
+    const { serial, adapter, clock } = setUp();
+    serial.start();
+    await reach(serial, 'open');
+    adapter.vanish();
+    adapter.plugIn();
+    const gone = becomes(serial, 'waiting');
+    clock.advance(2_000);
+    await gone;
+    const back = becomes(serial, 'open');
+    clock.advance(500);
+    await back;
+  });
+
+  it('keeps looking while the adapter stays in', async () => {
+    const { serial, clock, link } = setUp();
+    serial.start();
+    await reach(serial, 'open');
+    for (let look = 0; look < 5; look++) {
+      clock.advance(2_000);
+      // Let the look finish before the next; the port stays open throughout.
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(serial.state).toBe('open');
+    }
+    expect(link.attached).toBe(true);
+    expect(clock.pending()).toBe(1);
   });
 
   it('waits longer between attempts while the adapter stays out, up to a ceiling', async () => {
@@ -194,5 +242,6 @@ describe('BillingSerialPort', () => {
     expect(() => new BillingSerialPort({ ...base, path: '/dev/ttyUSB0', baudRate: 0 })).toThrow(TypeError);
     expect(() => new BillingSerialPort({ ...base, path: '/dev/ttyUSB0', baudRate: 9600.5 })).toThrow(TypeError);
     expect(() => new BillingSerialPort({ ...base, path: '/dev/ttyUSB0', baudRate: 9600, retry: { firstDelayMs: 0 } })).toThrow(TypeError);
+    expect(() => new BillingSerialPort({ ...base, path: '/dev/ttyUSB0', baudRate: 9600, watchIntervalMs: 0 })).toThrow(TypeError);
   });
 });

@@ -1,5 +1,6 @@
 import { PassThrough } from 'node:stream';
 import { SerialPortMock } from 'serialport';
+import type { DeviceIdentity } from '../../devices/serial/billing-serial-port.js';
 import type { SerialBinding } from '../../devices/serial/serial-port.js';
 
 type PortBinding = Awaited<ReturnType<SerialBinding['open']>>;
@@ -9,10 +10,12 @@ const mock = SerialPortMock.binding;
 
 /**
  * A USB serial adapter on the bench that can be pulled out and put back.
- * It is node-serialport's MockBinding with one thing added, the failure a
- * real unplug causes: the pending read fails with EIO, writes fail, and
- * opening the path fails until it is plugged in again. Everything else,
- * including refusing overlapping writes, is the mock's own contract.
+ * It is node-serialport's MockBinding with what a real unplug adds: the
+ * device node disappears (and a replugged adapter gets a new one), opening
+ * the path fails until it is back, writes fail, and the pending read either
+ * fails with EIO or, as node-serialport on Linux often has it, just never
+ * completes. Everything else, including refusing overlapping writes, is the
+ * mock's own contract.
  */
 export class UsbSerialAdapter {
   /** Everything the device wrote, as the billing PC receives it. */
@@ -20,7 +23,10 @@ export class UsbSerialAdapter {
   /** Times (on the test's clock) at which the device tried to open the port. */
   readonly openAttempts: number[] = [];
   readonly binding: SerialBinding;
+  /** The device node as `stat` would see it: a new one for each plug-in. */
+  readonly identify: DeviceIdentity;
   private plugged: boolean;
+  private generation = 1;
   private current: UnpluggablePort | undefined;
 
   constructor(
@@ -30,6 +36,7 @@ export class UsbSerialAdapter {
   ) {
     this.plugged = options.plugged ?? true;
     mock.createPort(path, {});
+    this.identify = (asked) => Promise.resolve(this.plugged && asked === path ? `${path}#${this.generation}` : undefined);
     this.binding = {
       list: () => mock.list(),
       open: async (openOptions) => {
@@ -52,12 +59,20 @@ export class UsbSerialAdapter {
     return this.current?.isOpen ?? false;
   }
 
+  /** Pulled out, and the pending read fails at once. */
   unplug(): void {
     this.plugged = false;
-    this.current?.unplug();
+    this.current?.unplug(true);
+  }
+
+  /** Pulled out, and nothing tells the open port until it next writes. */
+  vanish(): void {
+    this.plugged = false;
+    this.current?.unplug(false);
   }
 
   plugIn(): void {
+    if (!this.plugged) this.generation++;
     this.plugged = true;
   }
 }
@@ -79,9 +94,9 @@ class UnpluggablePort implements PortBinding {
     return this.inner.isOpen;
   }
 
-  unplug(): void {
+  unplug(failRead: boolean): void {
     this.unplugged = true;
-    this.failPendingRead?.(ioError('read'));
+    if (failRead) this.failPendingRead?.(ioError('read'));
   }
 
   read(buffer: Buffer, offset: number, length: number): Promise<{ buffer: Buffer; bytesRead: number }> {
