@@ -40,7 +40,7 @@ export function paintBlock(ctx: CanvasRenderingContext2D, block: Block, face: Co
       return;
     }
     case 'qr':
-      ctx.drawImage(painter.qr.sprite(block.plan), block.rect.x, block.rect.y);
+      painter.qr.paint(ctx, block.plan, block.rect.x, block.rect.y);
       return;
     case 'countdown':
       if (face) paintCountdown(ctx, block, face, undefined, painter.glyphs);

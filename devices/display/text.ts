@@ -32,7 +32,7 @@ export interface TextMeasure {
  * costs tens of microseconds.
  */
 export class CanvasTextMeasure implements TextMeasure {
-  private readonly cache = new LruCache<string, Ink>(2048);
+  private readonly cache = new LruCache<string, Ink>(512);
 
   constructor(private readonly ctx: CanvasRenderingContext2D) {}
 
