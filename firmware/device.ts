@@ -4,7 +4,9 @@ import { dirname } from 'node:path';
 import type { Controls } from '../devices/controls/controls.js';
 import type { Display, LinkState } from '../devices/display/screen.js';
 import type { Speaker } from '../devices/speaker/speaker.js';
+import { BillingSerialPort } from '../devices/serial/billing-serial-port.js';
 import { Announcer } from './announce/announcer.js';
+import { BillingLink } from './billing/link.js';
 import type { Clock, TimerHandle } from './clock.js';
 import { formatIst, systemClock } from './clock.js';
 import { applyRemoteSettings, remoteView, saveSettings, type DeviceConfig } from './config.js';
@@ -56,6 +58,8 @@ export class Device {
   readonly announcer: Announcer;
   readonly counter: Counter;
   readonly bootAt: number;
+  /** The billing PC's serial link, when the config names a port. */
+  readonly billing?: { link: BillingLink; port: BillingSerialPort } | undefined;
   private readonly log: Logger;
   private telemetryTimer?: TimerHandle | undefined;
   private networkPromptTimer?: TimerHandle | undefined;
@@ -112,6 +116,11 @@ export class Device {
       log: log.child({ feature: 'counter' }),
       firmware: FIRMWARE_VERSION,
     });
+    if (settings.serial) {
+      const billingLog = log.child({ feature: 'billing' });
+      const link = new BillingLink({ counter: this.counter, clock: this.clock, log: billingLog });
+      this.billing = { link, port: new BillingSerialPort({ path: settings.serial.path, baudRate: settings.serial.baudRate, link, clock: this.clock, log: billingLog }) };
+    }
   }
 
   get settings(): DeviceConfig['settings'] {
@@ -145,6 +154,8 @@ export class Device {
       if (event.type === 'failed') controls?.failed();
     });
     this.counter.boot();
+    this.billing?.link.start();
+    this.billing?.port.start();
     this.link.start();
     this.scheduleTelemetry();
     this.scheduleDaySummary();
@@ -314,6 +325,10 @@ export class Device {
     for (const t of [this.telemetryTimer, this.networkPromptTimer, this.daySummaryTimer]) this.clock.clearTimeout(t);
     this.counter.stop();
     this.options.parts.controls?.stop();
+    if (this.billing) {
+      await this.billing.port.stop().catch((err: unknown) => this.log.warn({ err: describeError(err) }, 'serial port did not close cleanly'));
+      this.billing.link.stop();
+    }
     await this.link.stop().catch((err: unknown) => this.log.warn({ err: describeError(err) }, 'broker link did not close cleanly'));
     await this.announcer.close().catch(() => undefined);
     await this.lcd.settled();

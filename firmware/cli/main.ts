@@ -1,4 +1,5 @@
 import { InputError, describeError } from '../errors.js';
+import { runBillingClient } from '../billing/client.js';
 import { ANNOUNCE_HELP, announceCommand } from './announce.js';
 import { PROVISION_HELP, provisionCommand } from './provision.js';
 import { RUN_HELP, runCommand } from './run.js';
@@ -9,13 +10,21 @@ export interface CommandIo {
   stderr: NodeJS.WritableStream;
 }
 
+const BILLING_HELP = `dakbox billing <sale|cancel|status|ping|listen> --port /dev/ttyUSB0 [...]
+  The billing PC's side of the serial link (docs/billing-protocol.md), for
+  billing software that would rather run a command than speak serial.
+  \`dakbox billing --help\` lists its options and exit codes.`;
+
 interface Command {
   help: string;
+  /** The command prints its own detailed help. */
+  ownHelp?: boolean;
   run(argv: string[], io: CommandIo): Promise<number>;
 }
 
 const COMMANDS: Record<string, Command> = {
   announce: { help: ANNOUNCE_HELP, run: announceCommand },
+  billing: { help: BILLING_HELP, ownHelp: true, run: (argv, io) => runBillingClient(argv, io) },
   provision: { help: PROVISION_HELP, run: provisionCommand },
   run: { help: RUN_HELP, run: runCommand },
   simulate: { help: SIMULATE_HELP, run: simulateCommand },
@@ -39,7 +48,7 @@ export async function main(argv: string[], io: CommandIo = { stdout: process.std
     io.stderr.write(`dakbox: ${name}: is not a command (try: ${Object.keys(COMMANDS).join(', ')})\n`);
     return 2;
   }
-  if (rest.includes('--help') || rest.includes('-h')) {
+  if (!command.ownHelp && (rest.includes('--help') || rest.includes('-h'))) {
     io.stdout.write(`${command.help}\n`);
     return 0;
   }
