@@ -27,7 +27,8 @@ const panel = {
 
 export const displaySchema = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('none') }),
-  z.strictObject({ kind: z.literal('png'), dir: z.string().min(1).default('frames'), ...panel }),
+  /** The LCD as PNG: `dir`/screen.png replaced on every change, or with `history` every frame numbered. */
+  z.strictObject({ kind: z.literal('png'), dir: z.string().min(1).default('frames'), ...panel, history: z.boolean().default(false) }),
   z.strictObject({ kind: z.literal('framebuffer'), device: z.string().regex(/^\/dev\/fb\d+$/, 'must be a framebuffer device like /dev/fb0').default('/dev/fb0') }),
 ]);
 
@@ -86,7 +87,7 @@ export const deviceConfigSchema = z.strictObject({
   notifierKeys: z.array(z.string().min(1)).min(1, 'needs at least one notifier public key').max(2, 'allows at most two keys (current and next)'),
   /** SQLite ledger file; relative paths are from the config folder. */
   ledger: z.string().min(1).default('ledger.sqlite'),
-  display: displaySchema.default({ kind: 'png', dir: 'frames', width: 480, height: 320 }),
+  display: displaySchema.default({ kind: 'png', dir: 'frames', width: 480, height: 320, history: false }),
   speaker: speakerSchema.default({ kind: 'wav', dir: 'sounds', realtime: false }),
   controls: controlsSchema.default({ kind: 'none' }),
   announce: z

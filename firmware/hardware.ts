@@ -1,5 +1,10 @@
 import { openBoardIo } from '../devices/controls/board-io.js';
 import { Controls } from '../devices/controls/controls.js';
+import { mkdirSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { FramebufferDisplay } from '../devices/display/framebuffer.js';
+import { PngDisplay } from '../devices/display/png.js';
+import type { Display } from '../devices/display/screen.js';
 import { createSpeaker } from '../devices/speaker/create-speaker.js';
 import type { Clock } from './clock.js';
 import { inDir, type DeviceConfig } from './config.js';
@@ -10,11 +15,27 @@ import type { Logger } from './log.js';
 export async function buildParts(config: DeviceConfig, log: Logger, clock: Clock): Promise<DeviceParts> {
   const { speaker, controls } = config.settings;
   return {
-    display: undefined,
+    display: await openDisplay(config),
     speaker: createSpeaker({ output: speaker.kind === 'wav' ? { ...speaker, dir: inDir(config.dir, speaker.dir) } : speaker, log, clock }),
     controls:
       controls.kind === 'none'
         ? undefined
         : new Controls({ io: await openBoardIo(controls), clock, log: log.child({ feature: 'controls' }), beepOnQr: config.settings.sale.chimeOnQr }),
   };
+}
+
+async function openDisplay(config: DeviceConfig): Promise<Display | undefined> {
+  const display = config.settings.display;
+  switch (display.kind) {
+    case 'none':
+      return undefined;
+    case 'png': {
+      const dir = inDir(config.dir, display.dir);
+      mkdirSync(dir, { recursive: true });
+      const size = { width: display.width, height: display.height };
+      return new PngDisplay(display.history ? { size, folder: dir } : { size, path: join(dir, 'screen.png') });
+    }
+    case 'framebuffer':
+      return FramebufferDisplay.open({ fb: basename(display.device), devicePath: display.device });
+  }
 }
