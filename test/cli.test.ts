@@ -7,6 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../firmware/config.js';
 import { generateNotifierKeys } from '../simulator/backend.js';
 import { DAKBOX_BIN } from './support/device-process.js';
+import { decodeWithJsQr, decodeWithZbar } from './support/frames.js';
 
 function dakbox(...args: string[]): { status: number | null; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, [DAKBOX_BIN, ...args], { encoding: 'utf8', timeout: 30_000 });
@@ -43,6 +44,30 @@ describe('dakbox announce --dry-run', () => {
     const r = dakbox('announce', ...args, '--dry-run');
     expect(r.status).toBe(2);
     expect(r.stdout).toBe('');
+    expect(r.stderr).toBe(`${message}\n`);
+  });
+});
+
+describe('dakbox qr', () => {
+  it('writes the collect screen and prints the URI its QR decodes to', async () => {
+    const out = join(scratch, 'collect.png');
+    const r = dakbox('qr', '--vpa', 'counter01@postbank', '--name', 'Mysuru HO', '--amount', '250.00', '--out', out);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    const uri = r.stdout.trim();
+    expect(uri).toMatch(/^upi:\/\/pay\?ver=01&mode=15&pa=counter01@postbank&pn=Mysuru%20HO&mc=9402&tr=QR-\d+&am=250\.00&cu=INR&qrMedium=03&QRts=/);
+    expect(await decodeWithZbar(out)).toBe(uri);
+    expect(decodeWithJsQr(out)).toBe(uri);
+  });
+
+  it.each([
+    [['--vpa', 'counter01', '--name', 'x', '--amount', '1', '--out', 'x.png'], 'dakbox qr: vpa: "counter01" is not a UPI address like "counter01@postbank" (one @; letters, digits, . - _)'],
+    [['--vpa', 'a@b', '--name', 'x', '--amount', '0', '--out', 'x.png'], 'dakbox qr: --amount: must be more than zero'],
+    [['--vpa', 'a@b', '--name', 'x', '--amount', '1', '--out', 'x.png', '--size', 'big'], 'dakbox qr: --size: must be a panel size like 320x240, 480x320, 320x480, 240x240, 800x480'],
+    [['--vpa', 'a@b', '--name', 'x', '--amount', '1'], 'dakbox qr: --out: is required'],
+  ])('refuses %j in one line', (args, message) => {
+    const r = dakbox('qr', ...args);
+    expect(r.status).toBe(2);
     expect(r.stderr).toBe(`${message}\n`);
   });
 });

@@ -1,7 +1,9 @@
 import { InputError, describeError } from '../errors.js';
 import { runBillingClient } from '../billing/client.js';
 import { ANNOUNCE_HELP, announceCommand } from './announce.js';
+import { BENCH_HELP, benchCommand } from './bench.js';
 import { PROVISION_HELP, provisionCommand } from './provision.js';
+import { QR_HELP, qrCommand } from './qr.js';
 import { RUN_HELP, runCommand } from './run.js';
 import { SIMULATE_HELP, simulateCommand } from './simulate.js';
 
@@ -23,9 +25,11 @@ interface Command {
 }
 
 const COMMANDS: Record<string, Command> = {
+  qr: { help: QR_HELP, run: qrCommand },
   announce: { help: ANNOUNCE_HELP, run: announceCommand },
   billing: { help: BILLING_HELP, ownHelp: true, run: (argv, io) => runBillingClient(argv, io) },
   provision: { help: PROVISION_HELP, run: provisionCommand },
+  bench: { help: BENCH_HELP, run: benchCommand },
   run: { help: RUN_HELP, run: runCommand },
   simulate: { help: SIMULATE_HELP, run: simulateCommand },
 };
