@@ -352,6 +352,19 @@ export class Ledger {
     return row && payment(row);
   }
 
+  /** What a field engineer checks: the file is sound, and how much is in it and still owed. */
+  health(): { integrity: string; sales: number; payments: number; unannounced: number; unsent: number; rejections: number } {
+    const count = (sql: string) => (this.db.prepare(sql).get() as { n: number }).n;
+    return {
+      integrity: String(this.db.pragma('integrity_check', { simple: true })),
+      sales: count(`SELECT count(*) AS n FROM sales`),
+      payments: count(`SELECT count(*) AS n FROM payments`),
+      unannounced: count(`SELECT count(*) AS n FROM payments WHERE announced = 0`),
+      unsent: count(`SELECT count(*) AS n FROM outbox WHERE sent_at IS NULL`),
+      rejections: count(`SELECT count(*) AS n FROM rejections`),
+    };
+  }
+
   close(): void {
     if (this.db.open) this.db.close();
   }

@@ -26,6 +26,17 @@ export interface MqttLinkOptions {
   sessionExpirySeconds?: number;
 }
 
+/** The TLS part of the client options: CA, client certificate and key read from their files. */
+export function tlsOptions(tls: MqttLinkOptions['tls']): Pick<IClientOptions, 'ca' | 'cert' | 'key' | 'rejectUnauthorized'> {
+  if (!tls) return {};
+  return {
+    ...(tls.ca ? { ca: readFileSync(tls.ca) } : {}),
+    ...(tls.cert ? { cert: readFileSync(tls.cert) } : {}),
+    ...(tls.key ? { key: readFileSync(tls.key) } : {}),
+    rejectUnauthorized: tls.rejectUnauthorized,
+  };
+}
+
 export type InboundHandler = (payload: Buffer) => void | Promise<void>;
 
 interface LinkEvents {
@@ -91,12 +102,7 @@ export class MqttLink extends EventEmitter<LinkEvents> {
     if (o.protocolVersion === 5) clientOptions.properties = { sessionExpiryInterval: o.sessionExpirySeconds ?? 7 * 24 * 3600 };
     if (o.username !== undefined) clientOptions.username = o.username;
     if (o.password !== undefined) clientOptions.password = o.password;
-    if (o.tls) {
-      if (o.tls.ca) clientOptions.ca = readFileSync(o.tls.ca);
-      if (o.tls.cert) clientOptions.cert = readFileSync(o.tls.cert);
-      if (o.tls.key) clientOptions.key = readFileSync(o.tls.key);
-      clientOptions.rejectUnauthorized = o.tls.rejectUnauthorized;
-    }
+    Object.assign(clientOptions, tlsOptions(o.tls));
     this.setState('connecting');
     const client = mqtt.connect(o.url, clientOptions);
     this.client = client;

@@ -7,7 +7,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../firmware/config.js';
 import { generateNotifierKeys } from '../simulator/backend.js';
 import { DAKBOX_BIN } from './support/device-process.js';
+import { deviceFixture } from './support/fixtures.js';
 import { decodeWithJsQr, decodeWithZbar } from './support/frames.js';
+import { Mosquitto } from './support/mosquitto.js';
 
 function dakbox(...args: string[]): { status: number | null; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, [DAKBOX_BIN, ...args], { encoding: 'utf8', timeout: 30_000 });
@@ -105,6 +107,36 @@ describe('dakbox provision', () => {
     const r = dakbox('provision', '--dir', join(scratch, 'bad'), '--device-id', 'MYS01', '--vpa', 'mysuru', '--name', 'x', '--broker', 'mqtt://x', '--notifier-key', generateNotifierKeys().publicKeyBase64);
     expect(r.status).toBe(2);
     expect(r.stderr).toBe('dakbox provision: device.json: payee.vpa: must be a UPI address like "counter01@postbank"\n');
+  });
+});
+
+describe('dakbox check', () => {
+  it('passes every check on a healthy device, and draws the self-test pattern', async () => {
+    const broker = await Mosquitto.start();
+    const fixture = deviceFixture({ mqtt: { url: broker.url, protocolVersion: 5 } });
+    try {
+      const r = spawnSync(process.execPath, [DAKBOX_BIN, 'check', '--config', fixture.configPath], { encoding: 'utf8', timeout: 30_000 });
+      expect(r.stderr).toBe('');
+      expect(r.status).toBe(0);
+      const lines = r.stdout.trim().split('\n');
+      expect(lines.every((l) => l.startsWith('ok '))).toBe(true);
+      expect(lines.map((l) => l.slice(5).split(':')[0])).toEqual(['config', 'ledger', 'voice for en', 'voice for hi', 'voice for bn', 'voice for kn', 'display', 'broker']);
+      expect(statSync(join(fixture.dir, 'frames', 'screen.png')).size).toBeGreaterThan(1000);
+    } finally {
+      await broker.stop();
+      fixture.cleanup();
+    }
+  });
+
+  it('fails, naming the broker, when it cannot connect', () => {
+    const fixture = deviceFixture({ mqtt: { url: 'mqtt://127.0.0.1:1', protocolVersion: 5 }, display: { kind: 'none' } });
+    try {
+      const r = dakbox('check', '--config', fixture.configPath);
+      expect(r.status).toBe(1);
+      expect(r.stdout).toMatch(/^FAIL broker: mqtt:\/\/127\.0\.0\.1:1: connect ECONNREFUSED/m);
+    } finally {
+      fixture.cleanup();
+    }
   });
 });
 

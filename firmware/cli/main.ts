@@ -2,6 +2,7 @@ import { InputError, describeError } from '../errors.js';
 import { runBillingClient } from '../billing/client.js';
 import { ANNOUNCE_HELP, announceCommand } from './announce.js';
 import { BENCH_HELP, benchCommand } from './bench.js';
+import { CHECK_HELP, checkCommand } from './check.js';
 import { PROVISION_HELP, provisionCommand } from './provision.js';
 import { QR_HELP, qrCommand } from './qr.js';
 import { RUN_HELP, runCommand } from './run.js';
@@ -29,6 +30,7 @@ const COMMANDS: Record<string, Command> = {
   announce: { help: ANNOUNCE_HELP, run: announceCommand },
   billing: { help: BILLING_HELP, ownHelp: true, run: (argv, io) => runBillingClient(argv, io) },
   provision: { help: PROVISION_HELP, run: provisionCommand },
+  check: { help: CHECK_HELP, run: checkCommand },
   bench: { help: BENCH_HELP, run: benchCommand },
   run: { help: RUN_HELP, run: runCommand },
   simulate: { help: SIMULATE_HELP, run: simulateCommand },
