@@ -71,11 +71,19 @@ export interface RenderBenchReport {
     readonly externalGrowthBytes: number;
     readonly rssGrowthBytes: number;
   };
-  readonly targets: { readonly fullFrameMs: number; readonly tickMs: number; readonly speedup: number; readonly memoryGrowthBytes: number };
+  readonly targets: {
+    readonly fullFrameMs: number;
+    readonly tickMs: number;
+    readonly speedup: number;
+    /** Allowed growth of JavaScript heap plus external buffers. */
+    readonly memoryGrowthBytes: number;
+    /** Allowed growth of the resident set, which also covers cairo and Pango's own memory (allocator noise included). */
+    readonly rssGrowthBytes: number;
+  };
   readonly met: { readonly fullFrame: boolean; readonly tick: boolean; readonly speedup: boolean; readonly memory: boolean };
 }
 
-const TARGETS = { fullFrameMs: 1.5, tickMs: 0.2, speedup: 3, memoryGrowthBytes: 2 * 1024 * 1024 } as const;
+const TARGETS = { fullFrameMs: 1.5, tickMs: 0.2, speedup: 3, memoryGrowthBytes: 2 * 1024 * 1024, rssGrowthBytes: 16 * 1024 * 1024 } as const;
 
 const START = Date.parse('2026-01-15T10:00:00+05:30');
 
@@ -237,7 +245,7 @@ export async function renderBench(options: RenderBenchOptions = {}): Promise<Ren
 
   const tickToFramebuffer = await framebufferTick(size, format, iterations * 5);
 
-  const memory = measureMemory(size, format, language, memoryFrames);
+  const memory = await measureMemory(size, format, language, memoryFrames);
 
   const speedup = naive.medianMs / fullFrame.medianMs;
   const growth = Math.max(memory.heapGrowthBytes + memory.externalGrowthBytes, 0);
@@ -261,7 +269,7 @@ export async function renderBench(options: RenderBenchOptions = {}): Promise<Ren
       fullFrame: fullFrame.medianMs <= TARGETS.fullFrameMs,
       tick: tick.medianMs <= TARGETS.tickMs,
       speedup: speedup >= TARGETS.speedup,
-      memory: growth <= TARGETS.memoryGrowthBytes,
+      memory: growth <= TARGETS.memoryGrowthBytes && memory.rssGrowthBytes <= TARGETS.rssGrowthBytes,
     },
   };
 }
@@ -299,7 +307,7 @@ async function framebufferTick(size: PanelSize, format: PixelFormat, samples: nu
  * collections. The first sample is taken after a warm-up long enough for
  * every cache to fill to its bound; from there on memory must stay flat.
  */
-function measureMemory(size: PanelSize, format: PixelFormat, language: Language, frames: number): RenderBenchReport['memory'] {
+async function measureMemory(size: PanelSize, format: PixelFormat, language: Language, frames: number): Promise<RenderBenchReport['memory']> {
   const gc = collector();
   const renderer = new FrameRenderer(size);
   const encoder = new PixelEncoder(format);
@@ -318,8 +326,14 @@ function measureMemory(size: PanelSize, format: PixelFormat, language: Language,
     }
     for (const area of renderer.render({ screen, language, link: i % 1000 < 50 ? 'offline' : 'online' })) encoder.encode(renderer.canvas, renderer.ctx, area);
   };
+  // The device draws each frame from a timer or a message, so the event
+  // loop turns between frames; native finalizers run in those turns.
+  const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
   const warmup = 5_000;
-  for (let i = 0; i < warmup; i++) step(i);
+  for (let i = 0; i < warmup; i++) {
+    step(i);
+    await turn();
+  }
   const samples: MemorySample[] = [];
   const sample = (frame: number): void => {
     gc();
@@ -330,6 +344,7 @@ function measureMemory(size: PanelSize, format: PixelFormat, language: Language,
   sample(0);
   for (let i = 0; i < frames; i++) {
     step(warmup + i);
+    await turn();
     if ((i + 1) % 2_000 === 0) sample(i + 1);
   }
   const first = samples[0] as MemorySample;
@@ -369,8 +384,8 @@ export function formatRenderBench(report: RenderBenchReport): string {
     row('countdown tick to framebuffer file', report.tickToFramebuffer, '(adapter, incl. write)'),
     row('naive (toCanvas, repaint, per pixel)', report.naive),
     `  speed-up over naive: ${report.speedup.toFixed(1)}x full frame (target >= ${targets.speedup}x: ${mark(met.speedup)}), ${report.newSaleSpeedup.toFixed(1)}x new sale`,
-    `  memory over ${memory.frames.toLocaleString('en-IN')} frames: heap ${mb(memory.heapGrowthBytes)}, external ${mb(memory.externalGrowthBytes)}, rss ${mb(memory.rssGrowthBytes)} (${mark(met.memory)}: heap + external growth <= ${mb(targets.memoryGrowthBytes)})`,
-    `    heap by frame: ${memory.samples.map((s) => `${s.frame}: ${(s.heapUsedBytes / 1024 / 1024).toFixed(2)} MB`).join(', ')}`,
+    `  memory over ${memory.frames.toLocaleString('en-IN')} frames: heap ${mb(memory.heapGrowthBytes)}, external ${mb(memory.externalGrowthBytes)}, rss ${mb(memory.rssGrowthBytes)} (${mark(met.memory)}: heap + external <= ${mb(targets.memoryGrowthBytes)}, rss <= ${mb(targets.rssGrowthBytes)})`,
+    `    by frame (heap / rss MB): ${memory.samples.map((s) => `${s.frame}: ${(s.heapUsedBytes / 1024 / 1024).toFixed(1)} / ${(s.rssBytes / 1024 / 1024).toFixed(0)}`).join(', ')}`,
   ].join('\n');
 }
 

@@ -49,3 +49,15 @@ export class LruCache<K, V> {
     this.entries.clear();
   }
 }
+
+/**
+ * Gives an evicted canvas's pixel memory back at once. node-canvas frees a
+ * surface only when its finalizer runs, which waits for both a garbage
+ * collection and a turn of the event loop; shrinking the canvas frees the
+ * old surface immediately, so memory stays flat however frames are driven.
+ */
+export function releaseCanvas(canvas: { width: number; height: number }): void {
+  canvas.width = 1;
+  canvas.height = 1;
+}
+

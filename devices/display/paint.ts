@@ -2,7 +2,7 @@ import { createCanvas, type Canvas, type CanvasRenderingContext2D } from 'canvas
 import { countdownFace, type CountdownFace } from './countdown.js';
 import { contains, intersects, type Rect } from './geometry.js';
 import type { Block, Composition, CountdownBlock, IconBlock, PatternBlock, TextBlock } from './layout.js';
-import { LruCache } from './lru.js';
+import { LruCache, releaseCanvas } from './lru.js';
 import { QrCodes } from './qr.js';
 import { compose } from './screens.js';
 import type { Frame, PanelSize } from './screen.js';
@@ -91,7 +91,7 @@ export class TextSprites {
   private readonly cache: LruCache<string, Canvas>;
 
   constructor(capacity = 48) {
-    this.cache = new LruCache(capacity);
+    this.cache = new LruCache<string, Canvas>(capacity, releaseCanvas);
   }
 
   sprite(block: TextBlock, background: string): Canvas {
@@ -154,7 +154,10 @@ export class CountdownGlyphs {
 
   sheetFor(block: CountdownBlock): GlyphSheet {
     const key = `${block.font}|${block.colour}|${block.urgentColour}|${block.paper}|${block.cells.map((c) => `${c.width}x${c.height}`).join(',')}|${block.baseline}`;
-    if (this.sheet?.key !== key) this.sheet = new GlyphSheet(key, block);
+    if (this.sheet?.key !== key) {
+      if (this.sheet) releaseCanvas(this.sheet.canvas);
+      this.sheet = new GlyphSheet(key, block);
+    }
     return this.sheet;
   }
 }

@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import { createCanvas, type Canvas, type CanvasRenderingContext2D } from 'canvas';
 import QRCode from 'qrcode';
-import { LruCache } from './lru.js';
+import { LruCache, releaseCanvas } from './lru.js';
 
 /**
  * Error correction levels the device uses. L is never used: an LCD behind a
@@ -112,7 +112,7 @@ export function planQr(text: string, maxBoxPx: number, upgradeBoxPx = maxBoxPx):
  */
 export class QrCodes {
   private readonly symbols = new LruCache<string, QrSymbol>(16);
-  private readonly images = new LruCache<string, Canvas>(16);
+  private readonly images = new LruCache<string, Canvas>(16, releaseCanvas);
 
   symbol(text: string, level: QrLevel, version = qrVersionFor(text, level)): QrSymbol {
     return this.symbols.getOrCreate(`${level}${version}\n${text}`, () => encodeQr(text, level, version));
