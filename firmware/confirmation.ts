@@ -1,4 +1,5 @@
 import { createHash, sign, verify, type KeyObject } from 'node:crypto';
+import { readJsonObject } from './json-message.js';
 import { parseWireAmount, type Paise } from './money.js';
 import { TR_PATTERN } from './upi.js';
 
@@ -95,17 +96,12 @@ function str(value: unknown): string | undefined {
 
 /** Parses the payload's shape. Throws Rejection; does not look at the signature. */
 export function parseConfirmation(payload: Buffer): Confirmation {
-  if (payload.length > MAX_CONFIRMATION_BYTES) {
-    throw new Rejection('payload-too-large', `${payload.length} bytes; a confirmation is at most ${MAX_CONFIRMATION_BYTES}`);
+  const read = readJsonObject(payload, MAX_CONFIRMATION_BYTES);
+  if (!read.ok) {
+    if (read.problem === 'too-large') throw new Rejection('payload-too-large', `${payload.length} bytes; a confirmation is at most ${MAX_CONFIRMATION_BYTES}`);
+    throw new Rejection('malformed-json', read.problem === 'not-json' ? 'the payload is not JSON' : 'the payload is not a JSON object');
   }
-  let body: unknown;
-  try {
-    body = JSON.parse(payload.toString('utf8'));
-  } catch {
-    throw new Rejection('malformed-json', 'the payload is not JSON');
-  }
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new Rejection('malformed-json', 'the payload is not a JSON object');
-  const b = body as Record<string, unknown>;
+  const b = read.body;
   if (b.v !== 1) throw new Rejection('unsupported-version', `v is ${JSON.stringify(b.v) ?? 'missing'}; this device understands v 1`, str(b.tr), str(b.utr));
   const deviceId = text(b, 'deviceId', DEVICE_ID_PATTERN) as string;
   const tr = text(b, 'tr', TR_PATTERN) as string;

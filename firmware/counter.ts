@@ -6,6 +6,7 @@ import type { DeviceConfig } from './config.js';
 import { Rejection, checkConfirmation, digest, maskPayer } from './confirmation.js';
 import type { CounterEvent, CounterPort, CounterStatus, SaleRequest, SaleSnapshot } from './counter-port.js';
 import { InputError, describeError } from './errors.js';
+import { readJsonObject } from './json-message.js';
 import type { Lcd } from './lcd.js';
 import type { Ledger, PaymentRecord } from './ledger.js';
 import type { Logger } from './log.js';
@@ -374,15 +375,11 @@ function ref(sale: SaleSnapshot): { ref?: string } {
 
 /** Validates a `collect` payload (DESIGN.md) into a sale request; throws InputError naming the field. */
 export function parseCollect(payload: Buffer): { id: string; request: SaleRequest } {
-  if (payload.length > 4096) throw new InputError('collect', `is ${payload.length} bytes; at most 4096`);
-  let body: unknown;
-  try {
-    body = JSON.parse(payload.toString('utf8'));
-  } catch {
-    throw new InputError('collect', 'is not JSON');
+  const read = readJsonObject(payload, 4096);
+  if (!read.ok) {
+    throw new InputError('collect', read.problem === 'too-large' ? `is ${payload.length} bytes; at most 4096` : read.problem === 'not-json' ? 'is not JSON' : 'is not a JSON object');
   }
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new InputError('collect', 'is not a JSON object');
-  const b = body as Record<string, unknown>;
+  const b = read.body;
   if (b.v !== 1) throw new InputError('v', 'must be 1');
   if (typeof b.id !== 'string' || !COLLECT_ID_PATTERN.test(b.id)) throw new InputError('id', 'must be 1–64 letters, digits or . _ : -');
   const request: SaleRequest = { amount: parseWireAmount(b.amount), source: 'mqtt' };

@@ -11,7 +11,8 @@ import type { Clock, TimerHandle } from './clock.js';
 import { formatIst, systemClock } from './clock.js';
 import { applyRemoteSettings, remoteView, saveSettings, type DeviceConfig } from './config.js';
 import { Counter } from './counter.js';
-import { describeError } from './errors.js';
+import { InputError, describeError } from './errors.js';
+import { readJsonObject } from './json-message.js';
 import { Lcd } from './lcd.js';
 import { Ledger } from './ledger.js';
 import type { Logger } from './log.js';
@@ -212,8 +213,9 @@ export class Device {
   private configure(payload: Buffer): void {
     let error: string | undefined;
     try {
-      const raw: unknown = JSON.parse(payload.toString('utf8'));
-      const { settings, changed } = applyRemoteSettings(this.settings, raw);
+      const read = readJsonObject(payload, 4096);
+      if (!read.ok) throw new InputError('config/set', read.problem === 'too-large' ? 'is over 4096 bytes' : read.problem === 'not-json' ? 'is not JSON' : 'is not a JSON object');
+      const { settings, changed } = applyRemoteSettings(this.settings, read.body);
       if (changed.length) {
         this.persist(settings);
         this.options.config.saleLimit = parseWireAmount(settings.sale.limit, 'saleLimit');
@@ -223,7 +225,7 @@ export class Device {
         this.log.info({ changed }, 'settings changed by the backend');
       }
     } catch (err) {
-      error = err instanceof SyntaxError ? 'config/set: is not JSON' : describeError(err);
+      error = describeError(err);
       this.log.warn({ error }, 'config/set refused');
     }
     this.publishConfigState(error);

@@ -3,21 +3,11 @@ import { chmodSync, readFileSync, readdirSync, statSync, writeFileSync } from 'n
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { applyRemoteSettings, loadConfig, parseSettings, remoteView, saveSecrets, saveSettings } from '../firmware/config.js';
-import { InputError } from '../firmware/errors.js';
 import { deviceFixture, type DeviceFixture } from './support/fixtures.js';
+import { refusal } from './support/refusal.js';
 
 let fixture: DeviceFixture | undefined;
 afterEach(() => fixture?.cleanup());
-
-function refusal(fn: () => unknown): InputError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof InputError) return err;
-    throw err;
-  }
-  throw new Error('expected a refusal');
-}
 
 describe('device config', () => {
   it('loads a minimal file and fills the defaults', () => {

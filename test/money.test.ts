@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { InputError } from '../firmware/errors.js';
 import {
   checkSaleAmount,
   formatIndianGrouping,
@@ -9,16 +8,7 @@ import {
   parseAmountInput,
   parseWireAmount,
 } from '../firmware/money.js';
-
-function refusal(fn: () => unknown): InputError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof InputError) return err;
-    throw err;
-  }
-  throw new Error('expected a refusal');
-}
+import { refusal } from './support/refusal.js';
 
 describe('wire amounts', () => {
   it.each([

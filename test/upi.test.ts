@@ -1,9 +1,9 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { formatIst } from '../firmware/clock.js';
-import { InputError } from '../firmware/errors.js';
 import { paise } from '../firmware/money.js';
 import { buildDynamicQr, parseUpiUri, verifySignedUri, type QrRequest } from '../firmware/upi.js';
+import { refusal } from './support/refusal.js';
 
 const shownAt = Date.UTC(2026, 0, 15, 4, 30, 0); // 10:00 IST
 const base: QrRequest = {
@@ -16,16 +16,6 @@ const base: QrRequest = {
   shownAt,
   expiresAt: shownAt + 5 * 60 * 1000,
 };
-
-function refusal(fn: () => unknown): InputError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof InputError) return err;
-    throw err;
-  }
-  throw new Error('expected a refusal');
-}
 
 describe('dynamic QR URI', () => {
   it('follows the UPI linking specification field for field, in order', () => {

@@ -6,6 +6,7 @@ import { english } from './words-en.js';
 import { hindi } from './words-hi.js';
 import { kannada } from './words-kn.js';
 import type { Phrasebook } from './words-phrasebook.js';
+import { VOLUME_MAX, VOLUME_MIN } from '../../devices/speaker/volume.js';
 
 /**
  * The sentences the soundbox speaks. Every word comes from the phrasebooks;
@@ -16,10 +17,6 @@ import type { Phrasebook } from './words-phrasebook.js';
  * Numbers are checked here, once, before any phrasebook sees them: a wrong
  * amount spoken aloud at a counter is worse than an announcement refused.
  */
-
-/** The volume steps the announcement type promises (0–10); a level outside them is a caller's bug. */
-const VOLUME_MIN = 0;
-const VOLUME_MAX = 10;
 
 const PHRASEBOOKS: Record<Language, Phrasebook> = {
   en: english,

@@ -69,6 +69,8 @@ it('announces a payment committed before a power cut once, after the restart', a
   const reader = new LedgerReader(join(fixture.dir, 'ledger.sqlite'));
   const committed = await eventually(() => reader.payment('CRASH1'), 15_000, 'the payment committed');
   await first.kill();
+  // The broker tells the backend the device died, by its last will.
+  await watch.waitFor((m) => m.topic === topic('status') && m.json<{ online: boolean }>().online === false, 20_000, 'last will');
   expect(committed.announced).toBe(0);
   expect(reader.payment('CRASH1')?.announced).toBe(0);
   expect(watch.on('receipt')).toEqual([]);

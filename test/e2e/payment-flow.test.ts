@@ -4,7 +4,7 @@
  * signed confirmation → one announcement, ledger row paid, receipt. Then
  * everything that must not be announced.
  */
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signConfirmation } from '../../firmware/confirmation.js';
@@ -159,5 +159,32 @@ describe('confirmations that must never be announced', () => {
   it('reports health on telemetry, counting the rejections', async () => {
     const t = await watch.waitFor((m) => m.topic === topic('telemetry') && m.json<{ rejected: { confirmations: number } }>().rejected.confirmations >= 5, 20_000, 'telemetry');
     expect(t.json()).toMatchObject({ v: 1, link: { state: 'online' }, today: { count: 2, total: '349.50' }, queueDepth: { outbox: expect.any(Number) as unknown } });
+  });
+});
+
+describe('settings from the backend', () => {
+  it('applies config/set, persists it, and reports the settings in force', async () => {
+    const before = watch.on('config/state').length;
+    await watch.publish(topic('config/set'), JSON.stringify({ language: 'hi', volume: 4, expirySeconds: 120 }));
+    const state = await watch.waitFor((m) => m.topic === topic('config/state') && watch.on('config/state').indexOf(m) >= before, 20_000, 'config/state');
+    expect(state.json()).toMatchObject({ v: 1, settings: { language: 'hi', volume: 4, expirySeconds: 120 } });
+    expect(state.json<{ error?: string }>().error).toBeUndefined();
+    const saved = JSON.parse(readFileSync(fixture.configPath, 'utf8')) as { language: string; volume: number; sale: { expirySeconds: number } };
+    expect([saved.language, saved.volume, saved.sale.expirySeconds]).toEqual(['hi', 4, 120]);
+    const sale = await showQr('c-3', '10.00');
+    expect(decodeURIComponent(/QRexpire=([^&]+)/.exec(sale.uri)?.[1] ?? '')).toMatch(/\+05:30$/);
+    expect(Date.parse(decodeURIComponent(/QRexpire=([^&]+)/.exec(sale.uri)?.[1] ?? '')) - Date.parse(decodeURIComponent(/QRts=([^&]+)/.exec(sale.uri)?.[1] ?? ''))).toBe(120_000);
+  });
+
+  it.each([
+    [{ payee: { vpa: 'thief@bank' } }, 'config/set: payee: is not a known setting'],
+    [{ volume: 11 }, 'config/set: volume: must be at most 10'],
+    ['{"language":', 'config/set: is not JSON'],
+  ])('refuses %j and says why on config/state', async (change, error) => {
+    const before = watch.on('config/state').length;
+    await watch.publish(topic('config/set'), typeof change === 'string' ? change : JSON.stringify(change));
+    const state = await watch.waitFor((m) => m.topic === topic('config/state') && watch.on('config/state').indexOf(m) >= before, 20_000, 'config/state');
+    expect(state.json()).toMatchObject({ error, settings: { language: 'hi', volume: 4 } });
+    expect((JSON.parse(readFileSync(fixture.configPath, 'utf8')) as { payee: { vpa: string } }).payee.vpa).toBe('mysuruho@postbank');
   });
 });
