@@ -1,4 +1,4 @@
-import { freemem } from 'node:os';
+import { freemem, networkInterfaces } from 'node:os';
 import { statfsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Controls } from '../devices/controls/controls.js';
@@ -43,6 +43,16 @@ const LOW_STORAGE_BYTES = 64 * 1024 * 1024;
 /** A link blip shorter than this is not worth announcing. */
 const NETWORK_PROMPT_DELAY_MS = 5_000;
 const HEALTH_PROMPT_INTERVAL_MS = 60 * 60 * 1000;
+const INFO_SCREEN_MS = 30_000;
+
+/** The first non-loopback IPv4 address, for the info screen. */
+function localAddress(): string | undefined {
+  for (const addresses of Object.values(networkInterfaces())) {
+    const v4 = addresses?.find((a) => a.family === 'IPv4' && !a.internal);
+    if (v4) return v4.address;
+  }
+  return undefined;
+}
 
 /**
  * One counter device: wires the ledger, the broker link, the LCD, the
@@ -65,6 +75,7 @@ export class Device {
   private telemetryTimer?: TimerHandle | undefined;
   private networkPromptTimer?: TimerHandle | undefined;
   private daySummaryTimer?: TimerHandle | undefined;
+  private infoTimer?: TimerHandle | undefined;
   private everOnline = false;
   private lostAnnounced = false;
   private lastHealthPrompt = { memory: -Infinity, storage: -Infinity };
@@ -180,8 +191,28 @@ export class Device {
       const last = this.ledger.lastPayment();
       this.say({ kind: 'status', online: this.link.state === 'online', todayCount: today.count, todayTotal: today.total, ...(last ? { lastPayment: last.amount } : {}) });
     });
+    controls.on('info', () => this.showInfo());
     controls.showLink(this.link.state);
     controls.start().catch((err: unknown) => log.error({ err: describeError(err) }, 'buttons and LEDs did not start; the counter runs without them'));
+  }
+
+  /**
+   * The field engineer's information screen, for INFO_SCREEN_MS or until the
+   * counter has something newer to show. Its QR identifies the device to the
+   * engineer's phone.
+   */
+  showInfo(): void {
+    const previous = this.lcd.current;
+    const s = this.settings;
+    const ip = localAddress() ?? 'no network';
+    const identity = `dakbox://device?id=${encodeURIComponent(s.deviceId)}&fw=${FIRMWARE_VERSION}&pa=${encodeURIComponent(s.payee.vpa)}&ip=${encodeURIComponent(ip)}`;
+    const info = { kind: 'info', deviceId: s.deviceId, firmware: FIRMWARE_VERSION, ip, broker: s.mqtt.url, identity } as const;
+    this.lcd.show(info);
+    this.clock.clearTimeout(this.infoTimer);
+    this.infoTimer = this.clock.setTimeout(() => {
+      this.infoTimer = undefined;
+      if (this.lcd.current.kind === 'info') this.lcd.show(previous.kind === 'collect' ? { ...previous, now: this.clock.now() } : previous);
+    }, INFO_SCREEN_MS);
   }
 
   private linkChanged(state: LinkState): void {
@@ -324,7 +355,7 @@ export class Device {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    for (const t of [this.telemetryTimer, this.networkPromptTimer, this.daySummaryTimer]) this.clock.clearTimeout(t);
+    for (const t of [this.telemetryTimer, this.networkPromptTimer, this.daySummaryTimer, this.infoTimer]) this.clock.clearTimeout(t);
     this.counter.stop();
     this.options.parts.controls?.stop();
     if (this.billing) {

@@ -10,8 +10,15 @@ import type { IoPlugin, PinId } from './io-plugin.js';
 export const BUTTONS = ['volume-up', 'volume-down', 'replay', 'cancel-sale'] as const;
 export type ButtonName = (typeof BUTTONS)[number];
 
-/** What the clerk asked for: a short press of a button, or a long press of replay ("status"). */
-export type ControlAction = ButtonName | 'status';
+/**
+ * What the clerk asked for: a short press of a button, a long press of
+ * replay ("status": speak link, last payment, today's total) or a long press
+ * of cancel ("info": the field engineer's device information screen).
+ */
+export type ControlAction = ButtonName | 'status' | 'info';
+
+/** Long presses unless configured otherwise. */
+export const DEFAULT_LONG_PRESS: Readonly<Partial<Record<ButtonName, ControlAction>>> = { replay: 'status', 'cancel-sale': 'info' };
 
 /** The link LED: off (offline), blinking (connecting), steady (online). */
 export type LinkLight = 'off' | 'blinking' | 'steady';
@@ -56,7 +63,7 @@ export interface ControlsOptions {
   debounceMs?: number;
   /** Holding a button this long is a long press. */
   longPressMs?: number;
-  /** What a long press of each button does; by default holding replay speaks the status. */
+  /** What a long press of each button does; by default DEFAULT_LONG_PRESS. */
   longPress?: Partial<Record<ButtonName, ControlAction>>;
   /** Beep the buzzer when a QR is shown. */
   beepOnQr?: boolean;
@@ -283,7 +290,7 @@ export class Controls extends EventEmitter<ControlsEvents> {
       return;
     }
     const { clock } = this.options;
-    const longAction = (this.options.longPress ?? { replay: 'status' })[button.name];
+    const longAction = (this.options.longPress ?? DEFAULT_LONG_PRESS)[button.name];
     if (pressed) {
       if (!longAction) {
         this.act(button.name);

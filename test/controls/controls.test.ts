@@ -119,7 +119,20 @@ describe('buttons', () => {
     expect(lines.find((l) => l.level === WARN)?.msg).toBe('cancel-sale button is held down at start; ignored until released');
     press(PINS['cancel-sale']);
     clock.advance(30);
+    // Cancel has a long press, so a short press counts on release.
+    expect(actions).toEqual([]);
+    release(PINS['cancel-sale']);
+    clock.advance(30);
     expect(actions).toEqual(['cancel-sale']);
+  });
+
+  it('show the device information on a long press of cancel, without cancelling', async () => {
+    const { clock, actions, press, release } = await rig({ debounceMs: 30 });
+    press(PINS['cancel-sale']);
+    clock.advance(2030);
+    release(PINS['cancel-sale']);
+    clock.advance(30);
+    expect(actions).toEqual(['info']);
   });
 
   it('work wired to 3.3 V instead of ground', async () => {

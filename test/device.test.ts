@@ -1,0 +1,131 @@
+/**
+ * One whole device in-process, wired as `dakbox run` wires it: the real
+ * Device with its ledger, broker link (to an embedded broker), announcer
+ * writing WAV files, and johnny-five controls on the virtual IO plugin. The
+ * test is the clerk's finger on the buttons.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { Controls, DEFAULT_CONTROLS_PINS as PINS } from '../devices/controls/controls.js';
+import { VirtualIo, type PinWrite } from '../devices/controls/virtual-io.js';
+import { createSpeaker } from '../devices/speaker/create-speaker.js';
+import type { WavSpeaker } from '../devices/speaker/wav-speaker.js';
+import { ManualClock } from '../firmware/clock.js';
+import { loadConfig } from '../firmware/config.js';
+import type { CounterEvent } from '../firmware/counter-port.js';
+import { Device } from '../firmware/device.js';
+import { silentLogger } from '../firmware/log.js';
+import { paise } from '../firmware/money.js';
+import { PaymentsBackend } from '../simulator/backend.js';
+import { EmbeddedBroker } from '../simulator/broker.js';
+import { deviceFixture, type DeviceFixture } from './support/fixtures.js';
+import { eventually } from './support/ledger-reader.js';
+import { RecordingDisplay, settle } from './support/stand-ins.js';
+
+let broker: EmbeddedBroker;
+let fixture: DeviceFixture;
+let clock: ManualClock;
+let io: VirtualIo;
+let display: RecordingDisplay;
+let speaker: WavSpeaker;
+let device: Device;
+let backend: PaymentsBackend;
+let events: CounterEvent[];
+let writes: PinWrite[];
+
+beforeEach(async () => {
+  broker = await EmbeddedBroker.start();
+  fixture = deviceFixture({ mqtt: { url: broker.url, protocolVersion: 4 }, announce: { prompts: false }, controls: { kind: 'virtual' } });
+  const config = loadConfig(fixture.configPath);
+  const log = silentLogger();
+  clock = new ManualClock(Date.now());
+  io = new VirtualIo();
+  writes = [];
+  io.on('write', (w: PinWrite) => writes.push(w));
+  display = new RecordingDisplay();
+  speaker = createSpeaker({ output: { kind: 'wav', dir: join(fixture.dir, 'sounds') }, log, clock }) as WavSpeaker;
+  device = new Device({ config, parts: { display, speaker, controls: new Controls({ io, clock, log }) }, log, clock });
+  events = [];
+  device.counter.subscribe((e) => events.push(e));
+  backend = new PaymentsBackend({ url: broker.url, keys: fixture.keys, clientId: 'device-test-backend' });
+  await backend.start();
+  device.start();
+  await eventually(() => device.link.state === 'online', 10_000, 'online');
+});
+
+afterEach(async () => {
+  await backend.stop();
+  await device.stop();
+  await broker.stop();
+  fixture.cleanup();
+});
+
+/** A press as a finger makes it: down, held, up, each level held past the debounce. */
+async function press(pin: number | string, holdMs = 100): Promise<void> {
+  io.drive(pin, 0);
+  clock.advance(holdMs);
+  io.drive(pin, undefined);
+  clock.advance(50);
+  await settle();
+}
+
+function spoken(): string[] {
+  return speaker.recordings.map((r) => r.text);
+}
+
+describe('the buttons on a running device', () => {
+  it('step the volume, say the new level, and keep it in device.json', async () => {
+    await press(PINS['volume-up']);
+    await press(PINS['volume-up']);
+    await press(PINS['volume-down']);
+    await device.announcer.idle();
+    expect(device.announcer.volume).toBe(8);
+    expect((JSON.parse(readFileSync(fixture.configPath, 'utf8')) as { volume: number }).volume).toBe(8);
+    expect(spoken().at(-1)).toBe('Volume eight');
+  });
+
+  it('replay the last payment, and cancel the sale on screen', async () => {
+    const sale = await device.counter.startSale({ amount: paise(25000), source: 'simulator' });
+    await backend.pay('MYS01', sale.tr, { amount: '250.00' });
+    await eventually(() => events.some((e) => e.type === 'paid'), 10_000, 'paid');
+    await device.announcer.idle();
+    await press(PINS.replay);
+    await device.announcer.idle();
+    expect(spoken().filter((t) => t === 'Received two hundred fifty rupees')).toHaveLength(2);
+
+    const second = await device.counter.startSale({ amount: paise(100), source: 'simulator' });
+    await press(PINS['cancel-sale']);
+    expect(events.at(-1)).toMatchObject({ type: 'cancelled', tr: second.tr, reason: 'clerk' });
+    expect(display.last?.screen.kind).toBe('cancelled');
+  });
+
+  it('speak the status on a long press of replay', async () => {
+    await press(PINS.replay, 2100);
+    await device.announcer.idle();
+    expect(spoken().at(-1)).toMatch(/^Network connected/);
+  });
+
+  it('show the information screen on a long press of cancel, then go back', async () => {
+    await press(PINS['cancel-sale'], 2100);
+    const info = display.last?.screen;
+    expect(info).toMatchObject({ kind: 'info', deviceId: 'MYS01', broker: broker.url });
+    expect(info?.kind === 'info' ? info.identity : '').toMatch(/^dakbox:\/\/device\?id=MYS01&fw=/);
+    clock.advance(30_000);
+    await settle();
+    expect(display.last?.screen.kind).toBe('idle');
+  });
+});
+
+describe('the lights and the buzzer', () => {
+  it('show the link steady, beep on a QR, flash green on a payment', async () => {
+    expect(io.level(PINS.linkLed!)).toBe(1);
+    writes = [];
+    const sale = await device.counter.startSale({ amount: paise(500), source: 'simulator' });
+    expect(writes.some((w) => w.pin === PINS.buzzer && w.value === 1)).toBe(true);
+    writes = [];
+    await backend.pay('MYS01', sale.tr, { amount: '5.00' });
+    await eventually(() => events.some((e) => e.type === 'paid'), 10_000, 'paid');
+    expect(writes.some((w) => w.pin === PINS.paidLed && w.value === 1)).toBe(true);
+  });
+});
