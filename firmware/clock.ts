@@ -15,12 +15,7 @@ export interface TimerHandle {
 
 export const systemClock: Clock = {
   now: () => Date.now(),
-  setTimeout: (callback, ms) => {
-    const timer = setTimeout(callback, ms);
-    // A pending expiry or tick must not keep a finished CLI command alive.
-    timer.unref?.();
-    return timer as unknown as TimerHandle;
-  },
+  setTimeout: (callback, ms) => setTimeout(callback, ms) as unknown as TimerHandle,
   clearTimeout: (handle) => {
     if (handle) clearTimeout(handle as unknown as NodeJS.Timeout);
   },

@@ -17,8 +17,12 @@ export async function runCommand(argv: string[], _io: CommandIo): Promise<number
   const device = new Device({ config, parts: await buildParts(config, log, systemClock), log, clock: systemClock });
   device.start();
   await new Promise<void>((resolve) => {
+    // The device runs until it is told to stop, even at a moment when no
+    // socket or timer is open (the broker is down and a reconnect is due).
+    const alive = setInterval(() => undefined, 60_000);
     const stop = (signal: string) => {
       log.info({ signal }, 'stopping');
+      clearInterval(alive);
       resolve();
     };
     process.once('SIGTERM', () => stop('SIGTERM'));
