@@ -1,5 +1,6 @@
 import { openBoardIo } from '../devices/controls/board-io.js';
 import { Controls } from '../devices/controls/controls.js';
+import type { IoPlugin } from '../devices/controls/io-plugin.js';
 import { mkdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { FramebufferDisplay } from '../devices/display/framebuffer.js';
@@ -11,8 +12,12 @@ import { inDir, type DeviceConfig } from './config.js';
 import type { DeviceParts } from './device.js';
 import type { Logger } from './log.js';
 
-/** Builds the adapters a config asks for: real hardware on the device, files in the simulator. */
-export async function buildParts(config: DeviceConfig, log: Logger, clock: Clock): Promise<DeviceParts> {
+/**
+ * Builds the adapters a config asks for: real hardware on the device, files
+ * in the simulator. `io` hands in the IO plugin the controls use (the
+ * simulator keeps its virtual one to press buttons with).
+ */
+export async function buildParts(config: DeviceConfig, log: Logger, clock: Clock, io?: IoPlugin): Promise<DeviceParts> {
   const { speaker, controls } = config.settings;
   return {
     display: await openDisplay(config),
@@ -20,7 +25,7 @@ export async function buildParts(config: DeviceConfig, log: Logger, clock: Clock
     controls:
       controls.kind === 'none'
         ? undefined
-        : new Controls({ io: await openBoardIo(controls), clock, log: log.child({ feature: 'controls' }), beepOnQr: config.settings.sale.chimeOnQr }),
+        : new Controls({ io: io ?? (await openBoardIo(controls)), clock, log: log.child({ feature: 'controls' }), beepOnQr: config.settings.sale.chimeOnQr }),
   };
 }
 

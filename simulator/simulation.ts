@@ -1,3 +1,4 @@
+import { spawn, type ChildProcess } from 'node:child_process';
 import { createPrivateKey, type KeyObject } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -7,6 +8,8 @@ import { loadConfig, saveSettings, type DeviceSettingsInput } from '../firmware/
 import { Device } from '../firmware/device.js';
 import { buildParts } from '../firmware/hardware.js';
 import type { Logger } from '../firmware/log.js';
+import { DEFAULT_CONTROLS_PINS, type ButtonName } from '../devices/controls/controls.js';
+import { VirtualIo } from '../devices/controls/virtual-io.js';
 import { EmbeddedBroker } from './broker.js';
 import { PaymentsBackend, generateNotifierKeys, type NotifierKeys } from './backend.js';
 
@@ -18,6 +21,8 @@ export interface SimulationOptions {
   log: Logger;
   clock: Clock;
   language?: string;
+  /** Give the billing PC a serial port: a socat pty pair, the PC's end at `{dir}/billing-pc`. */
+  billingPty?: boolean;
 }
 
 /**
@@ -31,6 +36,11 @@ export class Simulation {
     readonly device: Device,
     readonly backend: PaymentsBackend,
     readonly dir: string,
+    /** The buttons' side of the wires: `press` puts a finger on one. */
+    readonly io: VirtualIo,
+    /** The billing PC's end of the serial cable, when there is one. */
+    readonly billingPort: string | undefined,
+    private readonly cable: ChildProcess | undefined,
   ) {}
 
   static async start(options: SimulationOptions): Promise<Simulation> {
@@ -38,6 +48,7 @@ export class Simulation {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     const keys = notifierKeys(dir);
     const broker = await startBroker(options.port);
+    const cable = options.billingPty ? await serialCable(dir, options.log) : undefined;
     const configPath = join(dir, 'device.json');
     const settings: DeviceSettingsInput = existsSync(configPath)
       ? (JSON.parse(readFileSync(configPath, 'utf8')) as DeviceSettingsInput)
@@ -50,30 +61,76 @@ export class Simulation {
           notifierKeys: [keys.publicKeyBase64],
           display: { kind: 'png', dir: 'frames', width: 480, height: 320 },
           speaker: { kind: 'wav', dir: 'sounds', realtime: true },
+          controls: { kind: 'virtual' },
         };
     // The broker may be on a different port from last time, and the
     // simulator's key is the one it signs with.
     settings.mqtt = { ...settings.mqtt, url: broker.url, protocolVersion: 4 };
     settings.notifierKeys = [keys.publicKeyBase64];
+    settings.controls = { kind: 'virtual' };
+    if (cable) settings.serial = { path: cable.devicePath, baudRate: 115200 };
+    else delete settings.serial;
     if (options.language) settings.language = options.language as DeviceSettingsInput['language'];
     saveSettings(configPath, settings);
     const config = loadConfig(configPath);
-    const device = new Device({ config, parts: await buildParts(config, options.log, options.clock), log: options.log.child({ device: config.settings.deviceId }), clock: options.clock });
+    const io = new VirtualIo();
+    const device = new Device({
+      config,
+      parts: await buildParts(config, options.log, options.clock, io),
+      log: options.log.child({ device: config.settings.deviceId }),
+      clock: options.clock,
+    });
     device.start();
     const backend = new PaymentsBackend({ url: broker.url, keys, clock: options.clock, clientId: 'simulated-backend' });
     await backend.start();
-    return new Simulation(broker, device, backend, dir);
+    return new Simulation(broker, device, backend, dir, io, cable?.pcPath, cable?.process);
   }
 
   get deviceId(): string {
     return this.device.settings.deviceId;
   }
 
+  /** Presses a button on the device for `holdMs` (2 s or more is a long press). */
+  async press(button: ButtonName, holdMs = 150): Promise<void> {
+    const pin = DEFAULT_CONTROLS_PINS[button];
+    this.io.drive(pin, 0);
+    await new Promise((r) => setTimeout(r, holdMs));
+    this.io.drive(pin, undefined);
+    await new Promise((r) => setTimeout(r, 60));
+  }
+
   async stop(): Promise<void> {
     await this.backend.stop();
     await this.device.stop();
     await this.broker.stop();
+    if (this.cable && this.cable.exitCode === null) {
+      const exited = new Promise((r) => this.cable?.once('exit', r));
+      this.cable.kill('SIGTERM');
+      await exited;
+    }
   }
+}
+
+/** A serial cable to a simulated billing PC: a socat pty pair with stable names in the simulation folder. */
+async function serialCable(dir: string, log: Logger): Promise<{ process: ChildProcess; devicePath: string; pcPath: string } | undefined> {
+  const devicePath = join(dir, 'billing-device');
+  const pcPath = join(dir, 'billing-pc');
+  const child = spawn('socat', ['-d', '-d', `pty,raw,echo=0,link=${devicePath}`, `pty,raw,echo=0,link=${pcPath}`], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const ready = await new Promise<boolean>((resolve) => {
+    let text = '';
+    child.stderr.on('data', (chunk: Buffer) => {
+      text += chunk.toString();
+      if (text.includes('starting data transfer loop')) resolve(true);
+    });
+    child.once('error', () => resolve(false));
+    child.once('exit', () => resolve(false));
+  });
+  if (!ready) {
+    log.warn('socat is not installed or failed; the simulator runs without a billing PC serial port');
+    return undefined;
+  }
+  child.stderr.resume();
+  return { process: child, devicePath, pcPath };
 }
 
 async function startBroker(port: number): Promise<EmbeddedBroker> {

@@ -1,4 +1,5 @@
 import { createInterface } from 'node:readline';
+import type { ButtonName } from '../../devices/controls/controls.js';
 import { Simulation } from '../../simulator/simulation.js';
 import { systemClock } from '../clock.js';
 import { InputError, describeError } from '../errors.js';
@@ -7,9 +8,10 @@ import { formatRupees, formatWireAmount, parseAmountInput } from '../money.js';
 import { integer, parse } from './args.js';
 import type { CommandIo } from './main.js';
 
-export const SIMULATE_HELP = `dakbox simulate [--dir var/sim] [--port 1883] [--auto-pay SECONDS] [--lang en|hi|bn|kn] [--verbose]
+export const SIMULATE_HELP = `dakbox simulate [--dir var/sim] [--port 1883] [--auto-pay SECONDS] [--lang en|hi|bn|kn] [--no-serial] [--verbose]
   The whole counter without hardware: an embedded broker, one device (LCD
-  frames as PNG in DIR/frames, announcements as WAV in DIR/sounds) and a
+  frames as PNG in DIR/frames, announcements as WAV in DIR/sounds, buttons on
+  a virtual IO plugin, the billing PC's serial port at DIR/billing-pc) and a
   stand-in payments backend. Type commands at the prompt (help lists them).`;
 
 const CONSOLE_HELP = `commands:
@@ -18,8 +20,12 @@ const CONSOLE_HELP = `commands:
   pay [amount]           the customer pays the QR on screen (another amount tests a mismatch)
   fail                   the bank reports the payment on screen failed
   cancel                 the clerk cancels the sale on screen
+  press <button>         press volume-up, volume-down, replay or cancel on the device
+  hold <button>          hold it for two seconds (replay: speak the status; cancel: info screen)
   status                 what the device is doing
   quit                   stop everything`;
+
+const BUTTON_WORDS: Record<string, ButtonName> = { 'volume-up': 'volume-up', up: 'volume-up', 'volume-down': 'volume-down', down: 'volume-down', replay: 'replay', cancel: 'cancel-sale' };
 
 export async function simulateCommand(argv: string[], io: CommandIo): Promise<number> {
   const { values } = parse(argv, {
@@ -27,15 +33,24 @@ export async function simulateCommand(argv: string[], io: CommandIo): Promise<nu
     port: { type: 'string', default: '1883' },
     'auto-pay': { type: 'string' },
     lang: { type: 'string' },
+    'no-serial': { type: 'boolean' },
     verbose: { type: 'boolean' },
   });
   const port = integer(values.port, '--port', 0, 65535) ?? 1883;
   const autoPay = integer(values['auto-pay'], '--auto-pay', 1, 3600);
   const log = createLogger({ pretty: true, level: values.verbose ? 'debug' : 'info' });
-  const sim = await Simulation.start({ dir: values.dir, port, log, clock: systemClock, ...(values.lang ? { language: values.lang } : {}) });
+  const sim = await Simulation.start({
+    dir: values.dir,
+    port,
+    log,
+    clock: systemClock,
+    billingPty: !values['no-serial'],
+    ...(values.lang ? { language: values.lang } : {}),
+  });
   const say = (line: string) => io.stdout.write(`${line}\n`);
   say(`dakbox simulator: device ${sim.deviceId}, broker ${sim.broker.url}`);
-  say(`  frames → ${sim.dir}/frames   sounds → ${sim.dir}/sounds   ledger → ${sim.device.settings.ledger}`);
+  say(`  screen → ${sim.dir}/frames/screen.png   sounds → ${sim.dir}/sounds/   ledger → ${sim.dir}/${sim.device.settings.ledger}`);
+  if (sim.billingPort) say(`  billing PC serial port → ${sim.billingPort}   (try: npx dakbox billing sale 250.00 --wait --port ${sim.billingPort})`);
   say(CONSOLE_HELP);
 
   const onScreen = () => sim.device.counter.status().sale;
@@ -81,6 +96,13 @@ export async function simulateCommand(argv: string[], io: CommandIo): Promise<nu
       case 'cancel':
         await sim.device.counter.cancelSale();
         return true;
+      case 'press':
+      case 'hold': {
+        const button = BUTTON_WORDS[args[0] ?? ''];
+        if (!button) throw new InputError(word, `which button? one of ${Object.keys(BUTTON_WORDS).join(', ')}`);
+        await sim.press(button, word === 'hold' ? 2200 : 150);
+        return true;
+      }
       case 'status': {
         const s = sim.device.counter.status();
         say(`link ${s.link}; ${s.sale ? `showing ${formatRupees(s.sale.amount)} (${s.sale.tr})` : 'idle'}; today ${s.todayCount} payments, ${formatRupees(s.todayTotal)}`);
@@ -91,6 +113,7 @@ export async function simulateCommand(argv: string[], io: CommandIo): Promise<nu
     }
   };
 
+  const lines = createInterface({ input: process.stdin, terminal: false });
   await new Promise<void>((resolve) => {
     let done = false;
     const finish = () => {
@@ -100,7 +123,6 @@ export async function simulateCommand(argv: string[], io: CommandIo): Promise<nu
     };
     process.once('SIGINT', finish);
     process.once('SIGTERM', finish);
-    const lines = createInterface({ input: process.stdin, terminal: false });
     lines.on('line', (line) => {
       run(line).then(
         (more) => {
@@ -112,6 +134,9 @@ export async function simulateCommand(argv: string[], io: CommandIo): Promise<nu
     // Without a terminal (a service, a pipe that closed) the simulator keeps
     // running until it is signalled.
   });
+  // An open stdin would keep the process alive after everything stopped.
+  lines.close();
+  process.stdin.destroy();
   await sim.stop();
   return 0;
 }
