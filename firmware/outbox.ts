@@ -4,6 +4,9 @@ import type { Ledger } from './ledger.js';
 import type { Logger } from './log.js';
 import type { DeviceTopic } from './topics.js';
 
+/** Messages handed to the broker at once; the next batch follows when these are acknowledged. */
+const BATCH = 200;
+
 /** What the outbox needs of the broker link. */
 export interface Publisher {
   readonly state: LinkState;
@@ -38,13 +41,15 @@ export class Outbox {
 
   flush(): void {
     if (this.link.state !== 'online') return;
-    for (const message of this.ledger.unsent()) {
+    for (const message of this.ledger.unsent(BATCH)) {
       if (this.inFlight.has(message.id)) continue;
       this.inFlight.add(message.id);
       this.link.publish(message.topic as DeviceTopic, message.payload, { qos: 1 }).then(
         () => {
           this.inFlight.delete(message.id);
           this.ledger.markSent(message.id);
+          // A long outage can leave more than one batch waiting.
+          if (this.inFlight.size === 0 && this.ledger.unsentCount() > 0) this.flush();
         },
         (err: unknown) => {
           this.inFlight.delete(message.id);

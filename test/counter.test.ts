@@ -311,3 +311,17 @@ describe('collect requests from the backend', () => {
     expect(counter.health().rejected.lastReason).toContain(problem);
   });
 });
+
+describe('a long outage', () => {
+  it('sends every message owed, in batches, once the broker is back', async () => {
+    publisher.state = 'offline';
+    for (let i = 0; i < 450; i++) ledger.enqueue('receipt', JSON.stringify({ n: i }));
+    const outbox = new Outbox(ledger, publisher, silentLogger());
+    publisher.state = 'online';
+    outbox.reconnected();
+    await settle();
+    await settle();
+    expect(publisher.on('receipt').map((r) => (r as { n: number }).n)).toEqual(Array.from({ length: 450 }, (_, i) => i));
+    expect(ledger.unsentCount()).toBe(0);
+  });
+});
