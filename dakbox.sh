@@ -7,14 +7,15 @@ cd "$(dirname "$0")"
 
 # Libraries node-canvas builds against, fonts with Devanagari, Bengali and
 # Kannada glyphs, the broker the tests run against, the speech engines, the
-# QR decoder the tests check frames with, and socat for serial pty pairs.
+# QR decoder the tests check frames with, socat for serial pty pairs and
+# openssl for the TLS test certificates.
 PACKAGES=(
   build-essential pkg-config python3
   libcairo2-dev libpango1.0-dev libjpeg-dev libgif-dev librsvg2-dev
   fonts-noto-core fonts-dejavu-core
   mosquitto mosquitto-clients
   espeak-ng festival festvox-kallpc16k sox alsa-utils
-  zbar-tools socat
+  zbar-tools socat openssl
 )
 
 install_system_packages() {
