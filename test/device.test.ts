@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { Controls, DEFAULT_CONTROLS_PINS as PINS } from '../devices/controls/controls.js';
 import { VirtualIo, type PinWrite } from '../devices/controls/virtual-io.js';
 import { createSpeaker } from '../devices/speaker/create-speaker.js';
@@ -34,12 +34,15 @@ let backend: PaymentsBackend;
 let events: CounterEvent[];
 let writes: PinWrite[];
 
+let announce: { prompts: boolean; daySummaryAt?: string } = { prompts: false };
+
 beforeEach(async () => {
   broker = await EmbeddedBroker.start();
-  fixture = deviceFixture({ mqtt: { url: broker.url, protocolVersion: 4 }, announce: { prompts: false }, controls: { kind: 'virtual' } });
+  fixture = deviceFixture({ mqtt: { url: broker.url, protocolVersion: 4 }, announce, controls: { kind: 'virtual' } });
   const config = loadConfig(fixture.configPath);
   const log = silentLogger();
-  clock = new ManualClock(Date.now());
+  // 19:59:00 IST today, a minute before the end-of-day summary.
+  clock = new ManualClock(Date.UTC(2026, 0, 15, 14, 29, 0));
   io = new VirtualIo();
   writes = [];
   io.on('write', (w: PinWrite) => writes.push(w));
@@ -127,5 +130,43 @@ describe('the lights and the buzzer', () => {
     await backend.pay('MYS01', sale.tr, { amount: '5.00' });
     await eventually(() => events.some((e) => e.type === 'paid'), 10_000, 'paid');
     expect(writes.some((w) => w.pin === PINS.paidLed && w.value === 1)).toBe(true);
+  });
+});
+
+describe('what the soundbox says on its own', () => {
+  beforeAll(() => {
+    announce = { prompts: true, daySummaryAt: '20:00' };
+  });
+  afterAll(() => {
+    announce = { prompts: false };
+  });
+
+  it('says it is connected, then that the network is lost (after 5 s) and back', async () => {
+    await device.announcer.idle();
+    expect(spoken()).toContain('Connected to the payment service');
+    const port = broker.port;
+    await broker.stop();
+    await eventually(() => device.link.state === 'offline', 10_000, 'offline');
+    clock.advance(4_000);
+    await settle();
+    expect(spoken()).not.toContain('Network connection lost');
+    clock.advance(1_000);
+    await device.announcer.idle();
+    expect(spoken().at(-1)).toBe('Network connection lost');
+    broker = await EmbeddedBroker.start(port);
+    clock.advance(60_000);
+    await eventually(() => device.link.state === 'online', 10_000, 'online again');
+    await device.announcer.idle();
+    expect(spoken().at(-1)).toBe('Network connection restored');
+  });
+
+  it("speaks today's count and total at the configured time", async () => {
+    const sale = await device.counter.startSale({ amount: paise(1845000), source: 'simulator' });
+    await backend.pay('MYS01', sale.tr, { amount: '18450.00' });
+    await eventually(() => events.some((e) => e.type === 'paid'), 10_000, 'paid');
+    await device.announcer.idle();
+    clock.advance(60_000);
+    await device.announcer.idle();
+    expect(spoken().at(-1)).toBe('Today: one payment, eighteen thousand four hundred fifty rupees');
   });
 });
