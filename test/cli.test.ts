@@ -1,9 +1,10 @@
 /** The `dakbox` command as a user runs it: output, exit codes, one-line refusals. */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { readWav, rms } from '../devices/speaker/wav.js';
 import { loadConfig } from '../firmware/config.js';
 import { generateNotifierKeys } from '../simulator/backend.js';
 import { DAKBOX_BIN } from './support/device-process.js';
@@ -47,6 +48,27 @@ describe('dakbox announce --dry-run', () => {
     expect(r.status).toBe(2);
     expect(r.stdout).toBe('');
     expect(r.stderr).toBe(`${message}\n`);
+  });
+});
+
+describe('dakbox announce, spoken', () => {
+  it('speaks through the speaker the config names: one audible WAV of plausible length', () => {
+    const fixture = deviceFixture({ language: 'kn', speaker: { kind: 'wav', dir: 'sounds', realtime: false } });
+    try {
+      const r = dakbox('announce', '125000.50', '--config', fixture.configPath);
+      expect(r.stderr).toBe('');
+      expect(r.status).toBe(0);
+      expect(r.stdout).toMatch(/^[\u0C80-\u0CFF\s]+\n$/);
+      const files = readdirSync(join(fixture.dir, 'sounds'));
+      expect(files).toEqual(['0001-kn.wav']);
+      const wav = readWav(readFileSync(join(fixture.dir, 'sounds', files[0]!)));
+      const seconds = wav.samples.length / wav.sampleRate;
+      expect(seconds).toBeGreaterThan(2);
+      expect(seconds).toBeLessThan(15);
+      expect(rms(wav.samples)).toBeGreaterThan(0.01);
+    } finally {
+      fixture.cleanup();
+    }
   });
 });
 

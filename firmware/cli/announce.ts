@@ -1,6 +1,6 @@
-import { createSpeaker } from '../../devices/speaker/create-speaker.js';
+import { createSpeaker, type SpeakerOutput } from '../../devices/speaker/create-speaker.js';
 import { sentence } from '../announce/words.js';
-import { loadConfig } from '../config.js';
+import { inDir, loadConfig } from '../config.js';
 import { InputError } from '../errors.js';
 import { isLanguage, LANGUAGES, type Language } from '../language.js';
 import { createLogger } from '../log.js';
@@ -9,9 +9,10 @@ import { integer, parse } from './args.js';
 import type { CommandIo } from './main.js';
 
 export const ANNOUNCE_HELP = `dakbox announce <amount> [--lang en|hi|bn|kn] [--dry-run] [--volume 0-10] [--wav-dir DIR] [--config device.json]
-  Says "Received … rupees" as the soundbox would. --dry-run prints the sentence
-  instead; --wav-dir writes the speech as a numbered WAV file in DIR; otherwise it plays through the
-  speaker (say/festival for English, espeak-ng for Hindi, Bengali, Kannada).`;
+  Says "Received … rupees" as the soundbox would, through the speaker in
+  --config (or the board's speaker: say/festival for English, espeak-ng for
+  Hindi, Bengali, Kannada). --dry-run prints the sentence instead; --wav-dir
+  writes the speech as a numbered WAV file in DIR.`;
 
 export async function announceCommand(argv: string[], io: CommandIo): Promise<number> {
   // "-5" would otherwise be read as an unknown flag; refuse it as the amount it is.
@@ -36,10 +37,15 @@ export async function announceCommand(argv: string[], io: CommandIo): Promise<nu
   }
   const volume = integer(values.volume, '--volume', 0, 10) ?? config?.settings.volume ?? 7;
   const log = createLogger({ level: 'warn', destination: io.stderr });
+  // The speaker is, in order: --wav-dir, the one in --config, the board's own.
   const wavDir = values['wav-dir'];
-  const speaker = wavDir
-    ? createSpeaker({ output: { kind: 'wav', dir: wavDir }, log })
-    : createSpeaker({ output: { kind: 'system' }, log });
+  const configured = config?.settings.speaker;
+  const output: SpeakerOutput = wavDir
+    ? { kind: 'wav', dir: wavDir }
+    : configured?.kind === 'wav'
+      ? { ...configured, dir: inDir(config?.dir ?? '.', configured.dir) }
+      : { kind: 'system' };
+  const speaker = createSpeaker({ output, log });
   io.stdout.write(`${text}\n`);
   await speaker.speak({ text, language, volume });
   await speaker.close();
