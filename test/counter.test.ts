@@ -1,6 +1,7 @@
+import { generateKeyPairSync } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../firmware/clock.js';
-import { loadConfig, type DeviceConfig } from '../firmware/config.js';
+import { loadConfig, saveSecrets, type DeviceConfig } from '../firmware/config.js';
 import { signConfirmation } from '../firmware/confirmation.js';
 import { Counter } from '../firmware/counter.js';
 import type { CounterEvent } from '../firmware/counter-port.js';
@@ -10,7 +11,7 @@ import { Ledger } from '../firmware/ledger.js';
 import { silentLogger } from '../firmware/log.js';
 import { paise } from '../firmware/money.js';
 import { Outbox } from '../firmware/outbox.js';
-import { parseUpiUri } from '../firmware/upi.js';
+import { parseUpiUri, verifySignedUri } from '../firmware/upi.js';
 import { deviceFixture, type DeviceFixture } from './support/fixtures.js';
 import { FakePublisher, RecordingDisplay, ScriptedAnnouncer, settle } from './support/stand-ins.js';
 
@@ -323,5 +324,25 @@ describe('a long outage', () => {
     await settle();
     expect(publisher.on('receipt').map((r) => (r as { n: number }).n)).toEqual(Array.from({ length: 450 }, (_, i) => i));
     expect(ledger.unsentCount()).toBe(0);
+  });
+});
+
+describe('a device provisioned with a QR signing key', () => {
+  it('shows signed (mode 16) QRs that verify with its public key and carry the org id', async () => {
+    const pair = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+    counter.stop();
+    ledger.close();
+    fixture.cleanup();
+    fixture = deviceFixture({ payee: { vpa: 'mysuruho@postbank', name: 'Mysuru HO', orgId: '159012' } });
+    saveSecrets(fixture.dir, { qrSigningKey: pair.privateKey.export({ format: 'pem', type: 'pkcs8' }).toString() });
+    config = loadConfig(fixture.configPath);
+    ledger = new Ledger(config.ledgerPath, clock);
+    counter = build();
+    counter.boot();
+    const sale = await counter.startSale({ amount: paise(25000), source: 'serial' });
+    const params = parseUpiUri(sale.uri).params;
+    expect([params.get('mode'), params.get('orgid')]).toEqual(['16', '159012']);
+    expect(verifySignedUri(sale.uri, pair.publicKey)).toBe(true);
+    expect(ledger.findSale(sale.tr)?.uri).toBe(sale.uri);
   });
 });
