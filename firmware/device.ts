@@ -31,11 +31,31 @@ export interface DeviceParts {
   controls?: Controls | undefined;
 }
 
+/** How much memory and storage the board has left; the real one asks the OS. */
+export interface SystemProbe {
+  freeMemoryBytes(): number;
+  /** Free bytes on the filesystem holding `path`, or null if it cannot be read. */
+  freeStorageBytes(path: string): number | null;
+}
+
+export const systemProbe: SystemProbe = {
+  freeMemoryBytes: () => freemem(),
+  freeStorageBytes: (path) => {
+    try {
+      const stats = statfsSync(path);
+      return stats.bavail * stats.bsize;
+    } catch {
+      return null;
+    }
+  },
+};
+
 export interface DeviceOptions {
   config: DeviceConfig;
   parts: DeviceParts;
   log: Logger;
   clock?: Clock;
+  probe?: SystemProbe;
 }
 
 const LOW_MEMORY_BYTES = 32 * 1024 * 1024;
@@ -280,7 +300,8 @@ export class Device {
 
   telemetry(): Telemetry {
     const memory = process.memoryUsage();
-    const storage = this.storageFree();
+    const probe = this.options.probe ?? systemProbe;
+    const storage = probe.freeStorageBytes(dirname(this.options.config.ledgerPath));
     const sale = this.counter.status().sale;
     const last = sale ?? this.ledger.lastPayment();
     const today = this.ledger.today();
@@ -289,7 +310,7 @@ export class Device {
       v: 1,
       at: formatIst(this.clock.now()),
       uptimeSeconds: Math.round((this.clock.now() - this.bootAt) / 1000),
-      memory: { rssBytes: memory.rss, heapUsedBytes: memory.heapUsed, systemFreeBytes: freemem() },
+      memory: { rssBytes: memory.rss, heapUsedBytes: memory.heapUsed, systemFreeBytes: probe.freeMemoryBytes() },
       storageFreeBytes: storage,
       queueDepth: { announcements: this.announcer.pending, outbox: this.outbox.depth() },
       lastSale: sale
@@ -303,15 +324,6 @@ export class Device {
       link: { state: this.link.state, reconnects: this.link.reconnects },
       rejected: health.rejected,
     };
-  }
-
-  private storageFree(): number | null {
-    try {
-      const stats = statfsSync(dirname(this.options.config.ledgerPath));
-      return stats.bavail * stats.bsize;
-    } catch {
-      return null;
-    }
   }
 
   private sendTelemetry(): void {

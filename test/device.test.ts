@@ -35,6 +35,8 @@ let events: CounterEvent[];
 let writes: PinWrite[];
 
 let announce: { prompts: boolean; daySummaryAt?: string } = { prompts: false };
+/** What the board reports of its memory and storage; a test may make it run short. */
+const board = { freeMemory: 512 * 1024 * 1024, freeStorage: 8 * 1024 * 1024 * 1024 };
 
 beforeEach(async () => {
   broker = await EmbeddedBroker.start();
@@ -48,7 +50,13 @@ beforeEach(async () => {
   io.on('write', (w: PinWrite) => writes.push(w));
   display = new RecordingDisplay();
   speaker = createSpeaker({ output: { kind: 'wav', dir: join(fixture.dir, 'sounds') }, log, clock }) as WavSpeaker;
-  device = new Device({ config, parts: { display, speaker, controls: new Controls({ io, clock, log }) }, log, clock });
+  device = new Device({
+    config,
+    parts: { display, speaker, controls: new Controls({ io, clock, log }) },
+    log,
+    clock,
+    probe: { freeMemoryBytes: () => board.freeMemory, freeStorageBytes: () => board.freeStorage },
+  });
   events = [];
   device.counter.subscribe((e) => events.push(e));
   backend = new PaymentsBackend({ url: broker.url, keys: fixture.keys, clientId: 'device-test-backend' });
@@ -168,5 +176,30 @@ describe('what the soundbox says on its own', () => {
     clock.advance(60_000);
     await device.announcer.idle();
     expect(spoken().at(-1)).toBe('Today: one payment, eighteen thousand four hundred fifty rupees');
+  });
+});
+
+describe('a board running short', () => {
+  beforeAll(() => {
+    announce = { prompts: true };
+  });
+  afterAll(() => {
+    announce = { prompts: false };
+    board.freeMemory = 512 * 1024 * 1024;
+    board.freeStorage = 8 * 1024 * 1024 * 1024;
+  });
+
+  it('says memory is low and storage is almost full, once an hour, not every minute', async () => {
+    await device.announcer.idle();
+    board.freeMemory = 20 * 1024 * 1024;
+    board.freeStorage = 10 * 1024 * 1024;
+    clock.advance(60_000);
+    await device.announcer.idle();
+    expect(spoken().slice(-2)).toEqual(['Memory is low', 'Storage is almost full']);
+    const count = spoken().length;
+    clock.advance(60_000);
+    await device.announcer.idle();
+    expect(spoken()).toHaveLength(count);
+    expect(device.telemetry()).toMatchObject({ memory: { systemFreeBytes: 20 * 1024 * 1024 }, storageFreeBytes: 10 * 1024 * 1024 });
   });
 });
