@@ -105,7 +105,7 @@ export async function simulateCommand(argv: string[], io: CommandIo): Promise<nu
       }
       case 'status': {
         const s = sim.device.counter.status();
-        say(`link ${s.link}; ${s.sale ? `showing ${formatRupees(s.sale.amount)} (${s.sale.tr})` : 'idle'}; today ${s.todayCount} payments, ${formatRupees(s.todayTotal)}`);
+        say(`link ${s.link}; ${s.sale ? `showing ${formatRupees(s.sale.amount)} (${s.sale.tr})` : 'idle'}; today ${s.todayCount} ${s.todayCount === 1 ? 'payment' : 'payments'}, ${formatRupees(s.todayTotal)}`);
         return true;
       }
       default:
