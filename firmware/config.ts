@@ -3,6 +3,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { writeFileAtomic } from './atomic-file.js';
+import { SALE_EXPIRY_MAX_SECONDS, SALE_EXPIRY_MIN_SECONDS } from './counter-port.js';
 import { InputError } from './errors.js';
 import { LANGUAGES } from './language.js';
 import { formatWireAmount, parseWireAmount, type Paise } from './money.js';
@@ -59,7 +60,7 @@ export const deviceConfigSchema = z.strictObject({
   sale: z
     .strictObject({
       limit: wireAmount.default('100000.00'),
-      expirySeconds: z.number().int().min(30).max(3600).default(300),
+      expirySeconds: z.number().int().min(SALE_EXPIRY_MIN_SECONDS).max(SALE_EXPIRY_MAX_SECONDS).default(300),
       /** How long paid / failed / expired / cancelled stays on screen before idle. */
       resultSeconds: z.number().int().min(1).max(120).default(8),
       /** Default `tn` when a sale carries no note. */
@@ -120,7 +121,7 @@ export type Secrets = z.output<typeof secretsSchema>;
 export const remoteSettingsSchema = z.strictObject({
   language: z.enum(LANGUAGES, { message: `must be one of ${LANGUAGES.join(', ')}` }).optional(),
   volume: z.number().int().min(0).max(10).optional(),
-  expirySeconds: z.number().int().min(30).max(3600).optional(),
+  expirySeconds: z.number().int().min(SALE_EXPIRY_MIN_SECONDS).max(SALE_EXPIRY_MAX_SECONDS).optional(),
   resultSeconds: z.number().int().min(1).max(120).optional(),
   saleLimit: wireAmount.optional(),
   chimeOnQr: z.boolean().optional(),

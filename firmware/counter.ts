@@ -4,7 +4,16 @@ import type { Clock, TimerHandle } from './clock.js';
 import { formatIst } from './clock.js';
 import type { DeviceConfig } from './config.js';
 import { Rejection, checkConfirmation, digest, maskPayer } from './confirmation.js';
-import type { CounterEvent, CounterPort, CounterStatus, SaleRequest, SaleSnapshot } from './counter-port.js';
+import {
+  SALE_EXPIRY_MAX_SECONDS,
+  SALE_EXPIRY_MIN_SECONDS,
+  SALE_REF_PATTERN,
+  type CounterEvent,
+  type CounterPort,
+  type CounterStatus,
+  type SaleRequest,
+  type SaleSnapshot,
+} from './counter-port.js';
 import { InputError, describeError } from './errors.js';
 import { readJsonObject } from './json-message.js';
 import type { Lcd } from './lcd.js';
@@ -31,10 +40,7 @@ export interface CounterOptions {
   firmware: string;
 }
 
-const REF_PATTERN = /^[\x20-\x7e]{1,64}$/;
 const COLLECT_ID_PATTERN = /^[A-Za-z0-9._:-]{1,64}$/;
-const MIN_EXPIRY_S = 30;
-const MAX_EXPIRY_S = 3600;
 /** A mismatch needs the clerk's attention, so it stays up longer than a plain result. */
 const MISMATCH_HOLD_FACTOR = 3;
 
@@ -114,10 +120,10 @@ export class Counter implements CounterPort {
   private issue(request: SaleRequest, collectId?: string): SaleSnapshot {
     const amount = checkSaleAmount(request.amount, this.o.config.saleLimit);
     const note = checkNote(request.note ?? this.settings.sale.note);
-    if (request.ref !== undefined && !REF_PATTERN.test(request.ref)) throw new InputError('ref', 'must be 1–64 printable ASCII characters');
+    if (request.ref !== undefined && !SALE_REF_PATTERN.test(request.ref)) throw new InputError('ref', 'must be 1–64 printable ASCII characters');
     const lifetime = request.expiresInSeconds ?? this.settings.sale.expirySeconds;
-    if (!Number.isInteger(lifetime) || lifetime < MIN_EXPIRY_S || lifetime > MAX_EXPIRY_S) {
-      throw new InputError('expiresIn', `must be a whole number of seconds from ${MIN_EXPIRY_S} to ${MAX_EXPIRY_S}`);
+    if (!Number.isInteger(lifetime) || lifetime < SALE_EXPIRY_MIN_SECONDS || lifetime > SALE_EXPIRY_MAX_SECONDS) {
+      throw new InputError('expiresIn', `must be a whole number of seconds from ${SALE_EXPIRY_MIN_SECONDS} to ${SALE_EXPIRY_MAX_SECONDS}`);
     }
     const shownAt = this.o.clock.now();
     const expiresAt = shownAt + lifetime * 1000;

@@ -38,7 +38,8 @@ export interface UpiFields {
 export const VPA_PATTERN = /^[A-Za-z0-9._-]+@[A-Za-z0-9._-]+$/;
 export const TR_PATTERN = /^[A-Za-z0-9_-]{1,35}$/;
 const MAX_PN = 99;
-const MAX_TN = 50;
+/** The longest note (`tn`) a payer's app shows. */
+export const MAX_TN = 50;
 const ORGID_PATTERN = /^[A-Za-z0-9]{1,20}$/;
 const MCC_PATTERN = /^\d{4}$/;
 

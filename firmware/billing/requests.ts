@@ -1,15 +1,14 @@
 import { InputError } from '../errors.js';
+import { SALE_EXPIRY_MAX_SECONDS, SALE_EXPIRY_MIN_SECONDS, SALE_REF_MAX_LENGTH } from '../counter-port.js';
 import { parseWireAmount } from '../money.js';
+import { MAX_TN, TR_PATTERN } from '../upi.js';
 import { OPERATIONS, PROTOCOL_VERSION, type BillingRequest, type ErrorReply, type Operation, type RequestId } from './protocol.js';
 
 export const MAX_ID_LENGTH = 64;
-export const MAX_REF_LENGTH = 64;
-/** The UPI `tn` limit. */
-export const MAX_NOTE_LENGTH = 50;
-/** The QR lifetimes the counter accepts. */
-export const MIN_EXPIRES_IN = 30;
-export const MAX_EXPIRES_IN = 3_600;
-const TR_PATTERN = /^[A-Za-z0-9_-]{1,35}$/;
+export const MAX_REF_LENGTH = SALE_REF_MAX_LENGTH;
+export const MAX_NOTE_LENGTH = MAX_TN;
+export const MIN_EXPIRES_IN = SALE_EXPIRY_MIN_SECONDS;
+export const MAX_EXPIRES_IN = SALE_EXPIRY_MAX_SECONDS;
 
 const FIELDS: Record<Operation, readonly string[]> = {
   sale: ['amount', 'ref', 'note', 'expiresIn'],
