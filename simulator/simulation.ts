@@ -1,4 +1,3 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createPrivateKey, type KeyObject } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -10,7 +9,9 @@ import { buildParts } from '../firmware/hardware.js';
 import type { Logger } from '../firmware/log.js';
 import { DEFAULT_CONTROLS_PINS, type ButtonName } from '../devices/controls/controls.js';
 import { VirtualIo } from '../devices/controls/virtual-io.js';
+import { describeError } from '../firmware/errors.js';
 import { EmbeddedBroker } from './broker.js';
+import { plugSerialCable, unplugSerialCable, type SerialCable } from './serial-cable.js';
 import { PaymentsBackend, generateNotifierKeys, type NotifierKeys } from './backend.js';
 
 export interface SimulationOptions {
@@ -40,7 +41,7 @@ export class Simulation {
     readonly io: VirtualIo,
     /** The billing PC's end of the serial cable, when there is one. */
     readonly billingPort: string | undefined,
-    private readonly cable: ChildProcess | undefined,
+    private readonly cable: SerialCable | undefined,
   ) {}
 
   static async start(options: SimulationOptions): Promise<Simulation> {
@@ -83,7 +84,7 @@ export class Simulation {
     device.start();
     const backend = new PaymentsBackend({ url: broker.url, keys, clock: options.clock, clientId: 'simulated-backend' });
     await backend.start();
-    return new Simulation(broker, device, backend, dir, io, cable?.pcPath, cable?.process);
+    return new Simulation(broker, device, backend, dir, io, cable?.pcPath, cable);
   }
 
   get deviceId(): string {
@@ -103,34 +104,18 @@ export class Simulation {
     await this.backend.stop();
     await this.device.stop();
     await this.broker.stop();
-    if (this.cable && this.cable.exitCode === null) {
-      const exited = new Promise((r) => this.cable?.once('exit', r));
-      this.cable.kill('SIGTERM');
-      await exited;
-    }
+    await unplugSerialCable(this.cable);
   }
 }
 
-/** A serial cable to a simulated billing PC: a socat pty pair with stable names in the simulation folder. */
-async function serialCable(dir: string, log: Logger): Promise<{ process: ChildProcess; devicePath: string; pcPath: string } | undefined> {
-  const devicePath = join(dir, 'billing-device');
-  const pcPath = join(dir, 'billing-pc');
-  const child = spawn('socat', ['-d', '-d', `pty,raw,echo=0,link=${devicePath}`, `pty,raw,echo=0,link=${pcPath}`], { stdio: ['ignore', 'ignore', 'pipe'] });
-  const ready = await new Promise<boolean>((resolve) => {
-    let text = '';
-    child.stderr.on('data', (chunk: Buffer) => {
-      text += chunk.toString();
-      if (text.includes('starting data transfer loop')) resolve(true);
-    });
-    child.once('error', () => resolve(false));
-    child.once('exit', () => resolve(false));
-  });
-  if (!ready) {
-    log.warn('socat is not installed or failed; the simulator runs without a billing PC serial port');
+/** The billing PC's cable; without socat the simulator runs without one. */
+async function serialCable(dir: string, log: Logger): Promise<SerialCable | undefined> {
+  try {
+    return await plugSerialCable(dir, { device: 'billing-device', pc: 'billing-pc' });
+  } catch (err) {
+    log.warn({ err: describeError(err) }, 'socat is not installed or failed; the simulator runs without a billing PC serial port');
     return undefined;
   }
-  child.stderr.resume();
-  return { process: child, devicePath, pcPath };
 }
 
 async function startBroker(port: number): Promise<EmbeddedBroker> {
