@@ -10,6 +10,7 @@ import { BillingLink } from './billing/link.js';
 import type { Clock, TimerHandle } from './clock.js';
 import { formatIst, systemClock } from './clock.js';
 import { applyRemoteSettings, remoteView, saveSettings, type DeviceConfig } from './config.js';
+import { wireControlPanel } from './control-panel.js';
 import { Counter } from './counter.js';
 import { InputError, describeError } from './errors.js';
 import { readJsonObject } from './json-message.js';
@@ -198,20 +199,17 @@ export class Device {
     const controls = this.options.parts.controls;
     if (!controls) return;
     const log = this.log.child({ feature: 'controls' });
-    controls.on('volume-up', () => this.announcer.volumeUp());
-    controls.on('volume-down', () => this.announcer.volumeDown());
-    controls.on('replay', () => {
-      this.announcer.replayLast().catch((err: unknown) => log.warn({ err: describeError(err) }, 'replay failed'));
+    wireControlPanel(controls, {
+      announcer: this.announcer,
+      counter: this.counter,
+      status: () => {
+        const today = this.ledger.today();
+        const last = this.ledger.lastPayment();
+        return { kind: 'status', online: this.link.state === 'online', todayCount: today.count, todayTotal: today.total, ...(last ? { lastPayment: last.amount } : {}) };
+      },
+      showInfo: () => this.showInfo(),
+      log,
     });
-    controls.on('cancel-sale', () => {
-      this.counter.cancelSale().catch((err: unknown) => log.info({ reason: describeError(err) }, 'cancel pressed with nothing to cancel'));
-    });
-    controls.on('status', () => {
-      const today = this.ledger.today();
-      const last = this.ledger.lastPayment();
-      this.say({ kind: 'status', online: this.link.state === 'online', todayCount: today.count, todayTotal: today.total, ...(last ? { lastPayment: last.amount } : {}) });
-    });
-    controls.on('info', () => this.showInfo());
     controls.showLink(this.link.state);
     controls.start().catch((err: unknown) => log.error({ err: describeError(err) }, 'buttons and LEDs did not start; the counter runs without them'));
   }

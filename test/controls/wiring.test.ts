@@ -3,6 +3,7 @@ import { ManualClock } from '../../firmware/clock.js';
 import { paise } from '../../firmware/money.js';
 import { sentence } from '../../firmware/announce/words.js';
 import { Announcer, type VolumeStore } from '../../firmware/announce/announcer.js';
+import { wireControlPanel } from '../../firmware/control-panel.js';
 import type { CounterEvent, CounterPort, CounterStatus, SaleRequest, SaleSnapshot } from '../../firmware/counter-port.js';
 import { VirtualIo } from '../../devices/controls/virtual-io.js';
 import { Controls, DEFAULT_CONTROLS_PINS as PINS } from '../../devices/controls/controls.js';
@@ -56,14 +57,16 @@ describe('buttons wired to the announcer and the counter', () => {
     const announcer = new Announcer({ speaker, volumeStore: store, language: () => 'hi', log, clock });
     const counter = new CounterAtTheDesk();
     const controls = new Controls({ io, clock, log });
-    // The same wiring the core does.
-    controls.on('volume-up', () => announcer.volumeUp());
-    controls.on('volume-down', () => announcer.volumeDown());
-    controls.on('replay', () => void announcer.replayLast());
-    controls.on('cancel-sale', () => void counter.cancelSale());
-    controls.on('status', () => {
-      const status = counter.status();
-      void announcer.announce({ kind: 'status', online: status.link === 'online', lastPayment: paise(25000), todayCount: status.todayCount, todayTotal: status.todayTotal });
+    // The device's own wiring, with a counter and a status at the desk.
+    wireControlPanel(controls, {
+      announcer,
+      counter,
+      status: () => {
+        const status = counter.status();
+        return { kind: 'status', online: status.link === 'online', lastPayment: paise(25000), todayCount: status.todayCount, todayTotal: status.todayTotal };
+      },
+      showInfo: () => undefined,
+      log,
     });
     await controls.start();
     const tap = (pin: number | string, holdMs = 100) => {
