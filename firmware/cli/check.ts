@@ -18,16 +18,11 @@ export const CHECK_HELP = `dakbox check --config device.json [--no-display] [--n
   every language, the self-test pattern on the display, the billing serial
   port and a connection to the broker. One line per check; exit 1 if any fails.`;
 
-interface Result {
-  ok: boolean;
-  line: string;
-}
-
 export async function checkCommand(argv: string[], io: CommandIo): Promise<number> {
   const { values } = parse(argv, { config: { type: 'string' }, 'no-display': { type: 'boolean' }, 'no-broker': { type: 'boolean' } });
-  const results: Result[] = [];
-  const report = (ok: boolean, line: string) => {
-    results.push({ ok, line });
+  let failed = false;
+  const report: Report = (ok, line) => {
+    failed ||= !ok;
     io.stdout.write(`${ok ? 'ok  ' : 'FAIL'} ${line}\n`);
   };
   const config = loadConfig(required(values.config, '--config'));
@@ -49,31 +44,31 @@ export async function checkCommand(argv: string[], io: CommandIo): Promise<numbe
     report(voice !== picker.chime, `voice for ${language}: ${voice === picker.chime ? 'none installed; payments will sound a chime' : voice.name}`);
   }
 
-  if (!values['no-display']) results.push(await checkDisplay(config, report));
+  if (!values['no-display']) await checkDisplay(config, report);
   if (s.serial) report(existsSync(s.serial.path), `billing serial port: ${s.serial.path} ${existsSync(s.serial.path) ? 'present' : 'not found (is the USB serial adapter plugged in?)'}`);
   if (!values['no-broker']) await checkBroker(config, report);
 
-  return results.every((r) => r.ok) ? 0 : 1;
+  return failed ? 1 : 0;
 }
 
-async function checkDisplay(config: DeviceConfig, report: (ok: boolean, line: string) => void): Promise<Result> {
+type Report = (ok: boolean, line: string) => void;
+
+async function checkDisplay(config: DeviceConfig, report: Report): Promise<void> {
   try {
     const parts = await buildParts({ ...config, settings: { ...config.settings, controls: { kind: 'none' } } }, silentLogger(), systemClock);
     if (!parts.display) {
       report(true, 'display: none configured');
-      return { ok: true, line: '' };
+      return;
     }
     await parts.display.show({ screen: { kind: 'selftest' }, language: config.settings.language, link: 'online' });
     await parts.display.close();
     report(true, `display: self-test pattern drawn on the ${config.settings.display.kind} panel (${parts.display.size.width}x${parts.display.size.height})`);
-    return { ok: true, line: '' };
   } catch (err) {
     report(false, `display: ${describeError(err)}`);
-    return { ok: false, line: '' };
   }
 }
 
-async function checkBroker(config: DeviceConfig, report: (ok: boolean, line: string) => void): Promise<void> {
+async function checkBroker(config: DeviceConfig, report: Report): Promise<void> {
   const s = config.settings;
   try {
     // A client id of its own, so the check never takes over the running device's session.

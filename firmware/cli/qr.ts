@@ -17,7 +17,7 @@ export const QR_HELP = `dakbox qr --vpa VPA --name NAME --amount 250.00 --out co
   UPI URI its QR encodes. Without --tr a one-off reference is made from the
   time; a device makes its own from its ledger.`;
 
-/** No per-sale limit is configured for a one-off QR; the parser's own ceiling applies. */
+/** A one-off QR has no device config and so no per-sale limit; ₹1 crore is far above any counter sale. */
 const ONE_OFF_LIMIT = paise(10_000_000_00);
 
 export function qrCommand(argv: string[], io: CommandIo): Promise<number> {
