@@ -25,6 +25,16 @@ afterEach(async () => {
   for (const r of running.splice(0).reverse()) await r.stop();
 });
 
+/** The backend logged in as itself, and the device process, up and online. */
+async function backendAndDevice(url: string, configPath: string, clientId: string, topics: string[], what: string): Promise<{ backend: MqttWatch; device: DeviceProcess }> {
+  const backend = await MqttWatch.connect(url, topics, { clientId, username: 'dakbox-backend', password: 'pw-backend', protocolVersion: 5 });
+  running.push({ stop: () => backend.close() });
+  const device = new DeviceProcess(configPath);
+  running.push(device);
+  await backend.waitFor((m) => m.topic === topic('MYS01', 'status') && m.json<{ online: boolean }>().online, 20_000, what);
+  return { backend, device };
+}
+
 describe('the shipped ACL', () => {
   let broker: Mosquitto;
   let fixture: DeviceFixture;
@@ -40,16 +50,7 @@ describe('the shipped ACL', () => {
   });
 
   it('lets a device work on its own topics and nobody else touch them', async () => {
-    const backend = await MqttWatch.connect(broker.url, [topic('+', 'qr'), topic('+', 'receipt'), topic('+', 'status')], {
-      clientId: 'backend-1',
-      username: 'dakbox-backend',
-      password: 'pw-backend',
-      protocolVersion: 5,
-    });
-    running.push({ stop: () => backend.close() });
-    const device = new DeviceProcess(fixture.configPath);
-    running.push(device);
-    await backend.waitFor((m) => m.topic === topic('MYS01', 'status') && m.json<{ online: boolean }>().online, 20_000, 'MYS01 online');
+    const { backend, device } = await backendAndDevice(broker.url, fixture.configPath, 'backend-1', [topic('+', 'qr'), topic('+', 'receipt'), topic('+', 'status')], 'MYS01 online');
     expect(device.lines.some((l) => l.msg === 'broker refused subscriptions; check the ACL for this device')).toBe(false);
 
     await backend.publish(topic('MYS01', 'collect'), JSON.stringify({ v: 1, id: 'acl-1', amount: '10.00' }));
@@ -128,16 +129,7 @@ describe('TLS with a client certificate as the device identity', () => {
   });
 
   it('connects over TLS, is known to the ACL by its certificate, and takes a sale', async () => {
-    const backend = await MqttWatch.connect(broker.url, [topic('MYS01', 'qr'), topic('MYS01', 'status')], {
-      clientId: 'backend-tls',
-      username: 'dakbox-backend',
-      password: 'pw-backend',
-      protocolVersion: 5,
-    });
-    running.push({ stop: () => backend.close() });
-    const device = new DeviceProcess(fixture.configPath);
-    running.push(device);
-    await backend.waitFor((m) => m.topic === topic('MYS01', 'status') && m.json<{ online: boolean }>().online, 20_000, 'online over TLS');
+    const { backend, device } = await backendAndDevice(broker.url, fixture.configPath, 'backend-tls', [topic('MYS01', 'qr'), topic('MYS01', 'status')], 'online over TLS');
     await backend.publish(topic('MYS01', 'collect'), JSON.stringify({ v: 1, id: 'tls-1', amount: '5.00' }));
     await backend.waitFor((m) => m.topic === topic('MYS01', 'qr'), 20_000, 'qr over TLS');
     expect(device.errors()).toEqual([]);
