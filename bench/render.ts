@@ -6,16 +6,16 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { createCanvas, type Canvas, type CanvasRenderingContext2D } from 'canvas';
 import QRCode from 'qrcode';
-import { countdownFace } from '../devices/display/countdown.js';
-import { FramebufferDisplay } from '../devices/display/framebuffer.js';
-import type { Composition } from '../devices/display/layout.js';
-import { paintBlock } from '../devices/display/paint.js';
-import { bytesPerPixel, PixelEncoder, type PixelFormat } from '../devices/display/pixels.js';
-import { QrCodes } from '../devices/display/qr.js';
-import { FrameRenderer } from '../devices/display/renderer.js';
-import type { Frame, PanelSize, Screen } from '../devices/display/screen.js';
-import type { Language } from '../firmware/language.js';
-import { paise } from '../firmware/money.js';
+import { countdownFace } from '../adapters/display/countdown.js';
+import { FramebufferDisplay } from '../adapters/display/framebuffer.js';
+import type { Composition } from '../adapters/display/layout.js';
+import { paintBlock } from '../adapters/display/paint.js';
+import { bytesPerPixel, PixelEncoder, type PixelFormat } from '../adapters/display/pixels.js';
+import { QrCodes } from '../adapters/display/qr.js';
+import { FrameRenderer } from '../adapters/display/renderer.js';
+import type { Frame, PanelSize, Screen } from '../core/ports/display.js';
+import type { Language } from '../core/language.js';
+import { paise } from '../core/money.js';
 
 export interface RenderBenchOptions {
   /** Panel to draw; default 480x320, the size the targets are set for. */

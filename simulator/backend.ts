@@ -1,9 +1,9 @@
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import mqtt, { type MqttClient } from 'mqtt';
-import { formatIst, systemClock, type Clock } from '../firmware/clock.js';
-import { signConfirmation } from '../firmware/confirmation.js';
-import type { DeviceTopics } from '../firmware/topics.js';
+import { formatIst, systemClock, type Clock } from '../core/clock.js';
+import { signConfirmation } from '../core/payment/confirmation.js';
+import type { DeviceTopics } from '../core/link/topics.js';
 
 export interface NotifierKeys {
   privateKey: KeyObject;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Backoff } from '../firmware/backoff.js';
+import { Backoff } from '../core/backoff.js';
 
 describe('reconnect backoff', () => {
   it('doubles from the first delay up to the cap, and starts over after a reset', () => {

@@ -4,8 +4,8 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { readWav, rms } from '../devices/speaker/wav.js';
-import { loadConfig } from '../firmware/config.js';
+import { readWav, rms } from '../adapters/speaker/wav.js';
+import { loadConfig } from '../core/config.js';
 import { generateNotifierKeys } from '../simulator/backend.js';
 import { DAKBOX_BIN } from './support/device-process.js';
 import { deviceFixture } from './support/fixtures.js';

@@ -2,7 +2,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { chmodSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { applyRemoteSettings, loadConfig, parseSettings, remoteView, saveSecrets, saveSettings } from '../firmware/config.js';
+import { applyRemoteSettings, loadConfig, parseSettings, remoteView, saveSecrets, saveSettings } from '../core/config.js';
 import { deviceFixture, type DeviceFixture } from './support/fixtures.js';
 import { refusal } from './support/refusal.js';
 

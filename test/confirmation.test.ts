@@ -1,6 +1,6 @@
 import { generateKeyPairSync, sign } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { Rejection, checkConfirmation, maskPayer, signConfirmation, signedText } from '../firmware/confirmation.js';
+import { Rejection, checkConfirmation, maskPayer, signConfirmation, signedText } from '../core/payment/confirmation.js';
 
 const notifier = generateKeyPairSync('ed25519');
 const next = generateKeyPairSync('ed25519');

@@ -3,9 +3,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ManualClock } from '../firmware/clock.js';
-import { Ledger, type NewSale } from '../firmware/ledger.js';
-import { paise } from '../firmware/money.js';
+import { ManualClock } from '../core/clock.js';
+import { Ledger, type NewSale } from '../core/payment/ledger.js';
+import { paise } from '../core/money.js';
 
 let dir: string;
 let path: string;

@@ -7,7 +7,7 @@ import {
   paise,
   parseAmountInput,
   parseWireAmount,
-} from '../firmware/money.js';
+} from '../core/money.js';
 import { refusal } from './support/refusal.js';
 
 describe('wire amounts', () => {

@@ -1,8 +1,8 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { formatIst } from '../firmware/clock.js';
-import { paise } from '../firmware/money.js';
-import { buildDynamicQr, parseUpiUri, verifySignedUri, type QrRequest } from '../firmware/upi.js';
+import { formatIst } from '../core/clock.js';
+import { paise } from '../core/money.js';
+import { buildDynamicQr, parseUpiUri, verifySignedUri, type QrRequest } from '../core/sale/dynamic-qr.js';
 import { refusal } from './support/refusal.js';
 
 const shownAt = Date.UTC(2026, 0, 15, 4, 30, 0); // 10:00 IST

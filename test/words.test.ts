@@ -1,9 +1,9 @@
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import type { Announcement } from '../firmware/announce/announcement.js';
-import { amountInWords, numberInWords, sentence } from '../firmware/announce/words.js';
-import { LANGUAGES, type Language } from '../firmware/language.js';
-import { type Paise, paise } from '../firmware/money.js';
+import type { Announcement } from '../core/announce/announcement.js';
+import { amountInWords, numberInWords, sentence } from '../core/announce/words.js';
+import { LANGUAGES, type Language } from '../core/language.js';
+import { type Paise, paise } from '../core/money.js';
 
 /** "125000.50" → paise, without the parser's nine-digit cap so amounts past 99 crore can be tested too. */
 function rs(text: string): Paise {

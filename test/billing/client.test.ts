@@ -1,10 +1,10 @@
 import { PassThrough, Duplex } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
-import { EXIT, runBillingClient, type BillingClientIo } from '../../firmware/billing/client.js';
-import { BillingLink } from '../../firmware/billing/link.js';
-import { ManualClock } from '../../firmware/clock.js';
-import { silentLogger } from '../../firmware/log.js';
-import { paise } from '../../firmware/money.js';
+import { EXIT, runBillingClient, type BillingClientIo } from '../../billing-client/client.js';
+import { BillingLink } from '../../core/billing/link.js';
+import { ManualClock } from '../../core/clock.js';
+import { silentLogger } from '../../core/log.js';
+import { paise } from '../../core/money.js';
 import { TestCounter } from './test-counter.js';
 import { TextCapture, nullModem } from './wire-tap.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { FrameReader, type Frame } from '../../firmware/billing/frame-reader.js';
+import { FrameReader, type Frame } from '../../core/billing/frame-reader.js';
 
 async function read(chunks: (Buffer | string)[], maxLineBytes?: number): Promise<Frame[]> {
   const reader = new FrameReader(maxLineBytes === undefined ? {} : { maxLineBytes });

@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { BillingLink, type BillingLinkOptions } from '../../firmware/billing/link.js';
-import { ManualClock } from '../../firmware/clock.js';
-import { silentLogger } from '../../firmware/log.js';
-import { paise } from '../../firmware/money.js';
+import { BillingLink, type BillingLinkOptions } from '../../core/billing/link.js';
+import { ManualClock } from '../../core/clock.js';
+import { silentLogger } from '../../core/log.js';
+import { paise } from '../../core/money.js';
 import { TestCounter } from './test-counter.js';
 import { WireTap, cable, type WireMessage } from './wire-tap.js';
 

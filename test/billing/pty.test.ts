@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BillingSerialPort, type SerialPortState } from '../../devices/serial/billing-serial-port.js';
-import { closeSerialPort, openSerialPort } from '../../devices/serial/serial-port.js';
-import { EXIT, runBillingClient } from '../../firmware/billing/client.js';
-import { BillingLink } from '../../firmware/billing/link.js';
-import { ManualClock } from '../../firmware/clock.js';
-import { silentLogger } from '../../firmware/log.js';
-import { paise } from '../../firmware/money.js';
+import { BillingSerialPort, type SerialPortState } from '../../adapters/serial/billing-serial-port.js';
+import { closeSerialPort, openSerialPort } from '../../adapters/serial/serial-port.js';
+import { EXIT, runBillingClient } from '../../billing-client/client.js';
+import { BillingLink } from '../../core/billing/link.js';
+import { ManualClock } from '../../core/clock.js';
+import { silentLogger } from '../../core/log.js';
+import { paise } from '../../core/money.js';
 import { startCable, stopCable, unplugCable, type Cable } from '../support/serial-cable.js';
 import { TestCounter } from './test-counter.js';
 import { TextCapture, WireTap } from './wire-tap.js';

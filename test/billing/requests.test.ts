@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { ERROR_CODES } from '../../firmware/billing/protocol.js';
-import { parseRequestLine } from '../../firmware/billing/requests.js';
-import { paise } from '../../firmware/money.js';
+import { ERROR_CODES } from '../../core/billing/protocol.js';
+import { parseRequestLine } from '../../core/billing/requests.js';
+import { paise } from '../../core/money.js';
 
 const sale = { id: 'r1', op: 'sale', amount: '250.00', ref: 'INV-42', note: 'Speed post', expiresIn: 300 };
 

@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { BillingLink } from '../../firmware/billing/link.js';
-import { ManualClock } from '../../firmware/clock.js';
-import { silentLogger } from '../../firmware/log.js';
-import { BillingSerialPort, type SerialPortState } from '../../devices/serial/billing-serial-port.js';
+import { BillingLink } from '../../core/billing/link.js';
+import { ManualClock } from '../../core/clock.js';
+import { silentLogger } from '../../core/log.js';
+import { BillingSerialPort, type SerialPortState } from '../../adapters/serial/billing-serial-port.js';
 import { TestCounter } from './test-counter.js';
 import { UsbSerialAdapter } from './usb-serial-adapter.js';
 import { WireTap } from './wire-tap.js';

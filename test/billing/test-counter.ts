@@ -1,7 +1,7 @@
-import type { Clock, TimerHandle } from '../../firmware/clock.js';
-import type { CounterEvent, CounterPort, CounterStatus, SaleRequest, SaleSnapshot } from '../../firmware/counter-port.js';
-import { InputError } from '../../firmware/errors.js';
-import { checkSaleAmount, formatWireAmount, paise, ZERO, type Paise } from '../../firmware/money.js';
+import type { Clock, TimerHandle } from '../../core/clock.js';
+import type { CounterEvent, CounterPort, CounterStatus, SaleRequest, SaleSnapshot } from '../../core/sale/counter-port.js';
+import { InputError } from '../../core/errors.js';
+import { checkSaleAmount, formatWireAmount, paise, ZERO, type Paise } from '../../core/money.js';
 
 /**
  * A counter on the test bench that keeps the CounterPort contract: amounts

@@ -1,7 +1,7 @@
 import { PassThrough } from 'node:stream';
 import { SerialPortMock } from 'serialport';
-import type { DeviceIdentity } from '../../devices/serial/billing-serial-port.js';
-import type { SerialBinding } from '../../devices/serial/serial-port.js';
+import type { DeviceIdentity } from '../../adapters/serial/billing-serial-port.js';
+import type { SerialBinding } from '../../adapters/serial/serial-port.js';
 
 type PortBinding = Awaited<ReturnType<SerialBinding['open']>>;
 type MockPort = Awaited<ReturnType<typeof SerialPortMock.binding.open>>;

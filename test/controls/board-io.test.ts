@@ -1,10 +1,10 @@
 import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import five from 'johnny-five';
-import { ManualClock } from '../../firmware/clock.js';
-import { openBoardIo } from '../../devices/controls/board-io.js';
-import { VirtualIo, type PinWrite } from '../../devices/controls/virtual-io.js';
-import { Controls } from '../../devices/controls/controls.js';
+import { ManualClock } from '../../core/clock.js';
+import { openBoardIo } from '../../adapters/controls/board-io.js';
+import { VirtualIo, type PinWrite } from '../../adapters/controls/virtual-io.js';
+import { Controls } from '../../adapters/controls/board-controls.js';
 import { capturedLog } from '../speaker/support.js';
 
 function boardOn(io: VirtualIo): Promise<five.Board> {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { ManualClock } from '../../firmware/clock.js';
-import { VirtualIo } from '../../devices/controls/virtual-io.js';
-import { Controls, DEFAULT_CONTROLS_PINS, type ControlAction, type ControlsOptions } from '../../devices/controls/controls.js';
+import { ManualClock } from '../../core/clock.js';
+import { VirtualIo } from '../../adapters/controls/virtual-io.js';
+import { Controls, DEFAULT_CONTROLS_PINS, type ControlAction, type ControlsOptions } from '../../adapters/controls/board-controls.js';
 import { capturedLog, ERROR, WARN } from '../speaker/support.js';
 
 const PINS = DEFAULT_CONTROLS_PINS;

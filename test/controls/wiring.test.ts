@@ -1,14 +1,14 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ManualClock } from '../../firmware/clock.js';
-import { paise } from '../../firmware/money.js';
-import { sentence } from '../../firmware/announce/words.js';
-import { Announcer, type VolumeStore } from '../../firmware/announce/announcer.js';
-import { wireControlPanel } from '../../firmware/control-panel.js';
-import type { CounterEvent, CounterPort, CounterStatus, SaleRequest, SaleSnapshot } from '../../firmware/counter-port.js';
-import { VirtualIo } from '../../devices/controls/virtual-io.js';
-import { Controls, DEFAULT_CONTROLS_PINS as PINS } from '../../devices/controls/controls.js';
-import { WavSpeaker } from '../../devices/speaker/wav-speaker.js';
-import { standardVoicePicker } from '../../devices/speaker/create-speaker.js';
+import { ManualClock } from '../../core/clock.js';
+import { paise } from '../../core/money.js';
+import { sentence } from '../../core/announce/words.js';
+import { Announcer, type VolumeStore } from '../../core/announce/announcer.js';
+import { wireControlPanel } from '../../device/features/control-panel.js';
+import type { CounterEvent, CounterPort, CounterStatus, SaleRequest, SaleSnapshot } from '../../core/sale/counter-port.js';
+import { VirtualIo } from '../../adapters/controls/virtual-io.js';
+import { Controls, DEFAULT_CONTROLS_PINS as PINS } from '../../adapters/controls/board-controls.js';
+import { WavSpeaker } from '../../adapters/speaker/wav-speaker.js';
+import { standardVoicePicker } from '../../adapters/speaker/create-speaker.js';
 import { capturedLog, tempFolder } from '../speaker/support.js';
 
 /** A counter with one sale on screen; records what the buttons asked of it. */

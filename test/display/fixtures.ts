@@ -1,9 +1,9 @@
 import { PNG } from 'pngjs';
 import type { Canvas } from 'canvas';
-import type { Frame, LinkState, PanelSize, Screen } from '../../devices/display/screen.js';
-import { PANEL_SIZES } from '../../devices/display/panels.js';
-import { LANGUAGES, type Language } from '../../firmware/language.js';
-import { paise } from '../../firmware/money.js';
+import type { Frame, LinkState, PanelSize, Screen } from '../../core/ports/display.js';
+import { PANEL_SIZES } from '../../adapters/display/panels.js';
+import { LANGUAGES, type Language } from '../../core/language.js';
+import { paise } from '../../core/money.js';
 
 export const SIZES: readonly [string, PanelSize][] = Object.entries(PANEL_SIZES);
 export const LINKS: readonly LinkState[] = ['online', 'connecting', 'offline'];

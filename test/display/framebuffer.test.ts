@@ -2,10 +2,10 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { FramebufferDisplay, readFramebufferGeometry } from '../../devices/display/framebuffer.js';
-import { contains, rect, type Rect } from '../../devices/display/geometry.js';
-import { renderFramePng } from '../../devices/display/png.js';
-import type { Frame, PanelSize } from '../../devices/display/screen.js';
+import { FramebufferDisplay, readFramebufferGeometry } from '../../adapters/display/framebuffer.js';
+import { contains, rect, type Rect } from '../../adapters/display/geometry.js';
+import { renderFramePng } from '../../adapters/display/png.js';
+import type { Frame, PanelSize } from '../../core/ports/display.js';
 import { collect, decodePng, frame, SCREENS } from './fixtures.js';
 
 /** What the stand-in device file is filled with before the display writes. */

@@ -17,9 +17,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pixelmatch from 'pixelmatch';
 import { describe, expect, it } from 'vitest';
-import { renderFramePng } from '../../devices/display/png.js';
-import type { Frame, PanelSize } from '../../devices/display/screen.js';
-import { PANEL_SIZES } from '../../devices/display/panels.js';
+import { renderFramePng } from '../../adapters/display/png.js';
+import type { Frame, PanelSize } from '../../core/ports/display.js';
+import { PANEL_SIZES } from '../../adapters/display/panels.js';
 import { decodePng, encodePng, frame, SCREENS, SIZES } from './fixtures.js';
 
 const GOLDEN = fileURLToPath(new URL('../golden/', import.meta.url));

@@ -1,8 +1,8 @@
 import { createCanvas } from 'canvas';
 import { describe, expect, it } from 'vitest';
-import { SCREEN_TEXT, type ScreenText } from '../../devices/display/strings.js';
-import { cssFont } from '../../devices/display/theme.js';
-import { LANGUAGES, type Language } from '../../firmware/language.js';
+import { SCREEN_TEXT, type ScreenText } from '../../adapters/display/strings.js';
+import { cssFont } from '../../adapters/display/theme.js';
+import { LANGUAGES, type Language } from '../../core/language.js';
 
 /*
  * Pango draws a character no installed font has as a "hex box": a

@@ -1,14 +1,14 @@
 import { createCanvas, type CanvasRenderingContext2D } from 'canvas';
 import { describe, expect, it } from 'vitest';
-import { countdownFace } from '../../devices/display/countdown.js';
-import { contains, intersects, rect } from '../../devices/display/geometry.js';
-import type { Block, Composition } from '../../devices/display/layout.js';
-import { paintBlock } from '../../devices/display/paint.js';
-import { QrCodes, QUIET_MODULES } from '../../devices/display/qr.js';
-import { compose } from '../../devices/display/screens.js';
-import type { PanelSize, ScreenKind } from '../../devices/display/screen.js';
-import { CanvasTextMeasure } from '../../devices/display/text.js';
-import { formatRupees } from '../../firmware/money.js';
+import { countdownFace } from '../../adapters/display/countdown.js';
+import { contains, intersects, rect } from '../../adapters/display/geometry.js';
+import type { Block, Composition } from '../../adapters/display/layout.js';
+import { paintBlock } from '../../adapters/display/paint.js';
+import { QrCodes, QUIET_MODULES } from '../../adapters/display/qr.js';
+import { compose } from '../../adapters/display/screens.js';
+import type { PanelSize, ScreenKind } from '../../core/ports/display.js';
+import { CanvasTextMeasure } from '../../adapters/display/text.js';
+import { formatRupees } from '../../core/money.js';
 import { frame, LANGUAGES, LINKS, SCREENS, SIZES } from './fixtures.js';
 
 const measure = new CanvasTextMeasure(createCanvas(1, 1).getContext('2d'));

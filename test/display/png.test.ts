@@ -2,8 +2,8 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { PngDisplay, renderFramePng } from '../../devices/display/png.js';
-import { FrameRenderer } from '../../devices/display/renderer.js';
+import { PngDisplay, renderFramePng } from '../../adapters/display/png.js';
+import { FrameRenderer } from '../../adapters/display/renderer.js';
 import { collect, decodePng, frame, pixelsOf, SCREENS } from './fixtures.js';
 
 let folder: string;

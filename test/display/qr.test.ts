@@ -6,12 +6,12 @@ import { promisify } from 'node:util';
 import { createCanvas } from 'canvas';
 import jsQRModule from 'jsqr';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { QrBlock } from '../../devices/display/layout.js';
-import { renderFramePng } from '../../devices/display/png.js';
-import { QUIET_MODULES } from '../../devices/display/qr.js';
-import { compose } from '../../devices/display/screens.js';
-import type { Frame, PanelSize } from '../../devices/display/screen.js';
-import { CanvasTextMeasure } from '../../devices/display/text.js';
+import type { QrBlock } from '../../adapters/display/layout.js';
+import { renderFramePng } from '../../adapters/display/png.js';
+import { QUIET_MODULES } from '../../adapters/display/qr.js';
+import { compose } from '../../adapters/display/screens.js';
+import type { Frame, PanelSize } from '../../core/ports/display.js';
+import { CanvasTextMeasure } from '../../adapters/display/text.js';
 import { collect, decodePng, frame, LANGUAGES, LINKS, SCREENS, SIZES, URI_COUNTER, URI_LONG, URI_SIGNED, type Rgba } from './fixtures.js';
 
 const run = promisify(execFile);

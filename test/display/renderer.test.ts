@@ -1,9 +1,9 @@
 import { createCanvas } from 'canvas';
 import { describe, expect, it } from 'vitest';
-import { contains, intersects, rect } from '../../devices/display/geometry.js';
-import { drawFrame } from '../../devices/display/paint.js';
-import { FrameRenderer } from '../../devices/display/renderer.js';
-import type { Frame, PanelSize } from '../../devices/display/screen.js';
+import { contains, intersects, rect } from '../../adapters/display/geometry.js';
+import { drawFrame } from '../../adapters/display/paint.js';
+import { FrameRenderer } from '../../adapters/display/renderer.js';
+import type { Frame, PanelSize } from '../../core/ports/display.js';
 import { collect, frame, LANGUAGES, pixelsOf, SCREENS, SIZES, type Rgba } from './fixtures.js';
 
 function tick(f: Frame, seconds: number): Frame {

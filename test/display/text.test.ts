@@ -1,8 +1,8 @@
 import { createCanvas } from 'canvas';
 import { describe, expect, it } from 'vitest';
-import { countdownFace } from '../../devices/display/countdown.js';
-import { planQr, qrVersionFor } from '../../devices/display/qr.js';
-import { CanvasTextMeasure, fitText, inkWidth, INK_GUARD, type TextSpec } from '../../devices/display/text.js';
+import { countdownFace } from '../../adapters/display/countdown.js';
+import { planQr, qrVersionFor } from '../../adapters/display/qr.js';
+import { CanvasTextMeasure, fitText, inkWidth, INK_GUARD, type TextSpec } from '../../adapters/display/text.js';
 import { URI_COUNTER, URI_SIGNED } from './fixtures.js';
 
 const measure = new CanvasTextMeasure(createCanvas(1, 1).getContext('2d'));

@@ -6,7 +6,7 @@
  */
 import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signConfirmation } from '../../firmware/confirmation.js';
+import { signConfirmation } from '../../core/payment/confirmation.js';
 import { DAKBOX_BIN, DeviceProcess } from '../support/device-process.js';
 import { deviceFixture, type DeviceFixture } from '../support/fixtures.js';
 import { Mosquitto } from '../support/mosquitto.js';

@@ -6,7 +6,7 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { signConfirmation } from '../../firmware/confirmation.js';
+import { signConfirmation } from '../../core/payment/confirmation.js';
 import { DeviceProcess } from '../support/device-process.js';
 import { deviceFixture, type DeviceFixture } from '../support/fixtures.js';
 import { LedgerReader, eventually } from '../support/ledger-reader.js';

@@ -7,7 +7,7 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signConfirmation } from '../../firmware/confirmation.js';
+import { signConfirmation } from '../../core/payment/confirmation.js';
 import { generateNotifierKeys } from '../../simulator/backend.js';
 import { DeviceProcess } from '../support/device-process.js';
 import { deviceFixture, type DeviceFixture } from '../support/fixtures.js';

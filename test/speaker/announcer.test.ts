@@ -1,14 +1,14 @@
 import { readdir } from 'node:fs/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ManualClock } from '../../firmware/clock.js';
-import type { Language } from '../../firmware/language.js';
-import { paise } from '../../firmware/money.js';
-import { sentence } from '../../firmware/announce/words.js';
-import type { Announcement } from '../../firmware/announce/announcement.js';
-import { Announcer, type VolumeStore } from '../../firmware/announce/announcer.js';
-import { WavSpeaker } from '../../devices/speaker/wav-speaker.js';
-import { standardVoicePicker } from '../../devices/speaker/create-speaker.js';
-import type { Speaker, Utterance } from '../../devices/speaker/speaker.js';
+import { ManualClock } from '../../core/clock.js';
+import type { Language } from '../../core/language.js';
+import { paise } from '../../core/money.js';
+import { sentence } from '../../core/announce/words.js';
+import type { Announcement } from '../../core/announce/announcement.js';
+import { Announcer, type VolumeStore } from '../../core/announce/announcer.js';
+import { WavSpeaker } from '../../adapters/speaker/wav-speaker.js';
+import { standardVoicePicker } from '../../adapters/speaker/create-speaker.js';
+import type { Speaker, Utterance } from '../../core/ports/speaker.js';
 import { capturedLog, ERROR, playInRealTime, soundStats, tempFolder, WARN, type LogLine } from './support.js';
 
 let folder: { path: string; remove: () => Promise<void> };

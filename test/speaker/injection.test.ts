@@ -3,15 +3,15 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import sayModule from 'say';
-import { paise, type Paise } from '../../firmware/money.js';
-import type { Language } from '../../firmware/language.js';
-import { Announcer } from '../../firmware/announce/announcer.js';
-import { SayVoice, type SayEngine } from '../../devices/speaker/say.js';
-import { WavSpeaker } from '../../devices/speaker/wav-speaker.js';
-import { DeviceSpeaker } from '../../devices/speaker/device-speaker.js';
-import { standardVoicePicker } from '../../devices/speaker/create-speaker.js';
-import { runEngine } from '../../devices/speaker/engine-process.js';
-import type { Speaker } from '../../devices/speaker/speaker.js';
+import { paise, type Paise } from '../../core/money.js';
+import type { Language } from '../../core/language.js';
+import { Announcer } from '../../core/announce/announcer.js';
+import { SayVoice, type SayEngine } from '../../adapters/speaker/say.js';
+import { WavSpeaker } from '../../adapters/speaker/wav-speaker.js';
+import { DeviceSpeaker } from '../../adapters/speaker/device-speaker.js';
+import { standardVoicePicker } from '../../adapters/speaker/create-speaker.js';
+import { runEngine } from '../../adapters/speaker/engine-process.js';
+import type { Speaker } from '../../core/ports/speaker.js';
 import { capturedLog, tempFolder } from './support.js';
 
 /** The shapes of `say`'s platform classes, which its typings leave out. */

@@ -2,10 +2,10 @@ import { Writable } from 'node:stream';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createLogger, type Logger } from '../../firmware/log.js';
-import type { ManualClock } from '../../firmware/clock.js';
-import { readWav, rms, peak } from '../../devices/speaker/wav.js';
-import type { Recording, WavSpeaker } from '../../devices/speaker/wav-speaker.js';
+import { createLogger, type Logger } from '../../core/log.js';
+import type { ManualClock } from '../../core/clock.js';
+import { readWav, rms, peak } from '../../adapters/speaker/wav.js';
+import type { Recording, WavSpeaker } from '../../adapters/speaker/wav-speaker.js';
 
 export interface LogLine {
   level: number;

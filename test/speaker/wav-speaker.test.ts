@@ -1,12 +1,12 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { LANGUAGES, type Language } from '../../firmware/language.js';
-import { paise } from '../../firmware/money.js';
-import { ManualClock } from '../../firmware/clock.js';
-import { sentence } from '../../firmware/announce/words.js';
-import { WavSpeaker, type Recording } from '../../devices/speaker/wav-speaker.js';
-import { standardVoicePicker } from '../../devices/speaker/create-speaker.js';
+import { LANGUAGES, type Language } from '../../core/language.js';
+import { paise } from '../../core/money.js';
+import { ManualClock } from '../../core/clock.js';
+import { sentence } from '../../core/announce/words.js';
+import { WavSpeaker, type Recording } from '../../adapters/speaker/wav-speaker.js';
+import { standardVoicePicker } from '../../adapters/speaker/create-speaker.js';
 import { capturedLog, soundStats, tempFolder } from './support.js';
 
 let folder: { path: string; remove: () => Promise<void> };

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { DeviceSettingsInput } from '../../firmware/config.js';
+import type { DeviceSettingsInput } from '../../core/config.js';
 import { generateNotifierKeys, type NotifierKeys } from '../../simulator/backend.js';
 
 export interface DeviceFixture {

@@ -1,4 +1,4 @@
-import { InputError } from '../../firmware/errors.js';
+import { InputError } from '../../core/errors.js';
 
 /** Runs `fn`, which must refuse its input; returns the refusal so a test can read its field and message. */
 export function refusal(fn: () => unknown): InputError {

@@ -1,8 +1,8 @@
-import type { Display, Frame, LinkState, PanelSize } from '../../devices/display/screen.js';
-import type { Announcement } from '../../firmware/announce/announcement.js';
-import type { AnnouncerPort } from '../../firmware/counter.js';
-import type { Publisher } from '../../firmware/outbox.js';
-import type { DeviceTopic } from '../../firmware/topics.js';
+import type { Display, Frame, LinkState, PanelSize } from '../../core/ports/display.js';
+import type { Announcement } from '../../core/announce/announcement.js';
+import type { AnnouncerPort } from '../../core/sale/counter.js';
+import type { Publisher } from '../../core/payment/outbox.js';
+import type { DeviceTopic } from '../../core/link/topics.js';
 
 /** Keeps every frame shown; like a real panel, one frame at a time. */
 export class RecordingDisplay implements Display {

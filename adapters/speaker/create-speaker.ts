@@ -1,0 +1,63 @@
+import type { Language } from '../../core/language.js';
+import type { Logger } from '../../core/log.js';
+import type { Clock } from '../../core/clock.js';
+import type { Speaker } from '../../core/ports/speaker.js';
+import { VoicePicker, type Voice } from './voice.js';
+import { EspeakVoice, type EspeakVoiceOptions } from './espeak.js';
+import { SayVoice, type SayVoiceOptions } from './say.js';
+import { ChimeVoice } from './chime.js';
+import type { WavPlayer } from './player.js';
+import { DeviceSpeaker } from './device-speaker.js';
+import { WavSpeaker } from './wav-speaker.js';
+
+/**
+ * Where speech goes, as the device config says: the board's loudspeaker,
+ * numbered WAV files in a folder (`realtime` waits each sound's length as a
+ * loudspeaker would), or nowhere.
+ */
+export type SpeakerOutput = { kind: 'system' } | { kind: 'wav'; dir: string; realtime?: boolean } | { kind: 'none' };
+
+export interface StandardVoicesOptions {
+  espeak?: EspeakVoiceOptions;
+  say?: SayVoiceOptions;
+  player?: WavPlayer;
+  log: Logger;
+}
+
+/**
+ * English through `say` (festival, macOS say, SAPI), falling back to
+ * espeak-ng's English; Hindi, Bengali and Kannada through espeak-ng; the chime
+ * when none of these is installed.
+ */
+export function standardVoicePicker(options: StandardVoicesOptions): VoicePicker {
+  const espeak = new EspeakVoice(options.espeak);
+  const say = new SayVoice(options.say);
+  const voices: Record<Language, readonly Voice[]> = { en: [say, espeak], hi: [espeak], bn: [espeak], kn: [espeak] };
+  return new VoicePicker({ voices, chime: new ChimeVoice({ player: options.player }), log: options.log });
+}
+
+export interface CreateSpeakerOptions extends StandardVoicesOptions {
+  output: SpeakerOutput;
+  clock?: Clock;
+}
+
+export function createSpeaker(options: CreateSpeakerOptions): Speaker {
+  const log = options.log.child({ feature: 'speaker' });
+  const picker = standardVoicePicker({ ...options, log });
+  const { output } = options;
+  switch (output.kind) {
+    case 'system':
+      return new DeviceSpeaker({ picker, log });
+    case 'wav':
+      return new WavSpeaker({ folder: output.dir, realTime: output.realtime, picker, log, clock: options.clock });
+    case 'none':
+      return silentSpeaker;
+  }
+}
+
+/** A device configured without a speaker: every sentence is "spoken" at once, to nobody. */
+const silentSpeaker: Speaker = {
+  speak: () => Promise.resolve(),
+  chime: () => Promise.resolve(),
+  close: () => Promise.resolve(),
+};

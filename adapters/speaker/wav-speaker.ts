@@ -1,0 +1,126 @@
+import { EventEmitter } from 'node:events';
+import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Language } from '../../core/language.js';
+import type { Logger } from '../../core/log.js';
+import { systemClock, type Clock } from '../../core/clock.js';
+import type { Speaker, Utterance } from '../../core/ports/speaker.js';
+import type { Voice, VoicePicker } from './voice.js';
+import { readWav } from './wav.js';
+import { EngineError } from './engine-process.js';
+
+/** One sentence as it would have sounded, written to its own file. */
+export interface Recording {
+  /** 1, 2, 3... in the order spoken; also the start of the file name. */
+  number: number;
+  file: string;
+  language: Language;
+  /** The sentence as handed to the speaker (empty for a chime). */
+  text: string;
+  volume: number;
+  /** The voice that produced it: "espeak-ng", "festival (say)", "chime". */
+  voice: string;
+  durationMs: number;
+  /** Clock time the sound began and would end on a real speaker. */
+  startedAt: number;
+  endsAt: number;
+}
+
+export interface WavSpeakerOptions {
+  folder: string;
+  picker: VoicePicker;
+  log: Logger;
+  /**
+   * Take as long as the sound lasts before resolving, as a real loudspeaker
+   * does, so the queue above behaves as on the device. Waits on `clock`.
+   */
+  realTime?: boolean;
+  clock?: Clock;
+}
+
+type WavSpeakerEvents = { recording: [Recording] };
+
+const NUMBERED = /^(\d+)-.*\.wav$/;
+
+/**
+ * A speaker that writes each sentence to a numbered WAV file in a folder
+ * ("0001-hi.wav", "0002-chime.wav"), synthesised by the same voices the
+ * device uses. For the simulator and tests. Numbering continues after files
+ * already in the folder, so a restarted simulator never overwrites one.
+ */
+export class WavSpeaker extends EventEmitter<WavSpeakerEvents> implements Speaker {
+  readonly recordings: Recording[] = [];
+  private readonly clock: Clock;
+  private numbering: Promise<void> | undefined;
+  private next = 1;
+
+  constructor(private readonly options: WavSpeakerOptions) {
+    super();
+    this.clock = options.clock ?? systemClock;
+  }
+
+  get folder(): string {
+    return this.options.folder;
+  }
+
+  async speak(utterance: Utterance): Promise<void> {
+    const voice = await this.options.picker.pick(utterance.language);
+    const label = voice === this.options.picker.chime ? `${utterance.language}-chime` : utterance.language;
+    await this.record(voice, utterance, label);
+  }
+
+  async chime(volume: number): Promise<void> {
+    await this.record(this.options.picker.chime, { text: '', language: 'en', volume }, 'chime');
+  }
+
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  private async record(voice: Voice, utterance: Utterance, label: string): Promise<void> {
+    await this.startNumbering();
+    const number = this.next++;
+    const file = join(this.options.folder, `${String(number).padStart(4, '0')}-${label}.wav`);
+    // Written under another name and renamed, so a watcher never sees half a file.
+    const part = `${file}.part`;
+    try {
+      await voice.render(utterance, part);
+      const wav = readWav(await readFile(part));
+      if (wav.samples.length === 0) throw new EngineError(voice.name, 'wrote no sound');
+      await rename(part, file);
+      const startedAt = this.clock.now();
+      const recording: Recording = {
+        number,
+        file,
+        language: utterance.language,
+        text: utterance.text,
+        volume: utterance.volume,
+        voice: voice.name,
+        durationMs: Math.round(wav.durationMs),
+        startedAt,
+        endsAt: startedAt + Math.round(wav.durationMs),
+      };
+      this.recordings.push(recording);
+      this.options.log.debug({ file, voice: voice.name, durationMs: recording.durationMs }, 'sentence written');
+      this.emit('recording', recording);
+      if (this.options.realTime) await this.wait(recording.durationMs);
+    } finally {
+      await rm(part, { force: true });
+    }
+  }
+
+  private wait(ms: number): Promise<void> {
+    return new Promise((resolve) => this.clock.setTimeout(resolve, ms));
+  }
+
+  private startNumbering(): Promise<void> {
+    this.numbering ??= (async () => {
+      await mkdir(this.options.folder, { recursive: true });
+      for (const name of await readdir(this.options.folder)) {
+        const match = NUMBERED.exec(name);
+        if (match?.[1]) this.next = Math.max(this.next, Number(match[1]) + 1);
+      }
+    })();
+    return this.numbering;
+  }
+}

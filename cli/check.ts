@@ -1,0 +1,90 @@
+import { existsSync } from 'node:fs';
+import mqtt from 'mqtt';
+import { standardVoicePicker } from '../adapters/speaker/create-speaker.js';
+import { systemClock } from '../core/clock.js';
+import { loadConfig, type DeviceConfig } from '../core/config.js';
+import { FIRMWARE_VERSION } from '../device/device.js';
+import { describeError } from '../core/errors.js';
+import { buildParts } from '../device/parts.js';
+import { LANGUAGES } from '../core/language.js';
+import { Ledger } from '../core/payment/ledger.js';
+import { silentLogger } from '../core/log.js';
+import { tlsOptions } from '../core/link/mqtt-link.js';
+import { parse, required } from './args.js';
+import type { CommandIo } from './main.js';
+
+export const CHECK_HELP = `dakbox check --config device.json [--no-display] [--no-broker]
+  The field engineer's self-test: config and secrets, the ledger, a voice for
+  every language, the self-test pattern on the display, the billing serial
+  port and a connection to the broker. One line per check; exit 1 if any fails.`;
+
+export async function checkCommand(argv: string[], io: CommandIo): Promise<number> {
+  const { values } = parse(argv, { config: { type: 'string' }, 'no-display': { type: 'boolean' }, 'no-broker': { type: 'boolean' } });
+  let failed = false;
+  const report: Report = (ok, line) => {
+    failed ||= !ok;
+    io.stdout.write(`${ok ? 'ok  ' : 'FAIL'} ${line}\n`);
+  };
+  const config = loadConfig(required(values.config, '--config'));
+  const s = config.settings;
+  report(true, `config: ${s.deviceId}, payee ${s.payee.vpa} (${s.payee.name}), language ${s.language}, firmware ${FIRMWARE_VERSION}${config.qrSigningKey ? ', QRs signed (mode 16)' : ''}`);
+
+  try {
+    const ledger = new Ledger(config.ledgerPath, systemClock);
+    const h = ledger.health();
+    ledger.close();
+    report(h.integrity === 'ok', `ledger: ${config.ledgerPath}: ${h.integrity === 'ok' ? 'intact' : `damaged (${h.integrity})`}; ${h.sales} sales, ${h.payments} payments, ${h.unannounced} not yet announced, ${h.unsent} messages not yet sent`);
+  } catch (err) {
+    report(false, `ledger: ${describeError(err)}`);
+  }
+
+  const picker = standardVoicePicker({ log: silentLogger() });
+  for (const language of LANGUAGES) {
+    const voice = await picker.pick(language);
+    report(voice !== picker.chime, `voice for ${language}: ${voice === picker.chime ? 'none installed; payments will sound a chime' : voice.name}`);
+  }
+
+  if (!values['no-display']) await checkDisplay(config, report);
+  if (s.serial) report(existsSync(s.serial.path), `billing serial port: ${s.serial.path} ${existsSync(s.serial.path) ? 'present' : 'not found (is the USB serial adapter plugged in?)'}`);
+  if (!values['no-broker']) await checkBroker(config, report);
+
+  return failed ? 1 : 0;
+}
+
+type Report = (ok: boolean, line: string) => void;
+
+async function checkDisplay(config: DeviceConfig, report: Report): Promise<void> {
+  try {
+    const parts = await buildParts({ ...config, settings: { ...config.settings, controls: { kind: 'none' } } }, silentLogger(), systemClock);
+    if (!parts.display) {
+      report(true, 'display: none configured');
+      return;
+    }
+    await parts.display.show({ screen: { kind: 'selftest' }, language: config.settings.language, link: 'online' });
+    await parts.display.close();
+    report(true, `display: self-test pattern drawn on the ${config.settings.display.kind} panel (${parts.display.size.width}x${parts.display.size.height})`);
+  } catch (err) {
+    report(false, `display: ${describeError(err)}`);
+  }
+}
+
+async function checkBroker(config: DeviceConfig, report: Report): Promise<void> {
+  const s = config.settings;
+  try {
+    // A client id of its own, so the check never takes over the running device's session.
+    const client = await mqtt.connectAsync(s.mqtt.url, {
+      clientId: `${s.deviceId}-check`,
+      clean: true,
+      protocolVersion: s.mqtt.protocolVersion,
+      connectTimeout: 10_000,
+      reconnectPeriod: 0,
+      ...(s.mqtt.username ? { username: s.mqtt.username } : {}),
+      ...(config.mqttPassword ? { password: config.mqttPassword } : {}),
+      ...tlsOptions(s.mqtt.tls),
+    });
+    await client.endAsync();
+    report(true, `broker: connected to ${s.mqtt.url}`);
+  } catch (err) {
+    report(false, `broker: ${s.mqtt.url}: ${describeError(err)}`);
+  }
+}

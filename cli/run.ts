@@ -1,0 +1,34 @@
+import { loadConfig } from '../core/config.js';
+import { Device } from '../device/device.js';
+import { buildParts } from '../device/parts.js';
+import { createLogger } from '../core/log.js';
+import { systemClock } from '../core/clock.js';
+import { required, parse } from './args.js';
+import type { CommandIo } from './main.js';
+
+export const RUN_HELP = `dakbox run --config device.json [--pretty]
+  Runs one counter device against the broker in its config until SIGTERM or
+  Ctrl-C. Logs JSON lines (or readable lines with --pretty).`;
+
+export async function runCommand(argv: string[], _io: CommandIo): Promise<number> {
+  const { values } = parse(argv, { config: { type: 'string' }, pretty: { type: 'boolean' } });
+  const config = loadConfig(required(values.config, '--config'));
+  const log = createLogger({ pretty: values.pretty ?? false });
+  const device = new Device({ config, parts: await buildParts(config, log, systemClock), log, clock: systemClock });
+  device.start();
+  await new Promise<void>((resolve) => {
+    // The device runs until it is told to stop, even at a moment when no
+    // socket or timer is open (the broker is down and a reconnect is due).
+    const alive = setInterval(() => undefined, 60_000);
+    const stop = (signal: string) => {
+      log.info({ signal }, 'stopping');
+      clearInterval(alive);
+      resolve();
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  });
+  await device.stop();
+  log.flush();
+  return 0;
+}

@@ -1,0 +1,251 @@
+import type { Language } from '../language.js';
+import type { Logger } from '../log.js';
+import { systemClock, type Clock, type TimerHandle } from '../clock.js';
+import { describeError } from '../errors.js';
+import type { Speaker } from '../ports/speaker.js';
+import { clampVolume, isVolume, VOLUME_DEFAULT, VOLUME_MAX, VOLUME_MIN } from '../ports/volume.js';
+import type { Announcement, AnnouncementKind } from './announcement.js';
+import { sentence as deviceSentence } from './words.js';
+
+/** Where the volume step lives between restarts; the core backs it with the device config. */
+export interface VolumeStore {
+  loadVolume(): number;
+  saveVolume(level: number): void;
+}
+
+export interface AnnouncerOptions {
+  speaker: Speaker;
+  volumeStore: VolumeStore;
+  /** Read at the moment each sentence is spoken, so a change of language applies at once. */
+  language: () => Language;
+  log: Logger;
+  /** Speak the end-of-day summary when the core asks for it (default true). */
+  daySummary?: boolean;
+  /** A sentence that has not finished after this long is abandoned so the queue moves on. */
+  speakTimeoutMs?: number;
+  clock?: Clock;
+  /** Turns an announcement into words; the device's own templates unless a test needs otherwise. */
+  sentence?: (announcement: Announcement, language: Language) => string;
+}
+
+type Entry = { sound: 'announcement'; announcement: Announcement; done: (() => void)[] } | { sound: 'chime'; done: (() => void)[] };
+
+/**
+ * Prompts that say only what is true now: if a newer one of the same kind
+ * arrives while the older is still waiting, the newer replaces it (three
+ * quick volume presses say "volume 8" once, not 6, 7, 8). Payments are never
+ * merged: every payment is spoken.
+ */
+const MERGEABLE: ReadonlySet<AnnouncementKind> = new Set<AnnouncementKind>([
+  'volume',
+  'ready',
+  'connected',
+  'network-lost',
+  'network-back',
+  'low-memory',
+  'low-storage',
+  'status',
+]);
+
+const DEFAULT_SPEAK_TIMEOUT_MS = 60_000;
+
+/**
+ * The soundbox's voice: one sentence at a time, in the order asked, none
+ * dropped. `announce` resolves once the sentence has been spoken (or, when
+ * speech failed, once the chime has sounded in its place), so the core can
+ * mark a payment announced only after it was heard. Nothing here ever
+ * rejects because speech failed: failures are logged and the queue goes on.
+ */
+export class Announcer {
+  private readonly queue: Entry[] = [];
+  private readonly idleWaiters: (() => void)[] = [];
+  private readonly clock: Clock;
+  private readonly log: Logger;
+  private speaking = false;
+  private closed = false;
+  private level: number | undefined;
+  private lastPayment: Announcement | undefined;
+
+  constructor(private readonly options: AnnouncerOptions) {
+    this.clock = options.clock ?? systemClock;
+    this.log = options.log;
+  }
+
+  /** Queues an announcement; resolves when it has been spoken. */
+  announce(announcement: Announcement): Promise<void> {
+    if (this.closed) return Promise.reject(new Error('the announcer is closed'));
+    if (announcement.kind === 'day-summary' && this.options.daySummary === false) {
+      this.log.debug('end-of-day summary is switched off');
+      return Promise.resolve();
+    }
+    if (announcement.kind === 'payment') this.lastPayment = announcement;
+    return new Promise((resolve) => {
+      const waiting = this.queue.at(-1);
+      if (waiting?.sound === 'announcement' && waiting.announcement.kind === announcement.kind && MERGEABLE.has(announcement.kind)) {
+        waiting.announcement = announcement;
+        waiting.done.push(resolve);
+      } else {
+        this.queue.push({ sound: 'announcement', announcement, done: [resolve] });
+      }
+      void this.drain();
+    });
+  }
+
+  /** Says the latest payment again. Resolves false when there has been none since start. */
+  async replayLast(): Promise<boolean> {
+    if (!this.lastPayment) {
+      this.log.info('replay pressed, but no payment has been announced yet');
+      return false;
+    }
+    await this.announce(this.lastPayment);
+    return true;
+  }
+
+  /** Sounds the chime in turn with the sentences, e.g. when a QR is shown. */
+  chime(): Promise<void> {
+    if (this.closed) return Promise.reject(new Error('the announcer is closed'));
+    return new Promise((resolve) => {
+      this.queue.push({ sound: 'chime', done: [resolve] });
+      void this.drain();
+    });
+  }
+
+  /** The volume step, 0 (silent) to 10. */
+  get volume(): number {
+    if (this.level === undefined) {
+      let stored: unknown;
+      try {
+        stored = this.options.volumeStore.loadVolume();
+      } catch (err) {
+        this.log.warn({ err: describeError(err) }, `could not read the saved volume; using ${VOLUME_DEFAULT}`);
+        stored = VOLUME_DEFAULT;
+      }
+      if (!isVolume(stored)) {
+        this.log.warn({ stored }, `saved volume is not a step from ${VOLUME_MIN} to ${VOLUME_MAX}; using ${VOLUME_DEFAULT}`);
+        stored = VOLUME_DEFAULT;
+      }
+      this.level = stored as number;
+    }
+    return this.level;
+  }
+
+  /**
+   * Sets, saves and says the volume step. Returns the step now in force;
+   * saying it happens in turn, after sentences already waiting.
+   */
+  setVolume(level: number): number {
+    const next = clampVolume(level);
+    if (next !== this.volume) {
+      this.level = next;
+      try {
+        this.options.volumeStore.saveVolume(next);
+      } catch (err) {
+        this.log.error({ err: describeError(err), volume: next }, 'could not save the volume; it will be lost on restart');
+      }
+      this.log.info({ volume: next }, 'volume set');
+    }
+    if (!this.closed) void this.announce({ kind: 'volume', level: next });
+    return next;
+  }
+
+  volumeUp(): number {
+    return this.setVolume(this.volume + 1);
+  }
+
+  volumeDown(): number {
+    return this.setVolume(this.volume - 1);
+  }
+
+  /** Sentences waiting or being spoken, for telemetry. */
+  get pending(): number {
+    return this.queue.length + (this.speaking ? 1 : 0);
+  }
+
+  /** Resolves when nothing is waiting or being spoken. */
+  idle(): Promise<void> {
+    if (!this.speaking && this.queue.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /** Finishes what is queued, then refuses new announcements. */
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.idle();
+  }
+
+  private async drain(): Promise<void> {
+    if (this.speaking) return;
+    this.speaking = true;
+    try {
+      for (let entry = this.queue.shift(); entry; entry = this.queue.shift()) {
+        await this.play(entry);
+        for (const done of entry.done) done();
+      }
+    } finally {
+      this.speaking = false;
+      for (const waiter of this.idleWaiters.splice(0)) waiter();
+    }
+  }
+
+  private async play(entry: Entry): Promise<void> {
+    const volume = this.volume;
+    if (entry.sound === 'chime') {
+      await this.soundChime(volume, 'chime');
+      return;
+    }
+    const { announcement } = entry;
+    const kind = announcement.kind;
+    let language: Language = 'en';
+    try {
+      language = this.options.language();
+    } catch (err) {
+      this.log.error({ err: describeError(err) }, 'could not read the device language; speaking English');
+    }
+    let text: string;
+    try {
+      text = (this.options.sentence ?? deviceSentence)(announcement, language);
+    } catch (err) {
+      this.log.error({ err: describeError(err), kind, language }, `no sentence for ${kind}; chiming instead`);
+      await this.soundChime(volume, kind);
+      return;
+    }
+    const startedAt = this.clock.now();
+    try {
+      await this.bounded(this.options.speaker.speak({ text, language, volume }));
+      this.log.info({ kind, language, volume, ms: this.clock.now() - startedAt }, `announced ${kind}`);
+      this.log.debug({ text }, 'sentence spoken');
+    } catch (err) {
+      this.log.error({ err: describeError(err), kind, language }, `could not speak ${kind}; chiming instead`);
+      await this.soundChime(volume, kind);
+    }
+  }
+
+  private async soundChime(volume: number, kind: string): Promise<void> {
+    const { speaker } = this.options;
+    if (!speaker.chime) {
+      this.log.warn({ kind }, 'this speaker has no chime: nothing sounded');
+      return;
+    }
+    try {
+      await this.bounded(speaker.chime(volume));
+    } catch (err) {
+      this.log.error({ err: describeError(err), kind }, 'the chime failed too: nothing sounded');
+    }
+  }
+
+  /** A speaker that never finishes must not hold every later payment hostage. */
+  private async bounded(sound: Promise<void>): Promise<void> {
+    const ms = this.options.speakTimeoutMs ?? DEFAULT_SPEAK_TIMEOUT_MS;
+    let timer: TimerHandle | undefined;
+    try {
+      await Promise.race([
+        sound,
+        new Promise<never>((_, reject) => {
+          timer = this.clock.setTimeout(() => reject(new Error(`the speaker did not finish within ${ms} ms`)), ms);
+        }),
+      ]);
+    } finally {
+      this.clock.clearTimeout(timer);
+    }
+  }
+}

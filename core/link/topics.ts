@@ -1,0 +1,49 @@
+import type { RemoteSettings } from '../config.js';
+
+/**
+ * The device's MQTT API, one entry per topic below `{prefix}/{deviceId}/`.
+ * DESIGN.md is the contract; these types are its checked form.
+ */
+export interface DeviceTopics {
+  /** backend → device: show a QR for this sale. */
+  collect: { v: 1; id: string; amount: string; note?: string; ref?: string; expiresIn?: number };
+  /** device → backend: a QR is on screen. */
+  qr: { v: 1; tr: string; amount: string; uri: string; shownAt: string; expiresAt: string; source: string };
+  /** backend → device: a signed confirmation (see confirmation.ts). */
+  payment: { v: 1; deviceId: string; tr: string; utr: string; amount: string; status: 'SUCCESS' | 'FAILED'; payer?: string; paidAt: string; sig: string };
+  /** device → backend: what became of a confirmation. */
+  receipt: { v: 1; tr: string | null; utr: string | null; outcome: 'announced' | 'duplicate' | 'rejected'; reason?: string; at: string };
+  /** device → backend, retained, also the last will. */
+  status: { online: boolean; fw: string; bootAt: string };
+  /** device → backend, QoS 0: periodic health. */
+  telemetry: Telemetry;
+  /** backend → device: desired settings. */
+  'config/set': RemoteSettings;
+  /** device → backend: the settings in force, or why a change was refused. */
+  'config/state': { v: 1; settings: Required<RemoteSettings>; error?: string; at: string };
+}
+
+export interface Telemetry {
+  v: 1;
+  at: string;
+  uptimeSeconds: number;
+  memory: { rssBytes: number; heapUsedBytes: number; systemFreeBytes: number };
+  storageFreeBytes: number | null;
+  /** Announcements waiting to be spoken plus messages owed to the backend. */
+  queueDepth: { announcements: number; outbox: number };
+  lastSale: { tr: string; amount: string; state: string } | null;
+  today: { count: number; total: string };
+  volume: number;
+  language: string;
+  link: { state: string; reconnects: number };
+  rejected: { confirmations: number; collects: number; lastReason: string | null };
+}
+
+export type DeviceTopic = keyof DeviceTopics;
+
+export const INBOUND_TOPICS = ['collect', 'payment', 'config/set'] as const satisfies readonly DeviceTopic[];
+export type InboundTopic = (typeof INBOUND_TOPICS)[number];
+
+export function deviceTopic(prefix: string, deviceId: string, topic: DeviceTopic): string {
+  return `${prefix}/${deviceId}/${topic}`;
+}

@@ -1,0 +1,163 @@
+import { createHash, sign, verify, type KeyObject } from 'node:crypto';
+import { readJsonObject } from '../json-message.js';
+import { parseWireAmount, type Paise } from '../money.js';
+import { TR_PATTERN } from '../sale/dynamic-qr.js';
+
+/**
+ * A payment confirmation from the backend, as DESIGN.md fixes it. Nothing in
+ * it is trusted until `checkConfirmation` has verified the Ed25519 signature
+ * with a notifier key from the device's own config, the device id and the
+ * transaction reference.
+ */
+export interface Confirmation {
+  v: 1;
+  deviceId: string;
+  tr: string;
+  utr: string;
+  amount: Paise;
+  /** The amount exactly as sent, which is what the signature covers. */
+  amountText: string;
+  status: 'SUCCESS' | 'FAILED';
+  payer?: string;
+  paidAt: string;
+  sig: string;
+}
+
+/** Why a confirmation was refused. The code is stable for the backend; the detail is for people. */
+export type RejectionCode =
+  | 'payload-too-large'
+  | 'malformed-json'
+  | 'unsupported-version'
+  | 'invalid-field'
+  | 'wrong-device'
+  | 'bad-signature'
+  | 'unknown-tr';
+
+export class Rejection extends Error {
+  override readonly name = 'Rejection';
+  constructor(
+    readonly code: RejectionCode,
+    readonly detail: string,
+    /** Whatever could be read of the message, to label the receipt. */
+    readonly tr?: string,
+    readonly utr?: string,
+  ) {
+    super(`${code}: ${detail}`);
+  }
+}
+
+/** Confirmations are a few hundred bytes; anything much larger is refused before parsing. */
+export const MAX_CONFIRMATION_BYTES = 4096;
+
+const SIGNATURE_DOMAIN = 'dakbox-payment-v1';
+const UTR_PATTERN = /^[A-Za-z0-9]{1,35}$/;
+const DEVICE_ID_PATTERN = /^[A-Za-z0-9_-]{1,20}$/;
+// ISO-8601 date-time with seconds and an explicit offset or Z.
+const TIMESTAMP_PATTERN = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
+
+/** The exact bytes the notifier signs. Fields may not contain a newline, so the layout is unambiguous. */
+export function signedText(c: { deviceId: string; tr: string; utr: string; amountText: string; status: string; paidAt: string }): Buffer {
+  return Buffer.from([SIGNATURE_DOMAIN, c.deviceId, c.tr, c.utr, c.amountText, c.status, c.paidAt].join('\n'), 'utf8');
+}
+
+/** Signs a confirmation as the backend's notifier does (used by the simulator and tests). */
+export function signConfirmation(
+  fields: { deviceId: string; tr: string; utr: string; amount: string; status: 'SUCCESS' | 'FAILED'; paidAt: string; payer?: string },
+  privateKey: KeyObject,
+): Record<string, unknown> {
+  const sig = sign(null, signedText({ ...fields, amountText: fields.amount }), privateKey).toString('base64');
+  const message: Record<string, unknown> = {
+    v: 1,
+    deviceId: fields.deviceId,
+    tr: fields.tr,
+    utr: fields.utr,
+    amount: fields.amount,
+    status: fields.status,
+    paidAt: fields.paidAt,
+    sig,
+  };
+  if (fields.payer !== undefined) message.payer = fields.payer;
+  return message;
+}
+
+function text(body: Record<string, unknown>, field: string, pattern?: RegExp, optional = false): string | undefined {
+  const value = body[field];
+  if (value === undefined && optional) return undefined;
+  if (typeof value !== 'string') throw new Rejection('invalid-field', `${field} must be a string`, str(body.tr), str(body.utr));
+  if (value.includes('\n') || value.includes('\r')) throw new Rejection('invalid-field', `${field} contains a newline`, str(body.tr), str(body.utr));
+  if (pattern && !pattern.test(value)) throw new Rejection('invalid-field', `${field} is not in the expected form`, str(body.tr), str(body.utr));
+  return value;
+}
+
+function str(value: unknown): string | undefined {
+  // Only well-formed identifiers are echoed back on a receipt.
+  return typeof value === 'string' && value.length <= 35 && /^[A-Za-z0-9_-]+$/.test(value) ? value : undefined;
+}
+
+/** Parses the payload's shape. Throws Rejection; does not look at the signature. */
+export function parseConfirmation(payload: Buffer): Confirmation {
+  const read = readJsonObject(payload, MAX_CONFIRMATION_BYTES);
+  if (!read.ok) {
+    if (read.problem === 'too-large') throw new Rejection('payload-too-large', `${payload.length} bytes; a confirmation is at most ${MAX_CONFIRMATION_BYTES}`);
+    throw new Rejection('malformed-json', read.problem === 'not-json' ? 'the payload is not JSON' : 'the payload is not a JSON object');
+  }
+  const b = read.body;
+  if (b.v !== 1) throw new Rejection('unsupported-version', `v is ${JSON.stringify(b.v) ?? 'missing'}; this device understands v 1`, str(b.tr), str(b.utr));
+  const deviceId = text(b, 'deviceId', DEVICE_ID_PATTERN) as string;
+  const tr = text(b, 'tr', TR_PATTERN) as string;
+  const utr = text(b, 'utr', UTR_PATTERN) as string;
+  const amountText = text(b, 'amount') as string;
+  let amount: Paise;
+  try {
+    amount = parseWireAmount(amountText);
+  } catch {
+    throw new Rejection('invalid-field', 'amount must have exactly two decimals, like "250.00"', tr, utr);
+  }
+  const status = text(b, 'status');
+  if (status !== 'SUCCESS' && status !== 'FAILED') throw new Rejection('invalid-field', 'status must be SUCCESS or FAILED', tr, utr);
+  if (status === 'SUCCESS' && amount <= 0) throw new Rejection('invalid-field', 'a SUCCESS must credit more than zero', tr, utr);
+  const paidAt = text(b, 'paidAt', TIMESTAMP_PATTERN) as string;
+  const payer = text(b, 'payer', /^[^\n\r]{0,100}$/, true);
+  const sig = text(b, 'sig', /^[A-Za-z0-9+/]+={0,2}$/) as string;
+  const c: Confirmation = { v: 1, deviceId, tr, utr, amount, amountText, status, paidAt, sig };
+  if (payer !== undefined) c.payer = payer;
+  return c;
+}
+
+/** True if one of the notifier keys signed exactly these fields. */
+export function signatureValid(c: Confirmation, keys: readonly KeyObject[]): boolean {
+  const signature = Buffer.from(c.sig, 'base64');
+  if (signature.length !== 64) return false;
+  const data = signedText(c);
+  return keys.some((key) => verify(null, data, key, signature));
+}
+
+/**
+ * All checks DESIGN.md requires, in an order that reports the most useful
+ * reason: shape, then this device, then the signature, then that the
+ * reference was issued here. Duplicates are the ledger's business.
+ */
+export function checkConfirmation(
+  payload: Buffer,
+  ctx: { deviceId: string; keys: readonly KeyObject[]; issued: (tr: string) => boolean },
+): Confirmation {
+  const c = parseConfirmation(payload);
+  if (c.deviceId !== ctx.deviceId) throw new Rejection('wrong-device', `addressed to ${c.deviceId}, this is ${ctx.deviceId}`, c.tr, c.utr);
+  if (!signatureValid(c, ctx.keys)) throw new Rejection('bad-signature', 'no notifier key in this device\'s config verifies the signature', c.tr, c.utr);
+  if (!ctx.issued(c.tr)) throw new Rejection('unknown-tr', `${c.tr} was not issued by this device`, c.tr, c.utr);
+  return c;
+}
+
+export function digest(payload: Buffer): string {
+  return createHash('sha256').update(payload).digest('hex');
+}
+
+/** Shows the payer to the clerk without revealing the whole address: "ra****@okaxis". */
+export function maskPayer(payer: string | undefined): string | undefined {
+  if (!payer) return undefined;
+  const at = payer.indexOf('@');
+  const name = at >= 0 ? payer.slice(0, at) : payer;
+  const domain = at >= 0 ? payer.slice(at) : '';
+  const visible = [...name].slice(0, Math.min(2, Math.max(0, [...name].length - 2))).join('');
+  return `${visible}****${domain}`.slice(0, 40);
+}

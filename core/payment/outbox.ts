@@ -1,0 +1,65 @@
+import type { LinkState } from '../ports/display.js';
+import { describeError } from '../errors.js';
+import type { Ledger } from './ledger.js';
+import type { Logger } from '../log.js';
+import type { DeviceTopic } from '../link/topics.js';
+
+/** Messages handed to the broker at once; the next batch follows when these are acknowledged. */
+const BATCH = 200;
+
+/** What the outbox needs of the broker link. */
+export interface Publisher {
+  readonly state: LinkState;
+  publish(topic: DeviceTopic, payload: string, options: { qos: 0 | 1; retain?: boolean }): Promise<void>;
+}
+
+/**
+ * Everything the device owes the backend (qr, receipt, config/state) goes
+ * through the ledger's outbox first, so a message is not lost to a crash or
+ * a dead link: it is published when the link is up and struck off only when
+ * the broker acknowledges it. Delivery is at least once, like QoS 1 itself.
+ */
+export class Outbox {
+  private readonly inFlight = new Set<number>();
+
+  constructor(
+    private readonly ledger: Ledger,
+    private readonly link: Publisher,
+    private readonly log: Logger,
+  ) {}
+
+  post(topic: DeviceTopic, payload: unknown): void {
+    this.ledger.enqueue(topic, JSON.stringify(payload));
+    this.flush();
+  }
+
+  /** A new connection: anything in flight on the old one is sent again. */
+  reconnected(): void {
+    this.inFlight.clear();
+    this.flush();
+  }
+
+  flush(): void {
+    if (this.link.state !== 'online') return;
+    for (const message of this.ledger.unsent(BATCH)) {
+      if (this.inFlight.has(message.id)) continue;
+      this.inFlight.add(message.id);
+      this.link.publish(message.topic as DeviceTopic, message.payload, { qos: 1 }).then(
+        () => {
+          this.inFlight.delete(message.id);
+          this.ledger.markSent(message.id);
+          // A long outage can leave more than one batch waiting.
+          if (this.inFlight.size === 0 && this.ledger.unsentCount() > 0) this.flush();
+        },
+        (err: unknown) => {
+          this.inFlight.delete(message.id);
+          this.log.debug({ id: message.id, err: describeError(err) }, 'outbox message not delivered yet');
+        },
+      );
+    }
+  }
+
+  depth(): number {
+    return this.ledger.unsentCount();
+  }
+}

@@ -1,0 +1,104 @@
+import type { Display, Frame, LinkState, Screen } from '../ports/display.js';
+import type { Clock, TimerHandle } from '../clock.js';
+import { describeError } from '../errors.js';
+import type { Language } from '../language.js';
+import type { Logger } from '../log.js';
+
+/**
+ * Keeps the picture on the LCD in step with the counter: the current screen,
+ * the link banner and the language, and a once-a-second countdown while a
+ * QR is up. Renders never overlap; if the state changes while a frame is
+ * being drawn, only the newest state is drawn next.
+ */
+export class Lcd {
+  private screen: Screen;
+  private link: LinkState = 'connecting';
+  private drawing = false;
+  private dirty = false;
+  private tick?: TimerHandle | undefined;
+  private idleWaiters: (() => void)[] = [];
+
+  constructor(
+    private readonly display: Display | undefined,
+    private readonly clock: Clock,
+    private readonly log: Logger,
+    private readonly language: () => Language,
+    initial: Screen,
+  ) {
+    this.screen = initial;
+  }
+
+  get current(): Screen {
+    return this.screen;
+  }
+
+  get linkState(): LinkState {
+    return this.link;
+  }
+
+  show(screen: Screen): void {
+    this.screen = screen;
+    this.scheduleTick();
+    this.render();
+  }
+
+  setLink(link: LinkState): void {
+    if (link === this.link) return;
+    this.link = link;
+    this.render();
+  }
+
+  /** Draws again, e.g. after the language changed. */
+  refresh(): void {
+    this.render();
+  }
+
+  private scheduleTick(): void {
+    this.clock.clearTimeout(this.tick);
+    this.tick = undefined;
+    if (this.screen.kind !== 'collect') return;
+    // Tick on the second boundary so the countdown changes when a wall
+    // clock would.
+    const now = this.clock.now();
+    this.tick = this.clock.setTimeout(() => {
+      this.tick = undefined;
+      if (this.screen.kind !== 'collect') return;
+      this.screen = { ...this.screen, now: this.clock.now() };
+      this.scheduleTick();
+      this.render();
+    }, 1000 - (now % 1000));
+  }
+
+  private render(): void {
+    if (!this.display) return;
+    if (this.drawing) {
+      this.dirty = true;
+      return;
+    }
+    this.drawing = true;
+    const frame: Frame = { screen: this.screen, language: this.language(), link: this.link };
+    this.display
+      .show(frame)
+      .catch((err: unknown) => this.log.error({ screen: frame.screen.kind, err: describeError(err) }, 'display failed'))
+      .finally(() => {
+        this.drawing = false;
+        if (this.dirty) {
+          this.dirty = false;
+          this.render();
+        } else {
+          for (const resolve of this.idleWaiters.splice(0)) resolve();
+        }
+      });
+  }
+
+  /** Resolves when every requested frame has been drawn. */
+  settled(): Promise<void> {
+    if (!this.drawing) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  stop(): void {
+    this.clock.clearTimeout(this.tick);
+    this.tick = undefined;
+  }
+}
