@@ -1,6 +1,16 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+/** Files matching `files` may not import from the top-level folders in `forbidden`. */
+function layer(files, forbidden, message) {
+  return {
+    files,
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ regex: `^(\\.\\./)+(${forbidden.join('|')})/`, message }] }],
+    },
+  };
+}
+
 export default tseslint.config(
   { ignores: ['dist/', 'node_modules/', 'var/', 'test/golden/'] },
   js.configs.recommended,
@@ -17,6 +27,13 @@ export default tseslint.config(
       'no-console': 'off',
     },
   },
+  // One direction of dependency: cli → simulator, bench → device → adapters → core.
+  // The core knows no hardware and no program; adapters know only the core.
+  layer(['core/**/*.ts'], ['adapters', 'device', 'billing-client', 'simulator', 'bench', 'cli'], 'the core imports only the core: hardware goes behind a port in core/ports'),
+  layer(['adapters/**/*.ts'], ['device', 'billing-client', 'simulator', 'bench', 'cli'], 'an adapter implements a core port and imports only the core'),
+  layer(['device/**/*.ts'], ['billing-client', 'simulator', 'bench', 'cli'], 'the device program is composed from the core and adapters only'),
+  layer(['billing-client/**/*.ts'], ['device', 'simulator', 'bench', 'cli'], 'the billing client is a library on the serial protocol'),
+  layer(['simulator/**/*.ts', 'bench/**/*.ts'], ['cli'], 'programs are composed from the core, adapters and the device; the command line dispatches to them'),
   {
     files: ['**/*.js'],
     ...tseslint.configs.disableTypeChecked,

@@ -1,5 +1,5 @@
 import { createInterface } from 'node:readline';
-import type { ButtonName } from '../adapters/controls/board-controls.js';
+import type { ButtonName } from '../core/ports/controls.js';
 import { Simulation } from '../simulator/simulation.js';
 import { systemClock } from '../core/clock.js';
 import { InputError, describeError } from '../core/errors.js';

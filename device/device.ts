@@ -1,10 +1,11 @@
 import { freemem, networkInterfaces } from 'node:os';
 import { statfsSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { Controls } from '../adapters/controls/board-controls.js';
-import type { Display, LinkState } from '../core/ports/display.js';
+import type { Controls } from '../core/ports/controls.js';
+import type { LinkState } from '../core/link/link-state.js';
+import type { Display } from '../core/ports/display.js';
+import type { BillingLine } from '../core/ports/billing-line.js';
 import type { Speaker } from '../core/ports/speaker.js';
-import { BillingSerialPort } from '../adapters/serial/billing-serial-port.js';
 import { Announcer } from '../core/announce/announcer.js';
 import { BillingLink } from '../core/billing/link.js';
 import type { Clock, TimerHandle } from '../core/clock.js';
@@ -30,6 +31,8 @@ export interface DeviceParts {
   speaker: Speaker;
   /** Buttons, LEDs and buzzer; absent on a headless device. */
   controls?: Controls | undefined;
+  /** The serial cable to the billing PC; absent when the counter has none. */
+  billingLine?: BillingLine | undefined;
 }
 
 /** How much memory and storage the board has left; the real one asks the OS. */
@@ -91,7 +94,7 @@ export class Device {
   readonly counter: Counter;
   readonly bootAt: number;
   /** The billing PC's serial link, when the config names a port. */
-  readonly billing?: { link: BillingLink; port: BillingSerialPort } | undefined;
+  readonly billing?: { link: BillingLink; line: BillingLine } | undefined;
   private readonly log: Logger;
   private telemetryTimer?: TimerHandle | undefined;
   private networkPromptTimer?: TimerHandle | undefined;
@@ -149,11 +152,8 @@ export class Device {
       log: log.child({ feature: 'counter' }),
       firmware: FIRMWARE_VERSION,
     });
-    if (settings.serial) {
-      const billingLog = log.child({ feature: 'billing' });
-      const link = new BillingLink({ counter: this.counter, clock: this.clock, log: billingLog });
-      this.billing = { link, port: new BillingSerialPort({ path: settings.serial.path, baudRate: settings.serial.baudRate, link, clock: this.clock, log: billingLog }) };
-    }
+    const line = options.parts.billingLine;
+    if (line) this.billing = { link: new BillingLink({ counter: this.counter, clock: this.clock, log: log.child({ feature: 'billing' }) }), line };
   }
 
   get settings(): DeviceConfig['settings'] {
@@ -181,14 +181,16 @@ export class Device {
       if (event.type === 'qr' && this.settings.sale.chimeOnQr) {
         // The buzzer beeps where there is one; otherwise the speaker chimes.
         if (controls) controls.qrShown();
-        else this.announcer.chime().catch((err: unknown) => this.log.debug({ err: describeError(err) }, 'chime not sounded'));
+        else this.announcer.chime().catch((err: unknown) => this.log.debug({ err }, 'chime not sounded'));
       }
       if (event.type === 'paid') controls?.paid();
       if (event.type === 'failed') controls?.failed();
     });
     this.counter.boot();
-    this.billing?.link.start();
-    this.billing?.port.start();
+    if (this.billing) {
+      this.billing.link.start();
+      this.billing.line.start(this.billing.link);
+    }
     this.link.start();
     this.scheduleTelemetry();
     this.scheduleDaySummary();
@@ -211,7 +213,7 @@ export class Device {
       log,
     });
     controls.showLink(this.link.state);
-    controls.start().catch((err: unknown) => log.error({ err: describeError(err) }, 'buttons and LEDs did not start; the counter runs without them'));
+    controls.start().catch((err: unknown) => log.error({ err }, 'buttons and LEDs did not start; the counter runs without them'));
   }
 
   /**
@@ -255,7 +257,7 @@ export class Device {
   }
 
   private say(announcement: Parameters<Announcer['announce']>[0]): void {
-    this.announcer.announce(announcement).catch((err: unknown) => this.log.warn({ err: describeError(err) }, 'prompt not spoken'));
+    this.announcer.announce(announcement).catch((err: unknown) => this.log.warn({ err }, 'prompt not spoken'));
   }
 
   /** `config/set`: apply what the backend may change, persist it, report the settings in force. */
@@ -327,7 +329,7 @@ export class Device {
   private sendTelemetry(): void {
     const t = this.telemetry();
     if (this.link.state === 'online') {
-      this.link.publish('telemetry', JSON.stringify(t), { qos: 0 }).catch((err: unknown) => this.log.debug({ err: describeError(err) }, 'telemetry not sent'));
+      this.link.publish('telemetry', JSON.stringify(t), { qos: 0 }).catch((err: unknown) => this.log.debug({ err }, 'telemetry not sent'));
     }
     const now = this.clock.now();
     if (!this.settings.announce.prompts) return;
@@ -369,10 +371,10 @@ export class Device {
     this.counter.stop();
     this.options.parts.controls?.stop();
     if (this.billing) {
-      await this.billing.port.stop().catch((err: unknown) => this.log.warn({ err: describeError(err) }, 'serial port did not close cleanly'));
+      await this.billing.line.stop().catch((err: unknown) => this.log.warn({ err }, 'serial port did not close cleanly'));
       this.billing.link.stop();
     }
-    await this.link.stop().catch((err: unknown) => this.log.warn({ err: describeError(err) }, 'broker link did not close cleanly'));
+    await this.link.stop().catch((err: unknown) => this.log.warn({ err }, 'broker link did not close cleanly'));
     await this.announcer.close().catch(() => undefined);
     await this.lcd.settled();
     await this.options.parts.display?.close().catch(() => undefined);

@@ -1,10 +1,11 @@
 import { openBoardIo } from '../adapters/controls/board-io.js';
-import { Controls } from '../adapters/controls/board-controls.js';
+import { BoardControls } from '../adapters/controls/board-controls.js';
 import type { IoPlugin } from '../adapters/controls/io-plugin.js';
 import { mkdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { FramebufferDisplay } from '../adapters/display/framebuffer.js';
 import { PngDisplay } from '../adapters/display/png.js';
+import { BillingSerialPort } from '../adapters/serial/billing-serial-port.js';
 import type { Display } from '../core/ports/display.js';
 import { createSpeaker } from '../adapters/speaker/create-speaker.js';
 import type { Clock } from '../core/clock.js';
@@ -18,14 +19,15 @@ import type { Logger } from '../core/log.js';
  * simulator keeps its virtual one to press buttons with).
  */
 export async function buildParts(config: DeviceConfig, log: Logger, clock: Clock, io?: IoPlugin): Promise<DeviceParts> {
-  const { speaker, controls } = config.settings;
+  const { speaker, controls, serial } = config.settings;
   return {
     display: await openDisplay(config),
     speaker: createSpeaker({ output: speaker.kind === 'wav' ? { ...speaker, dir: inDir(config.dir, speaker.dir) } : speaker, log, clock }),
     controls:
       controls.kind === 'none'
         ? undefined
-        : new Controls({ io: io ?? (await openBoardIo(controls)), clock, log: log.child({ feature: 'controls' }), beepOnQr: config.settings.sale.chimeOnQr }),
+        : new BoardControls({ io: io ?? (await openBoardIo(controls)), clock, log: log.child({ feature: 'controls' }), beepOnQr: config.settings.sale.chimeOnQr }),
+    billingLine: serial ? new BillingSerialPort({ path: serial.path, baudRate: serial.baudRate, clock, log: log.child({ feature: 'billing' }) }) : undefined,
   };
 }
 

@@ -7,9 +7,9 @@ import { loadConfig, saveSettings, type DeviceSettingsInput } from '../core/conf
 import { Device } from '../device/device.js';
 import { buildParts } from '../device/parts.js';
 import type { Logger } from '../core/log.js';
-import { DEFAULT_CONTROLS_PINS, type ButtonName } from '../adapters/controls/board-controls.js';
+import { DEFAULT_CONTROLS_PINS } from '../adapters/controls/board-controls.js';
+import type { ButtonName } from '../core/ports/controls.js';
 import { VirtualIo } from '../adapters/controls/virtual-io.js';
-import { describeError } from '../core/errors.js';
 import { EmbeddedBroker } from './broker.js';
 import { plugSerialCable, unplugSerialCable, type SerialCable } from './serial-cable.js';
 import { PaymentsBackend, generateNotifierKeys, type NotifierKeys } from './backend.js';
@@ -113,7 +113,7 @@ async function serialCable(dir: string, log: Logger): Promise<SerialCable | unde
   try {
     return await plugSerialCable(dir, { device: 'billing-device', pc: 'billing-pc' });
   } catch (err) {
-    log.warn({ err: describeError(err) }, 'socat is not installed or failed; the simulator runs without a billing PC serial port');
+    log.warn({ err }, 'socat is not installed or failed; the simulator runs without a billing PC serial port');
     return undefined;
   }
 }

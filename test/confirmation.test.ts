@@ -24,7 +24,7 @@ function rejection(body: Buffer): Rejection {
 }
 
 describe('confirmation signature', () => {
-  it('covers exactly the fields DESIGN.md lists, newline-separated under the domain tag', () => {
+  it('covers exactly the fields the contract (docs/contracts.md) lists, newline-separated under the domain tag', () => {
     expect(signedText({ ...fields, amountText: '250.00' }).toString('utf8')).toBe(
       'dakbox-payment-v1\nMYS01\nMYS01-1767312000\n412345678901\n250.00\nSUCCESS\n2026-01-15T10:01:07+05:30',
     );

@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { Controls, DEFAULT_CONTROLS_PINS as PINS } from '../adapters/controls/board-controls.js';
+import { BoardControls, DEFAULT_CONTROLS_PINS as PINS } from '../adapters/controls/board-controls.js';
 import { VirtualIo, type PinWrite } from '../adapters/controls/virtual-io.js';
 import { createSpeaker } from '../adapters/speaker/create-speaker.js';
 import type { WavSpeaker } from '../adapters/speaker/wav-speaker.js';
@@ -52,7 +52,7 @@ beforeEach(async () => {
   speaker = createSpeaker({ output: { kind: 'wav', dir: join(fixture.dir, 'sounds') }, log, clock }) as WavSpeaker;
   device = new Device({
     config,
-    parts: { display, speaker, controls: new Controls({ io, clock, log }) },
+    parts: { display, speaker, controls: new BoardControls({ io, clock, log }) },
     log,
     clock,
     probe: { freeMemoryBytes: () => board.freeMemory, freeStorageBytes: () => board.freeStorage },

@@ -2,20 +2,9 @@ import { EventEmitter } from 'node:events';
 import five from 'johnny-five';
 import type { Clock, TimerHandle } from '../../core/clock.js';
 import type { Logger } from '../../core/log.js';
-import { describeError } from '../../core/errors.js';
-import type { LinkState } from '../../core/ports/display.js';
+import type { LinkState } from '../../core/link/link-state.js';
+import { BUTTONS, type ButtonName, type ControlAction, type Controls } from '../../core/ports/controls.js';
 import type { IoPlugin, PinId } from './io-plugin.js';
-
-/** The four buttons on the device's front. */
-export const BUTTONS = ['volume-up', 'volume-down', 'replay', 'cancel-sale'] as const;
-export type ButtonName = (typeof BUTTONS)[number];
-
-/**
- * What the clerk asked for: a short press of a button, a long press of
- * replay ("status": speak link, last payment, today's total) or a long press
- * of cancel ("info": the field engineer's device information screen).
- */
-export type ControlAction = ButtonName | 'status' | 'info';
 
 /** Long presses unless configured otherwise. */
 export const DEFAULT_LONG_PRESS: Readonly<Partial<Record<ButtonName, ControlAction>>> = { replay: 'status', 'cancel-sale': 'info' };
@@ -104,7 +93,7 @@ interface Lamp {
  * "action" for all of them) and shows what it is told. Debouncing and long
  * presses run on the injected clock, so tests step through them exactly.
  */
-export class Controls extends EventEmitter<ControlsEvents> {
+export class BoardControls extends EventEmitter<ControlsEvents> implements Controls {
   readonly pins: ControlsPins;
   private readonly pressedLevel: number;
   private readonly buttons: ButtonState[] = [];
@@ -318,7 +307,7 @@ export class Controls extends EventEmitter<ControlsEvents> {
       this.emit('action', action);
       this.emit(action);
     } catch (err) {
-      this.options.log.error({ err: describeError(err), action }, 'a button listener failed');
+      this.options.log.error({ err, action }, 'a button listener failed');
     }
   }
 }

@@ -14,7 +14,8 @@ import {
   type TextItem,
 } from './layout.js';
 import { planQr, type QrPlan } from './qr.js';
-import type { Frame, LinkState, PanelSize, Screen, ScreenKind } from '../../core/ports/display.js';
+import type { LinkState } from '../../core/link/link-state.js';
+import type { Frame, PanelSize, Screen, ScreenKind } from '../../core/ports/display.js';
 import { screenText, type ScreenText } from './strings.js';
 import { fitText, INK_GUARD, type TextMeasure } from './text.js';
 import { COLOURS, type Colour } from './theme.js';

@@ -1,10 +1,10 @@
 import { stat } from 'node:fs/promises';
-import type { Duplex } from 'node:stream';
 import type { SerialPortStream } from '@serialport/stream';
 import { Backoff } from '../../core/backoff.js';
 import type { Clock, TimerHandle } from '../../core/clock.js';
 import { describeError } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
+import type { BillingLine, BillingLineTarget } from '../../core/ports/billing-line.js';
 import { checkSerialPortOptions, closeSerialPort, createSerialPort, type SerialBinding } from './serial-port.js';
 
 /**
@@ -14,11 +14,6 @@ import { checkSerialPortOptions, closeSerialPort, createSerialPort, type SerialB
  * - `waiting`: the port is missing or was unplugged; another open is due after a pause.
  */
 export type SerialPortState = 'stopped' | 'opening' | 'open' | 'waiting';
-
-/** The side of the billing link this adapter needs; `BillingLink` is one. */
-export interface SerialLinkTarget {
-  attach(stream: Duplex): { detach(): void };
-}
 
 /**
  * Names the device node behind a path, or says it is not there. Two answers
@@ -47,7 +42,6 @@ export interface RetryOptions {
 export interface BillingSerialPortOptions {
   path: string;
   baudRate: number;
-  link: SerialLinkTarget;
   clock: Clock;
   log: Logger;
   binding?: SerialBinding;
@@ -71,7 +65,7 @@ export const DEFAULT_WATCH_INTERVAL_MS = 2_000;
  * device node is looked at every couple of seconds: gone or replaced means
  * the port is dead, and it is closed and reopened.
  */
-export class BillingSerialPort {
+export class BillingSerialPort implements BillingLine {
   private readonly options: BillingSerialPortOptions;
   private readonly backoff: Backoff;
   private readonly watchIntervalMs: number;
@@ -86,6 +80,7 @@ export class BillingSerialPort {
   private opening: Promise<void> | undefined;
   /** Opens failed in a row; only the first is worth a warning. */
   private failedOpens = 0;
+  private link: BillingLineTarget | undefined;
 
   constructor(options: BillingSerialPortOptions) {
     checkSerialPortOptions(options);
@@ -113,8 +108,9 @@ export class BillingSerialPort {
     return () => this.listeners.delete(listener);
   }
 
-  start(): void {
+  start(link: BillingLineTarget): void {
     if (this.current !== 'stopped') return;
+    this.link = link;
     this.run++;
     this.backoff.reset();
     this.failedOpens = 0;
@@ -146,7 +142,7 @@ export class BillingSerialPort {
       const port = createSerialPort({ path, baudRate, ...(binding ? { binding } : {}) });
       // Without a listener an 'error' event is an uncaught exception, and a
       // serial port reports its failures (a write to a pulled adapter) that way.
-      port.on('error', (err) => log.warn({ err: describeError(err), path }, 'billing serial port error'));
+      port.on('error', (err) => log.warn({ err, path }, 'billing serial port error'));
       const err = await new Promise<Error | null>((resolve) => port.open(resolve));
       if (run !== this.run) {
         // Stopped while opening: stop() waits for this close.
@@ -154,7 +150,7 @@ export class BillingSerialPort {
         return;
       }
       if (err) {
-        const failure = { path, err: describeError(err) };
+        const failure = { path, err };
         if (this.failedOpens++ === 0) log.warn(failure, 'billing serial port cannot be opened; will keep trying');
         else log.debug(failure, 'billing serial port still cannot be opened');
         this.retryLater(run);
@@ -172,12 +168,14 @@ export class BillingSerialPort {
   }
 
   private connected(run: number, port: SerialPortStream, identity: string | undefined): void {
-    const { link, log, path, baudRate } = this.options;
+    const { log, path, baudRate } = this.options;
+    const link = this.link;
     this.backoff.reset();
     this.failedOpens = 0;
     this.port = port;
     let session: { detach(): void };
     try {
+      if (!link) throw new Error('the port opened before the line was started');
       session = link.attach(port);
     } catch (err) {
       log.error({ err, path }, 'billing link could not take the serial port');

@@ -1,7 +1,6 @@
 import type { Language } from '../language.js';
 import type { Logger } from '../log.js';
 import { systemClock, type Clock, type TimerHandle } from '../clock.js';
-import { describeError } from '../errors.js';
 import type { Speaker } from '../ports/speaker.js';
 import { clampVolume, isVolume, VOLUME_DEFAULT, VOLUME_MAX, VOLUME_MIN } from '../ports/volume.js';
 import type { Announcement, AnnouncementKind } from './announcement.js';
@@ -117,7 +116,7 @@ export class Announcer {
       try {
         stored = this.options.volumeStore.loadVolume();
       } catch (err) {
-        this.log.warn({ err: describeError(err) }, `could not read the saved volume; using ${VOLUME_DEFAULT}`);
+        this.log.warn({ err }, `could not read the saved volume; using ${VOLUME_DEFAULT}`);
         stored = VOLUME_DEFAULT;
       }
       if (!isVolume(stored)) {
@@ -140,7 +139,7 @@ export class Announcer {
       try {
         this.options.volumeStore.saveVolume(next);
       } catch (err) {
-        this.log.error({ err: describeError(err), volume: next }, 'could not save the volume; it will be lost on restart');
+        this.log.error({ err, volume: next }, 'could not save the volume; it will be lost on restart');
       }
       this.log.info({ volume: next }, 'volume set');
     }
@@ -199,13 +198,13 @@ export class Announcer {
     try {
       language = this.options.language();
     } catch (err) {
-      this.log.error({ err: describeError(err) }, 'could not read the device language; speaking English');
+      this.log.error({ err }, 'could not read the device language; speaking English');
     }
     let text: string;
     try {
       text = (this.options.sentence ?? deviceSentence)(announcement, language);
     } catch (err) {
-      this.log.error({ err: describeError(err), kind, language }, `no sentence for ${kind}; chiming instead`);
+      this.log.error({ err, kind, language }, `no sentence for ${kind}; chiming instead`);
       await this.soundChime(volume, kind);
       return;
     }
@@ -215,7 +214,7 @@ export class Announcer {
       this.log.info({ kind, language, volume, ms: this.clock.now() - startedAt }, `announced ${kind}`);
       this.log.debug({ text }, 'sentence spoken');
     } catch (err) {
-      this.log.error({ err: describeError(err), kind, language }, `could not speak ${kind}; chiming instead`);
+      this.log.error({ err, kind, language }, `could not speak ${kind}; chiming instead`);
       await this.soundChime(volume, kind);
     }
   }
@@ -229,7 +228,7 @@ export class Announcer {
     try {
       await this.bounded(speaker.chime(volume));
     } catch (err) {
-      this.log.error({ err: describeError(err), kind }, 'the chime failed too: nothing sounded');
+      this.log.error({ err, kind }, 'the chime failed too: nothing sounded');
     }
   }
 

@@ -255,7 +255,7 @@ class Session implements BillingSession {
   private readonly onData = (frame: Frame): void => this.hooks.onFrame(frame);
   private readonly onGone = (): void => this.detach();
   private readonly onError = (err: Error): void => {
-    this.log.warn({ err: describeError(err) }, 'billing PC stream failed');
+    this.log.warn({ err }, 'billing PC stream failed');
     this.detach();
   };
 
@@ -279,7 +279,7 @@ class Session implements BillingSession {
   write(line: string): void {
     if (!this.live || this.stream.destroyed || this.stream.writableEnded) return;
     this.stream.write(line, (err) => {
-      if (err) this.log.warn({ err: describeError(err) }, 'write to billing PC failed');
+      if (err) this.log.warn({ err }, 'write to billing PC failed');
     });
   }
 

@@ -1,7 +1,7 @@
 import { formatIst } from '../clock.js';
 import type { CounterEvent, CounterStatus, SaleSnapshot, SaleSource, SaleState } from '../sale/counter-port.js';
 import { formatWireAmount, type Paise } from '../money.js';
-import type { LinkState } from '../ports/display.js';
+import type { LinkState } from '../link/link-state.js';
 
 /**
  * The billing PC link protocol, as it travels: one JSON object per line.

@@ -4,10 +4,9 @@ import mqtt, { type IClientOptions, type IPublishPacket, type MqttClient } from 
 import { Backoff } from '../backoff.js';
 import type { Clock, TimerHandle } from '../clock.js';
 import { formatIst } from '../clock.js';
-import { describeError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { INBOUND_TOPICS, deviceTopic, type DeviceTopic, type DeviceTopics, type InboundTopic } from './topics.js';
-import type { LinkState } from '../ports/display.js';
+import type { LinkState } from './link-state.js';
 
 export interface MqttLinkOptions {
   url: string;
@@ -121,14 +120,14 @@ export class MqttLink extends EventEmitter<LinkEvents> {
       this.subscribeAll(client, () => {
         if (client !== this.client || !client.connected) return;
         client.publish(this.topic('status'), this.status(true), { qos: 1, retain: true }, (err) => {
-          if (err) this.o.log.warn({ err: describeError(err) }, 'status not published');
+          if (err) this.o.log.warn({ err }, 'status not published');
         });
         this.setState('online');
         this.emit('connected');
       });
     });
     client.on('error', (err) => {
-      this.o.log.warn({ err: describeError(err) }, 'broker connection error');
+      this.o.log.warn({ err }, 'broker connection error');
     });
     client.on('close', () => {
       if (this.stopping) return;
@@ -146,7 +145,7 @@ export class MqttLink extends EventEmitter<LinkEvents> {
     client.subscribe(topics, (err, granted) => {
       if (err) {
         // The connection is going down; the next connect subscribes again.
-        this.o.log.error({ err: describeError(err) }, 'subscription failed');
+        this.o.log.error({ err }, 'subscription failed');
         return;
       }
       // 128 (0x80) and up is the broker refusing, e.g. by its ACL.
@@ -183,7 +182,7 @@ export class MqttLink extends EventEmitter<LinkEvents> {
     } catch (err) {
       // A handler failing must not take the link down; the handler is
       // responsible for recording what it refused.
-      this.o.log.error({ topic: suffix, err: describeError(err) }, 'message handler failed');
+      this.o.log.error({ topic: suffix, err }, 'message handler failed');
     }
   }
 

@@ -2,7 +2,7 @@ import type { RemoteSettings } from '../config.js';
 
 /**
  * The device's MQTT API, one entry per topic below `{prefix}/{deviceId}/`.
- * DESIGN.md is the contract; these types are its checked form.
+ * docs/contracts.md is the contract; these types are its checked form.
  */
 export interface DeviceTopics {
   /** backend → device: show a QR for this sale. */

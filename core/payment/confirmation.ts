@@ -4,7 +4,7 @@ import { parseWireAmount, type Paise } from '../money.js';
 import { TR_PATTERN } from '../sale/dynamic-qr.js';
 
 /**
- * A payment confirmation from the backend, as DESIGN.md fixes it. Nothing in
+ * A payment confirmation from the backend, as docs/contracts.md fixes it. Nothing in
  * it is trusted until `checkConfirmation` has verified the Ed25519 signature
  * with a notifier key from the device's own config, the device id and the
  * transaction reference.
@@ -133,7 +133,7 @@ export function signatureValid(c: Confirmation, keys: readonly KeyObject[]): boo
 }
 
 /**
- * All checks DESIGN.md requires, in an order that reports the most useful
+ * All checks the contract (docs/contracts.md) requires, in an order that reports the most useful
  * reason: shape, then this device, then the signature, then that the
  * reference was issued here. Duplicates are the ledger's business.
  */

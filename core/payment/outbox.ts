@@ -1,5 +1,4 @@
-import type { LinkState } from '../ports/display.js';
-import { describeError } from '../errors.js';
+import type { LinkState } from '../link/link-state.js';
 import type { Ledger } from './ledger.js';
 import type { Logger } from '../log.js';
 import type { DeviceTopic } from '../link/topics.js';
@@ -53,7 +52,7 @@ export class Outbox {
         },
         (err: unknown) => {
           this.inFlight.delete(message.id);
-          this.log.debug({ id: message.id, err: describeError(err) }, 'outbox message not delivered yet');
+          this.log.debug({ id: message.id, err }, 'outbox message not delivered yet');
         },
       );
     }

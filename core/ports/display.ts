@@ -1,8 +1,6 @@
 import type { Language } from '../language.js';
 import type { Paise } from '../money.js';
-
-/** State of the payment link, shown on the idle screen and as a banner. */
-export type LinkState = 'online' | 'connecting' | 'offline';
+import type { LinkState } from '../link/link-state.js';
 
 /**
  * What the LCD should show. The firmware builds one of these; the drawing

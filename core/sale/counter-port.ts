@@ -1,5 +1,5 @@
 import type { Paise } from '../money.js';
-import type { LinkState } from '../ports/display.js';
+import type { LinkState } from '../link/link-state.js';
 
 /**
  * What a sale request may carry, whichever way it arrives (serial, MQTT,

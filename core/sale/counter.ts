@@ -104,7 +104,7 @@ export class Counter implements CounterPort {
       try {
         listener(event);
       } catch (err) {
-        this.o.log.error({ event: event.type, err: describeError(err) }, 'counter listener failed');
+        this.o.log.error({ event: event.type, err }, 'counter listener failed');
       }
     }
   }
@@ -335,7 +335,7 @@ export class Counter implements CounterPort {
         (err: unknown) => {
           // Left unannounced in the ledger: the next boot tries again rather
           // than pretending the customer heard it.
-          this.o.log.error({ utr: record.utr, err: describeError(err) }, 'announcement failed; it will be retried at the next start');
+          this.o.log.error({ utr: record.utr, err }, 'announcement failed; it will be retried at the next start');
         },
       )
       .finally(() => {
@@ -379,7 +379,7 @@ function ref(sale: SaleSnapshot): { ref?: string } {
   return sale.ref !== undefined ? { ref: sale.ref } : {};
 }
 
-/** Validates a `collect` payload (DESIGN.md) into a sale request; throws InputError naming the field. */
+/** Validates a `collect` payload (docs/contracts.md) into a sale request; throws InputError naming the field. */
 export function parseCollect(payload: Buffer): { id: string; request: SaleRequest } {
   const read = readJsonObject(payload, 4096);
   if (!read.ok) {

@@ -5,7 +5,7 @@ import { formatIst } from '../clock.js';
 
 /**
  * A dynamic UPI QR for one sale, per the NPCI UPI linking specification as
- * DESIGN.md fixes it. The URI is built once, recorded in the ledger, and
+ * docs/contracts.md fixes it. The URI is built once, recorded in the ledger, and
  * drawn; the QR on the glass must decode to exactly this string.
  */
 export interface DynamicQr {

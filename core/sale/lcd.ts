@@ -1,6 +1,6 @@
-import type { Display, Frame, LinkState, Screen } from '../ports/display.js';
+import type { LinkState } from '../link/link-state.js';
+import type { Display, Frame, Screen } from '../ports/display.js';
 import type { Clock, TimerHandle } from '../clock.js';
-import { describeError } from '../errors.js';
 import type { Language } from '../language.js';
 import type { Logger } from '../log.js';
 
@@ -79,7 +79,7 @@ export class Lcd {
     const frame: Frame = { screen: this.screen, language: this.language(), link: this.link };
     this.display
       .show(frame)
-      .catch((err: unknown) => this.log.error({ screen: frame.screen.kind, err: describeError(err) }, 'display failed'))
+      .catch((err: unknown) => this.log.error({ screen: frame.screen.kind, err }, 'display failed'))
       .finally(() => {
         this.drawing = false;
         if (this.dirty) {

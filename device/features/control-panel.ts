@@ -1,4 +1,4 @@
-import type { Controls } from '../../adapters/controls/board-controls.js';
+import type { Controls } from '../../core/ports/controls.js';
 import type { Announcement } from '../../core/announce/announcement.js';
 import type { Announcer } from '../../core/announce/announcer.js';
 import type { CounterPort } from '../../core/sale/counter-port.js';
@@ -24,13 +24,13 @@ export function wireControlPanel(controls: Controls, w: ControlPanelWiring): voi
   controls.on('volume-up', () => w.announcer.volumeUp());
   controls.on('volume-down', () => w.announcer.volumeDown());
   controls.on('replay', () => {
-    w.announcer.replayLast().catch((err: unknown) => w.log.warn({ err: describeError(err) }, 'replay failed'));
+    w.announcer.replayLast().catch((err: unknown) => w.log.warn({ err }, 'replay failed'));
   });
   controls.on('cancel-sale', () => {
     w.counter.cancelSale().catch((err: unknown) => w.log.info({ reason: describeError(err) }, 'cancel pressed with nothing to cancel'));
   });
   controls.on('status', () => {
-    w.announcer.announce(w.status()).catch((err: unknown) => w.log.warn({ err: describeError(err) }, 'status not spoken'));
+    w.announcer.announce(w.status()).catch((err: unknown) => w.log.warn({ err }, 'status not spoken'));
   });
   controls.on('info', () => w.showInfo());
 }

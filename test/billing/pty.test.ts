@@ -52,8 +52,8 @@ describe('billing link over a real pty pair', () => {
   beforeAll(async () => {
     cable = await startCable();
     link.start();
-    serial = new BillingSerialPort({ path: cable.devicePath, baudRate: 115_200, link, clock, log });
-    serial.start();
+    serial = new BillingSerialPort({ path: cable.devicePath, baudRate: 115_200, clock, log });
+    serial.start(link);
     await reach(serial, 'open');
   });
 
@@ -141,8 +141,8 @@ describe('billing link over a real pty pair that goes away and comes back', () =
   it('reopens the port and delivers what happened while it was gone', async () => {
     cable = await startCable();
     link.start();
-    serial = new BillingSerialPort({ path: cable.devicePath, baudRate: 115_200, link, clock, log });
-    serial.start();
+    serial = new BillingSerialPort({ path: cable.devicePath, baudRate: 115_200, clock, log });
+    serial.start(link);
     await reach(serial, 'open');
 
     await unplugCable(cable);

@@ -23,7 +23,6 @@ function setUp(options: { plugged?: boolean; retry?: { firstDelayMs?: number; ma
   const serial = new BillingSerialPort({
     path: adapter.path,
     baudRate: 115_200,
-    link,
     clock,
     log,
     binding: adapter.binding,
@@ -58,7 +57,7 @@ function becomes(serial: BillingSerialPort, state: SerialPortState): Promise<voi
 describe('BillingSerialPort', () => {
   it('opens the port and puts the billing link on it', async () => {
     const { serial, adapter, tap, link } = setUp();
-    serial.start();
+    serial.start(link);
     await reach(serial, 'open');
     expect(link.attached).toBe(true);
     expect(await tap.next()).toEqual([expect.objectContaining({ event: 'hello', protocol: 1 })]);
@@ -68,7 +67,7 @@ describe('BillingSerialPort', () => {
 
   it('reopens after the adapter is pulled and put back, and delivers what happened meanwhile', async () => {
     const { serial, adapter, tap, link, counter, clock, states } = setUp();
-    serial.start();
+    serial.start(link);
     await reach(serial, 'open');
     adapter.send('{"id":1,"op":"sale","amount":"250.00","ref":"INV-42"}\n');
     await tap.event('qr');
@@ -98,7 +97,7 @@ describe('BillingSerialPort', () => {
 
   it('notices an adapter pulled out while the port is idle, with no failed read to tell it', async () => {
     const { serial, adapter, clock, link, tap } = setUp();
-    serial.start();
+    serial.start(link);
     await reach(serial, 'open');
     await tap.next(1);
     adapter.vanish();
@@ -116,8 +115,8 @@ describe('BillingSerialPort', () => {
   });
 
   it('notices an adapter swapped for another between two looks', async () => {
-    const { serial, adapter, clock } = setUp();
-    serial.start();
+    const { serial, adapter, clock, link } = setUp();
+    serial.start(link);
     await reach(serial, 'open');
     adapter.vanish();
     adapter.plugIn();
@@ -131,7 +130,7 @@ describe('BillingSerialPort', () => {
 
   it('keeps looking while the adapter stays in', async () => {
     const { serial, clock, link } = setUp();
-    serial.start();
+    serial.start(link);
     await reach(serial, 'open');
     for (let look = 0; look < 5; look++) {
       clock.advance(2_000);
@@ -144,9 +143,9 @@ describe('BillingSerialPort', () => {
   });
 
   it('waits longer between attempts while the adapter stays out, up to a ceiling', async () => {
-    const { serial, adapter, clock } = setUp({ plugged: false, retry: { firstDelayMs: 500, maxDelayMs: 8_000 } });
+    const { serial, adapter, clock, link } = setUp({ plugged: false, retry: { firstDelayMs: 500, maxDelayMs: 8_000 } });
     const start = clock.now();
-    serial.start();
+    serial.start(link);
     await reach(serial, 'waiting');
     const delays = [500, 1_000, 2_000, 4_000, 8_000, 8_000, 8_000];
     for (const [attempt, delay] of delays.entries()) {
@@ -160,8 +159,8 @@ describe('BillingSerialPort', () => {
   });
 
   it('starts without the adapter and opens once it is plugged in', async () => {
-    const { serial, adapter, clock, tap } = setUp({ plugged: false });
-    serial.start();
+    const { serial, adapter, clock, tap, link } = setUp({ plugged: false });
+    serial.start(link);
     await reach(serial, 'waiting');
     adapter.plugIn();
     const opened = becomes(serial, 'open');
@@ -171,8 +170,8 @@ describe('BillingSerialPort', () => {
   });
 
   it('starts again from the first delay after a successful open', async () => {
-    const { serial, adapter, clock } = setUp({ plugged: false });
-    serial.start();
+    const { serial, adapter, clock, link } = setUp({ plugged: false });
+    serial.start(link);
     await reach(serial, 'waiting');
     for (const delay of [500, 1_000]) {
       const next = becomes(serial, 'waiting');
@@ -194,8 +193,8 @@ describe('BillingSerialPort', () => {
   });
 
   it('delivers a burst of events whole and in order: the port queues writes the hardware takes one at a time', async () => {
-    const { serial, adapter, tap, counter } = setUp();
-    serial.start();
+    const { serial, adapter, tap, counter, link } = setUp();
+    serial.start(link);
     await reach(serial, 'open');
     adapter.send('{"id":1,"op":"sale","amount":"10.00"}\n');
     await tap.event('qr');
@@ -206,14 +205,14 @@ describe('BillingSerialPort', () => {
 
   it('stops: closes the port, cancels a pending retry, lets go of the link', async () => {
     const { serial, adapter, clock, link } = setUp();
-    serial.start();
+    serial.start(link);
     await reach(serial, 'open');
     await serial.stop();
     expect(serial.state).toBe('stopped');
     expect(adapter.isOpen).toBe(false);
     expect(link.attached).toBe(false);
 
-    serial.start();
+    serial.start(link);
     await reach(serial, 'open');
     adapter.unplug();
     await reach(serial, 'waiting');
@@ -226,8 +225,8 @@ describe('BillingSerialPort', () => {
   });
 
   it('stops cleanly while an open is under way', async () => {
-    const { serial, adapter } = setUp();
-    serial.start();
+    const { serial, adapter, link } = setUp();
+    serial.start(link);
     expect(serial.state).toBe('opening');
     await serial.stop();
     expect(serial.state).toBe('stopped');
@@ -236,8 +235,7 @@ describe('BillingSerialPort', () => {
 
   it('refuses bad settings at construction, before touching anything', () => {
     const clock = new ManualClock();
-    const link = new BillingLink({ counter: new TestCounter(clock), clock, log: silentLogger() });
-    const base = { link, clock, log: silentLogger() };
+    const base = { clock, log: silentLogger() };
     expect(() => new BillingSerialPort({ ...base, path: '', baudRate: 115_200 })).toThrow(TypeError);
     expect(() => new BillingSerialPort({ ...base, path: '/dev/ttyUSB0', baudRate: 0 })).toThrow(TypeError);
     expect(() => new BillingSerialPort({ ...base, path: '/dev/ttyUSB0', baudRate: 9600.5 })).toThrow(TypeError);

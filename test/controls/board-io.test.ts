@@ -4,7 +4,7 @@ import five from 'johnny-five';
 import { ManualClock } from '../../core/clock.js';
 import { openBoardIo } from '../../adapters/controls/board-io.js';
 import { VirtualIo, type PinWrite } from '../../adapters/controls/virtual-io.js';
-import { Controls } from '../../adapters/controls/board-controls.js';
+import { BoardControls } from '../../adapters/controls/board-controls.js';
 import { capturedLog } from '../speaker/support.js';
 
 function boardOn(io: VirtualIo): Promise<five.Board> {
@@ -54,7 +54,7 @@ describe('choosing the IO plugin', () => {
   it('runs the controls on the virtual plugin everywhere but the device', async () => {
     const io = await openBoardIo({ kind: 'virtual' });
     expect(io).toBeInstanceOf(VirtualIo);
-    const controls = new Controls({ io, clock: new ManualClock(), log: capturedLog().log });
+    const controls = new BoardControls({ io, clock: new ManualClock(), log: capturedLog().log });
     await controls.start();
     controls.stop();
   });

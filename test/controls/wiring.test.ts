@@ -6,7 +6,7 @@ import { Announcer, type VolumeStore } from '../../core/announce/announcer.js';
 import { wireControlPanel } from '../../device/features/control-panel.js';
 import type { CounterEvent, CounterPort, CounterStatus, SaleRequest, SaleSnapshot } from '../../core/sale/counter-port.js';
 import { VirtualIo } from '../../adapters/controls/virtual-io.js';
-import { Controls, DEFAULT_CONTROLS_PINS as PINS } from '../../adapters/controls/board-controls.js';
+import { BoardControls, DEFAULT_CONTROLS_PINS as PINS } from '../../adapters/controls/board-controls.js';
 import { WavSpeaker } from '../../adapters/speaker/wav-speaker.js';
 import { standardVoicePicker } from '../../adapters/speaker/create-speaker.js';
 import { capturedLog, tempFolder } from '../speaker/support.js';
@@ -56,7 +56,7 @@ describe('buttons wired to the announcer and the counter', () => {
     const speaker = new WavSpeaker({ folder: folder.path, picker: standardVoicePicker({ log }), log });
     const announcer = new Announcer({ speaker, volumeStore: store, language: () => 'hi', log, clock });
     const counter = new CounterAtTheDesk();
-    const controls = new Controls({ io, clock, log });
+    const controls = new BoardControls({ io, clock, log });
     // The device's own wiring, with a counter and a status at the desk.
     wireControlPanel(controls, {
       announcer,

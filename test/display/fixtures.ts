@@ -1,6 +1,7 @@
 import { PNG } from 'pngjs';
 import type { Canvas } from 'canvas';
-import type { Frame, LinkState, PanelSize, Screen } from '../../core/ports/display.js';
+import type { LinkState } from '../../core/link/link-state.js';
+import type { Frame, PanelSize, Screen } from '../../core/ports/display.js';
 import { PANEL_SIZES } from '../../adapters/display/panels.js';
 import { LANGUAGES, type Language } from '../../core/language.js';
 import { paise } from '../../core/money.js';

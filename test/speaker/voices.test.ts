@@ -119,7 +119,7 @@ describe('choosing a voice', () => {
     const announcer = new Announcer({ speaker, volumeStore: { loadVolume: () => 5, saveVolume: () => undefined }, language: () => 'en', log });
     await announcer.announce({ kind: 'ready' });
     expect(played).toHaveLength(1);
-    expect(lines.some((l) => l.err === 'no sound card')).toBe(true);
+    expect(lines.some((l) => (l.err as { message?: string } | undefined)?.message === 'no sound card')).toBe(true);
   });
 });
 

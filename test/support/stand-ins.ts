@@ -1,4 +1,5 @@
-import type { Display, Frame, LinkState, PanelSize } from '../../core/ports/display.js';
+import type { LinkState } from '../../core/link/link-state.js';
+import type { Display, Frame, PanelSize } from '../../core/ports/display.js';
 import type { Announcement } from '../../core/announce/announcement.js';
 import type { AnnouncerPort } from '../../core/sale/counter.js';
 import type { Publisher } from '../../core/payment/outbox.js';
