@@ -13,8 +13,8 @@ import { formatIst, systemClock } from '../core/clock.js';
 import { applyRemoteSettings, remoteView, saveSettings, type DeviceConfig } from '../core/config.js';
 import { wireControlPanel } from './features/control-panel.js';
 import { Counter } from '../core/sale/counter.js';
-import { InputError, describeError } from '../core/errors.js';
-import { readJsonObject } from '../core/json-message.js';
+import { describeError } from '../core/errors.js';
+import { readJsonMessage } from '../core/json-message.js';
 import { Lcd } from '../core/sale/lcd.js';
 import { Ledger } from '../core/payment/ledger.js';
 import type { Logger } from '../core/log.js';
@@ -264,9 +264,8 @@ export class Device {
   private configure(payload: Buffer): void {
     let error: string | undefined;
     try {
-      const read = readJsonObject(payload, 4096);
-      if (!read.ok) throw new InputError('config/set', read.problem === 'too-large' ? 'is over 4096 bytes' : read.problem === 'not-json' ? 'is not JSON' : 'is not a JSON object');
-      const { settings, changed } = applyRemoteSettings(this.settings, read.body);
+      const body = readJsonMessage(payload, 4096, 'config/set');
+      const { settings, changed } = applyRemoteSettings(this.settings, body);
       if (changed.length) {
         this.persist(settings);
         this.options.config.saleLimit = parseWireAmount(settings.sale.limit, 'saleLimit');

@@ -15,7 +15,7 @@ import {
   type SaleSnapshot,
 } from './counter-port.js';
 import { InputError, describeError } from '../errors.js';
-import { readJsonObject } from '../json-message.js';
+import { readJsonMessage } from '../json-message.js';
 import type { Lcd } from './lcd.js';
 import type { Ledger, PaymentRecord } from '../payment/ledger.js';
 import type { Logger } from '../log.js';
@@ -381,11 +381,7 @@ function ref(sale: SaleSnapshot): { ref?: string } {
 
 /** Validates a `collect` payload (docs/contracts.md) into a sale request; throws InputError naming the field. */
 export function parseCollect(payload: Buffer): { id: string; request: SaleRequest } {
-  const read = readJsonObject(payload, 4096);
-  if (!read.ok) {
-    throw new InputError('collect', read.problem === 'too-large' ? `is ${payload.length} bytes; at most 4096` : read.problem === 'not-json' ? 'is not JSON' : 'is not a JSON object');
-  }
-  const b = read.body;
+  const b = readJsonMessage(payload, 4096, 'collect');
   if (b.v !== 1) throw new InputError('v', 'must be 1');
   if (typeof b.id !== 'string' || !COLLECT_ID_PATTERN.test(b.id)) throw new InputError('id', 'must be 1–64 letters, digits or . _ : -');
   const request: SaleRequest = { amount: parseWireAmount(b.amount), source: 'mqtt' };
