@@ -4,10 +4,11 @@ import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { writeFileAtomic } from './atomic-file.js';
 import { SALE_EXPIRY_MAX_SECONDS, SALE_EXPIRY_MIN_SECONDS } from './sale/counter-port.js';
+import { DEVICE_ID_PATTERN, checkShownText } from './text.js';
 import { InputError } from './errors.js';
 import { LANGUAGES } from './language.js';
 import { formatWireAmount, parseWireAmount, type Paise } from './money.js';
-import { VPA_PATTERN } from './sale/dynamic-qr.js';
+import { MAX_PN, MAX_TN, VPA_PATTERN } from './sale/dynamic-qr.js';
 
 /**
  * The device's configuration: one settings file (`device.json`) and, beside
@@ -15,7 +16,17 @@ import { VPA_PATTERN } from './sale/dynamic-qr.js';
  * are validated by the schemas below; every error names the field.
  */
 
-const DEVICE_ID = /^[A-Za-z0-9_-]{1,20}$/;
+
+/** Text shown in the payer's app and on the screen, checked as every other way in checks it. */
+function shownText(maxLength: number) {
+  return z.string().superRefine((text, ctx) => {
+    try {
+      checkShownText(text, '', maxLength);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: err instanceof InputError ? err.problem : String(err) });
+    }
+  });
+}
 
 const wireAmount = z.string().refine((s) => /^\d+\.\d\d$/.test(s) && parseWireAmount(s) > 0, {
   message: 'must be an amount with two decimals, more than zero, like "100000.00"',
@@ -47,12 +58,12 @@ export const controlsSchema = z.discriminatedUnion('kind', [
 ]);
 
 export const deviceConfigSchema = z.strictObject({
-  deviceId: z.string().regex(DEVICE_ID, 'must be 1–20 letters, digits, - or _ (it starts every transaction reference)'),
+  deviceId: z.string().regex(DEVICE_ID_PATTERN, 'must be 1–20 letters, digits, - or _ (it starts every transaction reference)'),
   language: z.enum(LANGUAGES, { message: `must be one of ${LANGUAGES.join(', ')}` }).default('en'),
   volume: z.number().int().min(0).max(10).default(7),
   payee: z.strictObject({
     vpa: z.string().regex(VPA_PATTERN, 'must be a UPI address like "counter01@postbank"'),
-    name: z.string().min(1).max(99),
+    name: shownText(MAX_PN),
     mcc: z.string().regex(/^\d{4}$/, 'must be a four-digit merchant category code').default('9402'),
     /** NPCI org id, written into signed (mode 16) QRs. */
     orgId: z.string().regex(/^[A-Za-z0-9]{1,20}$/, 'must be 1–20 letters or digits').optional(),
@@ -64,7 +75,7 @@ export const deviceConfigSchema = z.strictObject({
       /** How long paid / failed / expired / cancelled stays on screen before idle. */
       resultSeconds: z.number().int().min(1).max(120).default(8),
       /** Default `tn` when a sale carries no note. */
-      note: z.string().max(50).optional(),
+      note: shownText(MAX_TN).optional(),
       chimeOnQr: z.boolean().default(true),
     })
     .default({ limit: '100000.00', expirySeconds: 300, resultSeconds: 8, chimeOnQr: true }),

@@ -166,7 +166,7 @@ describe('a sale from QR to paid', () => {
     [{ amount: paise(0), source: 'serial' }, 'amount: must be more than zero'],
     [{ amount: paise(500001), source: 'serial' }, 'amount: 5000.01 is over the per-sale limit of 5000.00'],
     [{ amount: paise(100), note: 'n'.repeat(51), source: 'serial' }, 'note: is longer than 50 characters'],
-    [{ amount: paise(100), ref: 'INV\n42', source: 'serial' }, 'ref: must be 1–64 printable ASCII characters'],
+    [{ amount: paise(100), ref: 'INV\n42', source: 'serial' }, 'ref: must be printable ASCII'],
     [{ amount: paise(100), expiresInSeconds: 5, source: 'serial' }, 'expiresIn: must be a whole number of seconds from 30 to 3600'],
   ])('refuses a bad sale %j with a clear message and no QR', async (request, message) => {
     await expect(counter.startSale(request)).rejects.toThrow(message);

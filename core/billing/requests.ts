@@ -1,11 +1,12 @@
 import { InputError } from '../errors.js';
-import { SALE_EXPIRY_MAX_SECONDS, SALE_EXPIRY_MIN_SECONDS, SALE_REF_MAX_LENGTH } from '../sale/counter-port.js';
+import { SALE_EXPIRY_MAX_SECONDS, SALE_EXPIRY_MIN_SECONDS } from '../sale/counter-port.js';
+import { REF_MAX_LENGTH, checkRef as checkSaleRef, checkShownText, hiddenCharacter } from '../text.js';
 import { parseWireAmount } from '../money.js';
 import { MAX_TN, TR_PATTERN } from '../sale/dynamic-qr.js';
 import { OPERATIONS, PROTOCOL_VERSION, type BillingRequest, type ErrorReply, type Operation, type RequestId } from './protocol.js';
 
 export const MAX_ID_LENGTH = 64;
-export const MAX_REF_LENGTH = SALE_REF_MAX_LENGTH;
+export const MAX_REF_LENGTH = REF_MAX_LENGTH;
 export const MAX_NOTE_LENGTH = MAX_TN;
 export const MIN_EXPIRES_IN = SALE_EXPIRY_MIN_SECONDS;
 export const MAX_EXPIRES_IN = SALE_EXPIRY_MAX_SECONDS;
@@ -103,7 +104,8 @@ function checkId(id: unknown): RequestId {
   if (typeof id !== 'string') throw new InputError('id', 'must be a string or a whole number');
   if (id.length === 0) throw new InputError('id', 'is empty');
   if (id.length > MAX_ID_LENGTH) throw new InputError('id', `is longer than ${MAX_ID_LENGTH} characters`);
-  if (hasControlCharacter(id)) throw new InputError('id', 'contains a control character');
+  const hidden = hiddenCharacter(id);
+  if (hidden) throw new InputError('id', `contains a control or invisible character (${hidden})`);
   return id;
 }
 
@@ -111,18 +113,14 @@ function checkId(id: unknown): RequestId {
 function checkText(text: unknown, field: string, maxLength: number): string | undefined {
   if (text === undefined || text === null || text === '') return undefined;
   if (typeof text !== 'string') throw new InputError(field, `must be a string, got ${typeName(text)}`);
-  if ([...text].length > maxLength) throw new InputError(field, `is longer than ${maxLength} characters`);
-  if (hasControlCharacter(text)) throw new InputError(field, 'contains a control character');
-  return text;
+  return checkShownText(text, field, maxLength);
 }
 
 /** The ledger keeps the billing system's reference as printable ASCII: invoice numbers, not prose. */
 function checkRef(ref: unknown): string | undefined {
   if (ref === undefined || ref === null || ref === '') return undefined;
   if (typeof ref !== 'string') throw new InputError('ref', `must be a string, got ${typeName(ref)}`);
-  if (ref.length > MAX_REF_LENGTH) throw new InputError('ref', `is longer than ${MAX_REF_LENGTH} characters`);
-  if (!/^[\x20-\x7e]+$/.test(ref)) throw new InputError('ref', 'must be printable ASCII: letters, digits, spaces and punctuation');
-  return ref;
+  return checkSaleRef(ref);
 }
 
 function checkExpiresIn(seconds: unknown): number | undefined {
@@ -165,10 +163,6 @@ function isOperation(op: string): op is Operation {
   return (OPERATIONS as readonly string[]).includes(op);
 }
 
-function hasControlCharacter(text: string): boolean {
-  // eslint-disable-next-line no-control-regex -- control characters are exactly what is being looked for
-  return /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/.test(text);
-}
 
 function typeName(value: unknown): string {
   if (value === null) return 'null';

@@ -1,5 +1,6 @@
 import { createHash, sign, verify, type KeyObject } from 'node:crypto';
 import { readJsonObject } from '../json-message.js';
+import { DEVICE_ID_PATTERN } from '../text.js';
 import { parseWireAmount, type Paise } from '../money.js';
 import { TR_PATTERN } from '../sale/dynamic-qr.js';
 
@@ -51,7 +52,6 @@ export const MAX_CONFIRMATION_BYTES = 4096;
 
 const SIGNATURE_DOMAIN = 'dakbox-payment-v1';
 const UTR_PATTERN = /^[A-Za-z0-9]{1,35}$/;
-const DEVICE_ID_PATTERN = /^[A-Za-z0-9_-]{1,20}$/;
 // ISO-8601 date-time with seconds and an explicit offset or Z.
 const TIMESTAMP_PATTERN = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
 

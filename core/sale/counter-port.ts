@@ -2,14 +2,10 @@ import type { Paise } from '../money.js';
 import type { LinkState } from '../link/link-state.js';
 
 /**
- * What a sale request may carry, whichever way it arrives (serial, MQTT,
+ * QR lifetimes, in seconds, whichever way a sale arrives (serial, MQTT,
  * simulator). The counter enforces these; the billing link checks them
  * early so the billing PC hears which field was wrong.
  */
-export const SALE_REF_MAX_LENGTH = 64;
-/** Invoice numbers, not prose: printable ASCII. */
-export const SALE_REF_PATTERN = /^[\x20-\x7e]{1,64}$/;
-/** QR lifetimes, in seconds. */
 export const SALE_EXPIRY_MIN_SECONDS = 30;
 export const SALE_EXPIRY_MAX_SECONDS = 3600;
 

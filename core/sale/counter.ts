@@ -7,7 +7,6 @@ import { Rejection, checkConfirmation, digest, maskPayer } from '../payment/conf
 import {
   SALE_EXPIRY_MAX_SECONDS,
   SALE_EXPIRY_MIN_SECONDS,
-  SALE_REF_PATTERN,
   type CounterEvent,
   type CounterPort,
   type CounterStatus,
@@ -16,6 +15,7 @@ import {
 } from './counter-port.js';
 import { InputError, describeError } from '../errors.js';
 import { readJsonMessage } from '../json-message.js';
+import { checkRef } from '../text.js';
 import type { Lcd } from './lcd.js';
 import type { Ledger, PaymentRecord } from '../payment/ledger.js';
 import type { Logger } from '../log.js';
@@ -120,7 +120,7 @@ export class Counter implements CounterPort {
   private issue(request: SaleRequest, collectId?: string): SaleSnapshot {
     const amount = checkSaleAmount(request.amount, this.o.config.saleLimit);
     const note = checkNote(request.note ?? this.settings.sale.note);
-    if (request.ref !== undefined && !SALE_REF_PATTERN.test(request.ref)) throw new InputError('ref', 'must be 1–64 printable ASCII characters');
+    if (request.ref !== undefined) checkRef(request.ref);
     const lifetime = request.expiresInSeconds ?? this.settings.sale.expirySeconds;
     if (!Number.isInteger(lifetime) || lifetime < SALE_EXPIRY_MIN_SECONDS || lifetime > SALE_EXPIRY_MAX_SECONDS) {
       throw new InputError('expiresIn', `must be a whole number of seconds from ${SALE_EXPIRY_MIN_SECONDS} to ${SALE_EXPIRY_MAX_SECONDS}`);

@@ -1,5 +1,6 @@
 import { createSign, createVerify, type KeyObject } from 'node:crypto';
 import { InputError } from '../errors.js';
+import { checkShownText } from '../text.js';
 import { formatWireAmount, parseWireAmount, type Paise } from '../money.js';
 import { formatIst } from '../clock.js';
 
@@ -37,7 +38,7 @@ export interface UpiFields {
 
 export const VPA_PATTERN = /^[A-Za-z0-9._-]+@[A-Za-z0-9._-]+$/;
 export const TR_PATTERN = /^[A-Za-z0-9_-]{1,35}$/;
-const MAX_PN = 99;
+export const MAX_PN = 99;
 /** The longest note (`tn`) a payer's app shows. */
 export const MAX_TN = 50;
 const ORGID_PATTERN = /^[A-Za-z0-9]{1,20}$/;
@@ -65,18 +66,13 @@ export function checkVpa(vpa: unknown, field = 'vpa'): string {
 }
 
 export function checkPayeeName(name: unknown, field = 'payee name'): string {
-  if (typeof name !== 'string' || name.trim() === '') throw new InputError(field, 'is missing');
-  if ([...name].length > MAX_PN) throw new InputError(field, `is longer than ${MAX_PN} characters`);
-  if (hasControlCharacter(name)) throw new InputError(field, 'contains a control character');
-  return name;
+  if (name === undefined || name === '') throw new InputError(field, 'is missing');
+  return checkShownText(name, field, MAX_PN);
 }
 
 export function checkNote(note: unknown, field = 'note'): string | undefined {
   if (note === undefined || note === '') return undefined;
-  if (typeof note !== 'string') throw new InputError(field, 'must be text');
-  if ([...note].length > MAX_TN) throw new InputError(field, `is longer than ${MAX_TN} characters`);
-  if (hasControlCharacter(note)) throw new InputError(field, 'contains a control character');
-  return note;
+  return checkShownText(note, field, MAX_TN);
 }
 
 export function checkTr(tr: unknown, field = 'tr'): string {
@@ -206,7 +202,3 @@ export function verifySignedUri(uri: string, publicKey: KeyObject): boolean {
   return createVerify('sha256').update(parsed.signedPart, 'utf8').verify(publicKey, parsed.signature);
 }
 
-function hasControlCharacter(text: string): boolean {
-  // eslint-disable-next-line no-control-regex
-  return /[\u0000-\u001f\u007f]/.test(text);
-}
