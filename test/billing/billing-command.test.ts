@@ -1,6 +1,6 @@
 import { PassThrough, Duplex } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
-import { EXIT, runBillingClient, type BillingClientIo } from '../../billing-client/client.js';
+import { EXIT, billingCommand, type BillingCommandIo } from '../../cli/billing.js';
 import { BillingLink } from '../../core/billing/link.js';
 import { ManualClock } from '../../core/clock.js';
 import { silentLogger } from '../../core/log.js';
@@ -25,7 +25,7 @@ function bench() {
   const opened: string[] = [];
   const devices: Duplex[] = [];
   let closed = 0;
-  const io: BillingClientIo = {
+  const io: BillingCommandIo = {
     stdout,
     stderr,
     clock: new ManualClock(),
@@ -74,7 +74,7 @@ describe('dakbox billing: arguments', () => {
     [['ping', ...port, ...port], '--port'],
   ])('%j: exit 2 and one line naming %s', async (argv, field) => {
     const { io, stdout, stderr, opened } = bench();
-    expect(await runBillingClient(argv, io)).toBe(EXIT.usage);
+    expect(await billingCommand(argv, io)).toBe(EXIT.usage);
     expect(stderr.lines).toHaveLength(1);
     expect(stderr.lines[0]).toMatch(new RegExp(`^dakbox billing: ${field.replace(/[-]/g, '\\-')}: `));
     expect(stderr.text).not.toMatch(/\n\s+at /);
@@ -84,14 +84,14 @@ describe('dakbox billing: arguments', () => {
 
   it('prints usage for --help', async () => {
     const { io, stdout } = bench();
-    expect(await runBillingClient(['--help'], io)).toBe(EXIT.ok);
+    expect(await billingCommand(['--help'], io)).toBe(EXIT.ok);
     expect(stdout.text).toMatch(/^usage: dakbox billing <command>/);
   });
 
   it('says in one line when the port cannot be opened', async () => {
     const { io, stderr } = bench();
     io.openPort = () => Promise.reject(new Error("cannot open /dev/ttyUSB9: Error: No such file or directory, cannot open /dev/ttyUSB9"));
-    expect(await runBillingClient(['ping', '--port', '/dev/ttyUSB9'], io)).toBe(EXIT.link);
+    expect(await billingCommand(['ping', '--port', '/dev/ttyUSB9'], io)).toBe(EXIT.link);
     expect(stderr.lines).toEqual(['dakbox billing: cannot open /dev/ttyUSB9: Error: No such file or directory, cannot open /dev/ttyUSB9']);
   });
 });
@@ -99,7 +99,7 @@ describe('dakbox billing: arguments', () => {
 describe('dakbox billing: talking to the device', () => {
   it('sale prints the qr event and exits 0, opening the port at the baud rate asked', async () => {
     const { io, stdout, counter, opened, closedCount } = bench();
-    const code = await runBillingClient(['sale', '250', '--ref', 'INV-42', '--note', 'Speed post', '--baud', '9600', ...port], io);
+    const code = await billingCommand(['sale', '250', '--ref', 'INV-42', '--note', 'Speed post', '--baud', '9600', ...port], io);
     expect(code).toBe(EXIT.ok);
     expect(opened).toEqual(['/dev/ttyUSB0@9600']);
     expect(counter.requests).toEqual([{ amount: 25_000, ref: 'INV-42', note: 'Speed post', source: 'serial' }]);
@@ -112,7 +112,7 @@ describe('dakbox billing: talking to the device', () => {
 
   it('--json prints the wire objects themselves', async () => {
     const { io, stdout } = bench();
-    expect(await runBillingClient(['sale', '99.5', '--expires', '60', '--json', ...port], io)).toBe(EXIT.ok);
+    expect(await billingCommand(['sale', '99.5', '--expires', '60', '--json', ...port], io)).toBe(EXIT.ok);
     expect(stdout.lines.map((line) => JSON.parse(line) as unknown)).toEqual([
       expect.objectContaining({ event: 'qr', seq: 1, amount: '99.50', expiresAt: '2026-01-15T10:01:00+05:30' }),
     ]);
@@ -130,7 +130,7 @@ describe('dakbox billing: talking to the device', () => {
     ],
   ])('sale --wait: %s exits %i', async (_, exit, outcome, event) => {
     const { io, stdout, counter } = bench();
-    const run = runBillingClient(['sale', '250.00', '--wait', '--json', ...port], io);
+    const run = billingCommand(['sale', '250.00', '--wait', '--json', ...port], io);
     await counter.saleRequested(1);
     outcome(counter);
     expect(await run).toBe(exit);
@@ -141,7 +141,7 @@ describe('dakbox billing: talking to the device', () => {
 
   it('sale --wait: an expired QR exits 6, and human output reads as key=value', async () => {
     const { io, stdout, stderr, deviceClock } = bench();
-    const run = runBillingClient(['sale', '10', '--expires', '30', '--wait', ...port], io);
+    const run = billingCommand(['sale', '10', '--expires', '30', '--wait', ...port], io);
     await stdout.printed(1);
     deviceClock.advance(30_000);
     const code = await run;
@@ -152,9 +152,9 @@ describe('dakbox billing: talking to the device', () => {
 
   it('sale --wait ignores events and replies that are not its own', async () => {
     const { io, stdout, counter } = bench();
-    await runBillingClient(['sale', '1.00', ...port], io);
+    await billingCommand(['sale', '1.00', ...port], io);
     stdout.text = '';
-    const run = runBillingClient(['sale', '2.00', '--wait', ...port], io);
+    const run = billingCommand(['sale', '2.00', '--wait', ...port], io);
     await counter.saleRequested(2);
     counter.pay('DAK0042-000001', 'UTR-OLD');
     counter.pay('DAK0042-000002', 'UTR-NEW');
@@ -166,39 +166,39 @@ describe('dakbox billing: talking to the device', () => {
 
   it('a refused sale exits 1 with the device\'s reason in one line', async () => {
     const { io, stdout, stderr } = bench();
-    expect(await runBillingClient(['sale', '60000', ...port], io)).toBe(EXIT.refused);
+    expect(await billingCommand(['sale', '60000', ...port], io)).toBe(EXIT.refused);
     expect(stderr.lines).toEqual(['dakbox billing: amount: 60000.00 is over the per-sale limit of 50000.00 (BAD_FIELD)']);
     expect(stdout.text).toBe('');
   });
 
   it('a refused request in --json mode prints the error reply', async () => {
     const { io, stdout } = bench();
-    expect(await runBillingClient(['cancel', '--json', ...port], io)).toBe(EXIT.refused);
+    expect(await billingCommand(['cancel', '--json', ...port], io)).toBe(EXIT.refused);
     expect(JSON.parse(stdout.lines[0] as string)).toMatchObject({ ok: false, code: 'NOT_SHOWING', op: 'cancel' });
   });
 
   it('cancel prints the cancelled event', async () => {
     const { io, stdout } = bench();
-    await runBillingClient(['sale', '75.25', '--ref', 'INV-3', ...port], io);
-    expect(await runBillingClient(['cancel', '--tr', 'DAK0042-000001', ...port], io)).toBe(EXIT.ok);
+    await billingCommand(['sale', '75.25', '--ref', 'INV-3', ...port], io);
+    expect(await billingCommand(['cancel', '--tr', 'DAK0042-000001', ...port], io)).toBe(EXIT.ok);
     expect(stdout.lines[1]).toBe('cancelled seq=2 tr=DAK0042-000001 amount=75.25 reason=clerk ref=INV-3');
   });
 
   it('status and ping print one line each (status adds the sale on screen)', async () => {
     const { io, stdout } = bench();
-    expect(await runBillingClient(['ping', ...port], io)).toBe(EXIT.ok);
+    expect(await billingCommand(['ping', ...port], io)).toBe(EXIT.ok);
     expect(stdout.lines).toEqual(['pong protocol=1 firmware=0.1.0-test deviceId=DAK0042 time=2026-01-15T10:00:00+05:30']);
     stdout.text = '';
-    await runBillingClient(['sale', '5', ...port], io);
+    await billingCommand(['sale', '5', ...port], io);
     stdout.text = '';
-    expect(await runBillingClient(['status', ...port], io)).toBe(EXIT.ok);
+    expect(await billingCommand(['status', ...port], io)).toBe(EXIT.ok);
     expect(stdout.lines[0]).toBe('status deviceId=DAK0042 firmware=0.1.0-test link=online todayCount=0 todayTotal=0.00');
     expect(stdout.lines[1]).toMatch(/^sale tr=DAK0042-000001 amount=5\.00 .*state=showing/);
   });
 
   it('listen --count prints events as they come', async () => {
     const { io, stdout, counter } = bench();
-    const run = runBillingClient(['listen', '--count', '3', '--json', ...port], io);
+    const run = billingCommand(['listen', '--count', '3', '--json', ...port], io);
     void counter.startSale({ amount: paise(1234), source: 'mqtt', ref: 'M-1' });
     counter.pay('DAK0042-000001', 'U1');
     expect(await run).toBe(EXIT.ok);
@@ -215,7 +215,7 @@ describe('dakbox billing: talking to the device', () => {
       port.stream.write('{"id":"old","op":"sa');
       return port;
     };
-    expect(await runBillingClient(['ping', ...port], io)).toBe(EXIT.ok);
+    expect(await billingCommand(['ping', ...port], io)).toBe(EXIT.ok);
     expect(stdout.lines[0]).toMatch(/^pong /);
   });
 
@@ -229,7 +229,7 @@ describe('dakbox billing: talking to the device', () => {
     silentDevice.on('data', (chunk: Buffer) => {
       if (chunk.includes('"op":"ping"')) clock.advance(5_000);
     });
-    const code = await runBillingClient(['ping', ...port], {
+    const code = await billingCommand(['ping', ...port], {
       stdout,
       stderr,
       clock,
@@ -241,7 +241,7 @@ describe('dakbox billing: talking to the device', () => {
 
   it('exits 3 when the port goes away while waiting for the outcome', async () => {
     const { io, stdout, stderr, devices } = bench();
-    const run = runBillingClient(['sale', '1', '--wait', ...port], io);
+    const run = billingCommand(['sale', '1', '--wait', ...port], io);
     await stdout.printed(1);
     devices.at(-1)?.end();
     expect(await run).toBe(EXIT.link);
@@ -252,7 +252,7 @@ describe('dakbox billing: talking to the device', () => {
     const { io, stdout } = bench();
     const interrupt = new AbortController();
     io.signal = interrupt.signal;
-    const run = runBillingClient(['sale', '1', '--wait', ...port], io);
+    const run = billingCommand(['sale', '1', '--wait', ...port], io);
     await stdout.printed(1);
     interrupt.abort();
     expect(await run).toBe(EXIT.interrupted);
