@@ -19,34 +19,40 @@ export const BILLING_HELP = `dakbox billing <sale|cancel|status|ping|listen> --p
   billing software that would rather run a command than speak serial.
   \`dakbox billing --help\` lists its options and exit codes.`;
 
-/** What the exit code of `dakbox billing` means; a billing application branches on it. */
+/** The exit codes of `dakbox billing`, which a billing application branches on; EXIT_MEANINGS says what each means. */
 export const EXIT = {
-  /** Done; with `--wait`, paid the amount asked. */
   ok: 0,
-  /** The device refused the request (the error code is printed). */
   refused: 1,
-  /** Bad command line. */
   usage: 2,
-  /** No link: the port would not open, no reply came, or the port went away. */
   link: 3,
-  /** `--wait`: paid, but not the amount asked; the clerk must check. */
   mismatch: 4,
-  /** `--wait`: the bank reported the payment failed. */
   failed: 5,
-  /** `--wait`: the QR expired unpaid. */
   expired: 6,
-  /** `--wait`: the sale was cancelled at the counter or replaced by another. */
   cancelled: 7,
-  /** Interrupted while waiting. */
   interrupted: 130,
 } as const;
+
+/** The meaning of each exit code, as `--help` prints it. */
+const EXIT_MEANINGS: Record<keyof typeof EXIT, string> = {
+  ok: 'done; with --wait, paid the amount asked',
+  refused: 'the device refused the request (the error code is printed)',
+  usage: 'bad command line',
+  link: 'no link: the port would not open, no reply came, or the port went away',
+  mismatch: '--wait: paid, but not the amount asked; the clerk must check',
+  failed: '--wait: the bank reported the payment failed',
+  expired: '--wait: the QR expired unpaid',
+  cancelled: '--wait: the sale was cancelled at the counter or replaced by another',
+  interrupted: 'interrupted while waiting',
+};
 
 const USAGE = `usage: dakbox billing <command> --port <path> [--baud 115200] [--json] [--timeout 5]
   sale <amount> [--ref <text>] [--note <text>] [--expires <seconds>] [--wait]
   cancel [--tr <tr>]
   status
   ping
-  listen [--count <n>]`;
+  listen [--count <n>]
+exit codes:
+${(Object.keys(EXIT) as (keyof typeof EXIT)[]).map((name) => `  ${String(EXIT[name]).padStart(3)}  ${EXIT_MEANINGS[name]}`).join('\n')}`;
 
 export interface TextSink {
   write(text: string): unknown;

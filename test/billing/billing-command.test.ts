@@ -88,6 +88,17 @@ describe('dakbox billing: arguments', () => {
     expect(stdout.text).toMatch(/^usage: dakbox billing <command>/);
   });
 
+  it('--help lists every option and what every exit code means', async () => {
+    const { io, stdout, stderr } = bench();
+    expect(await billingCommand(['--help'], io)).toBe(EXIT.ok);
+    for (const option of ['--port', '--baud', '--json', '--timeout', '--ref', '--note', '--expires', '--wait', '--tr', '--count']) {
+      expect(stdout.text).toMatch(new RegExp(`${option}\\b`));
+    }
+    for (const code of Object.values(EXIT)) expect(stdout.text).toMatch(new RegExp(`^ +${code}  \\S`, 'm'));
+    expect(stdout.text).toContain('  130  interrupted while waiting\n');
+    expect(stderr.text).toBe('');
+  });
+
   it('says in one line when the port cannot be opened', async () => {
     const { io, stderr } = bench();
     io.openPort = () => Promise.reject(new Error("cannot open /dev/ttyUSB9: Error: No such file or directory, cannot open /dev/ttyUSB9"));
