@@ -194,22 +194,32 @@ export class EventInbox {
     if (signal?.aborted) return Promise.resolve({ kind: 'aborted' });
     return new Promise((resolve) => {
       let timer: TimerHandle | undefined;
+      let settled = false;
+      const unsubscribe: (() => unknown)[] = [];
       const finish = (result: Waited<E>): void => {
+        if (settled) return;
+        settled = true;
         clock.clearTimeout(timer);
-        stopEvents();
-        stopGone();
-        signal?.removeEventListener('abort', onAbort);
+        for (const stop of unsubscribe) stop();
         resolve(result);
       };
-      const stopEvents = client.onEvent((event) => {
-        if (!matches(event)) return;
-        const at = seen.indexOf(event);
-        if (at !== -1) seen.splice(at, 1);
-        finish({ kind: 'event', event: event as E });
-      });
-      const stopGone = client.onGone((reason) => finish({ kind: 'gone', reason }));
-      const onAbort = (): void => finish({ kind: 'aborted' });
-      signal?.addEventListener('abort', onAbort, { once: true });
+      // Listened to first: a port already gone (closed on the heels of the
+      // reply) calls back at once, and nothing else need be set up.
+      unsubscribe.push(client.onGone((reason) => finish({ kind: 'gone', reason })));
+      if (settled) return;
+      unsubscribe.push(
+        client.onEvent((event) => {
+          if (!matches(event)) return;
+          const at = seen.indexOf(event);
+          if (at !== -1) seen.splice(at, 1);
+          finish({ kind: 'event', event: event as E });
+        }),
+      );
+      if (signal) {
+        const onAbort = (): void => finish({ kind: 'aborted' });
+        signal.addEventListener('abort', onAbort, { once: true });
+        unsubscribe.push(() => signal.removeEventListener('abort', onAbort));
+      }
       if (timeoutMs !== undefined) timer = clock.setTimeout(() => finish({ kind: 'timeout' }), timeoutMs);
     });
   }

@@ -259,6 +259,28 @@ describe('dakbox billing: talking to the device', () => {
     expect(stderr.lines).toEqual(['dakbox billing: the port closed before sale DAK0042-000001 ended']);
   });
 
+  it('exits 3 when the port closes on the heels of the sale\'s reply', async () => {
+    const stdout = new TextCapture();
+    const stderr = new TextCapture();
+    const toPc = new PassThrough();
+    const fromPc = new PassThrough();
+    const sale = { tr: 'DAK0042-000001', amount: '1.00', uri: 'upi://pay', state: 'showing', source: 'serial', shownAt: '2026-01-15T10:00:00+05:30', expiresAt: '2026-01-15T10:05:00+05:30' };
+    fromPc.on('data', (chunk: Buffer) => {
+      const id = /"id":"([^"]+)"/.exec(chunk.toString())?.[1];
+      // The reply and the end of the stream arrive together, as when the cable is pulled right after.
+      if (id !== undefined) toPc.end(`${JSON.stringify({ id, ok: true, op: 'sale', sale })}\n`);
+    });
+    const code = await billingCommand(['sale', '1', '--wait', ...port], {
+      stdout,
+      stderr,
+      clock: new ManualClock(),
+      openPort: () => Promise.resolve({ stream: Duplex.from({ readable: toPc, writable: fromPc }), close: () => Promise.resolve() }),
+    });
+    expect(stderr.lines).toEqual(['dakbox billing: the port closed before sale DAK0042-000001 ended']);
+    expect(code).toBe(EXIT.link);
+    expect(stdout.lines).toEqual([expect.stringMatching(/^qr tr=DAK0042-000001 amount=1\.00 /)]);
+  });
+
   it('stops waiting when interrupted', async () => {
     const { io, stdout } = bench();
     const interrupt = new AbortController();

@@ -106,6 +106,16 @@ describe('waiting for a sale', () => {
     inbox.close();
   });
 
+  it('a wait that starts after the port has gone ends at once, saying so', async () => {
+    const { client, clock, device } = bench();
+    const inbox = new EventInbox(client, clock);
+    const gone = new Promise<string>((resolve) => client.onGone(resolve));
+    device.end();
+    await gone;
+    expect(await inbox.take((e) => e.event === 'qr', 1_000)).toEqual({ kind: 'gone', reason: 'the port closed' });
+    inbox.close();
+  });
+
   it('awaitOutcome resolves with the event that ends the sale', async () => {
     const { client, clock, counter } = bench();
     const inbox = new EventInbox(client, clock);
