@@ -8,6 +8,7 @@ import {
   type ClientRequest,
 } from '../billing-client/client.js';
 import { systemClock, type Clock } from '../core/clock.js';
+import { DEFAULT_SERIAL_BAUD_RATE } from '../core/config.js';
 import { InputError, describeError } from '../core/errors.js';
 import { formatWireAmount, parseAmountInput } from '../core/money.js';
 import type { EventName, OutcomeEvent, Reply, WireEvent, WireSale } from '../core/billing/protocol.js';
@@ -45,7 +46,9 @@ const EXIT_MEANINGS: Record<keyof typeof EXIT, string> = {
   interrupted: 'interrupted while waiting',
 };
 
-const USAGE = `usage: dakbox billing <command> --port <path> [--baud 115200] [--json] [--timeout 5]
+const DEFAULT_REPLY_TIMEOUT_S = 5;
+
+const USAGE = `usage: dakbox billing <command> --port <path> [--baud ${DEFAULT_SERIAL_BAUD_RATE}] [--json] [--timeout ${DEFAULT_REPLY_TIMEOUT_S}]
   sale <amount> [--ref <text>] [--note <text>] [--expires <seconds>] [--wait]
   cancel [--tr <tr>]
   status
@@ -67,8 +70,6 @@ export interface BillingCommandIo {
   /** Ends `--wait` and `listen` early. */
   signal?: AbortSignal;
 }
-
-const DEFAULT_REPLY_TIMEOUT_S = 5;
 
 interface Options {
   port: string;
@@ -301,7 +302,7 @@ function parseCommandLine(argv: string[]): { command: Command; options: Options 
   if (port.trim() === '') throw new InputError('--port', 'is missing; name the serial port, e.g. --port /dev/ttyUSB0');
   const options: Options = {
     port,
-    baudRate: wholeNumber(values.baud ?? '115200', '--baud', 1, 4_000_000),
+    baudRate: wholeNumber(values.baud ?? String(DEFAULT_SERIAL_BAUD_RATE), '--baud', 1, 4_000_000),
     json: values.json === true,
     timeoutMs: seconds(values.timeout ?? String(DEFAULT_REPLY_TIMEOUT_S), '--timeout') * 1000,
   };

@@ -17,6 +17,9 @@ import { VPA_PATTERN } from './sale/dynamic-qr.js';
 
 const DEVICE_ID = /^[A-Za-z0-9_-]{1,20}$/;
 
+/** The billing link's speed when device.json names none; the billing PC's client defaults to it too. */
+export const DEFAULT_SERIAL_BAUD_RATE = 115200;
+
 const wireAmount = z.string().refine((s) => /^\d+\.\d\d$/.test(s) && parseWireAmount(s) > 0, {
   message: 'must be an amount with two decimals, more than zero, like "100000.00"',
 });
@@ -102,7 +105,7 @@ export const deviceConfigSchema = z.strictObject({
   serial: z
     .strictObject({
       path: z.string().min(1),
-      baudRate: z.number().int().positive().default(115200),
+      baudRate: z.number().int().positive().default(DEFAULT_SERIAL_BAUD_RATE),
     })
     .optional(),
 });

@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { EXIT, billingCommand, type BillingCommandIo } from '../../cli/billing.js';
 import { BillingLink } from '../../core/billing/link.js';
 import { ManualClock } from '../../core/clock.js';
+import { DEFAULT_SERIAL_BAUD_RATE, deviceConfigSchema } from '../../core/config.js';
 import { silentLogger } from '../../core/log.js';
 import { paise } from '../../core/money.js';
 import { TestCounter } from './test-counter.js';
@@ -119,6 +120,13 @@ describe('dakbox billing: talking to the device', () => {
       /^qr seq=1 tr=DAK0042-000001 amount=250\.00 uri=upi:\/\/pay\?\S+ source=serial ref=INV-42 note="Speed post" shownAt=2026-01-15T10:00:00\+05:30 expiresAt=2026-01-15T10:05:00\+05:30$/,
     );
     expect(closedCount()).toBe(1);
+  });
+
+  it('opens the port at the speed the device uses unless told otherwise', async () => {
+    const { io, opened } = bench();
+    expect(await billingCommand(['ping', ...port], io)).toBe(EXIT.ok);
+    expect(opened).toEqual([`/dev/ttyUSB0@${DEFAULT_SERIAL_BAUD_RATE}`]);
+    expect(deviceConfigSchema.shape.serial.parse({ path: '/dev/ttyS0' })?.baudRate).toBe(DEFAULT_SERIAL_BAUD_RATE);
   });
 
   it('--json prints the wire objects themselves', async () => {
