@@ -28,6 +28,9 @@ function shownText(maxLength: number) {
   });
 }
 
+/** The billing link's speed when device.json names none; the billing PC's client defaults to it too. */
+export const DEFAULT_SERIAL_BAUD_RATE = 115200;
+
 const wireAmount = z.string().refine((s) => /^\d+\.\d\d$/.test(s) && parseWireAmount(s) > 0, {
   message: 'must be an amount with two decimals, more than zero, like "100000.00"',
 });
@@ -113,7 +116,7 @@ export const deviceConfigSchema = z.strictObject({
   serial: z
     .strictObject({
       path: z.string().min(1),
-      baudRate: z.number().int().positive().default(115200),
+      baudRate: z.number().int().positive().default(DEFAULT_SERIAL_BAUD_RATE),
     })
     .optional(),
 });

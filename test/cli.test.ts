@@ -162,6 +162,36 @@ describe('dakbox check', () => {
   });
 });
 
+describe('dakbox billing', () => {
+  it('--help prints its options and exit codes', () => {
+    const r = dakbox('billing', '--help');
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/^usage: dakbox billing <command> --port <path> \[--baud 115200\] \[--json\] \[--timeout 5\]\n/);
+    expect(r.stdout).toContain('  sale <amount> [--ref <text>] [--note <text>] [--expires <seconds>] [--wait]\n');
+    expect(r.stdout).toContain('\nexit codes:\n    0  done; with --wait, paid the amount asked\n');
+    expect(r.stdout).toMatch(/\n {2}130 {2}interrupted while waiting\n$/);
+  });
+
+  it('is listed in dakbox --help', () => {
+    const r = dakbox('--help');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain('dakbox billing <sale|cancel|status|ping|listen> --port /dev/ttyUSB0 [...]');
+  });
+
+  it('refuses a negative amount in one line, exit 2', () => {
+    const r = dakbox('billing', 'sale', '-5', '--port', '/dev/dakbox-no-such-port');
+    expect(r).toEqual({ status: 2, stdout: '', stderr: 'dakbox billing: amount: "-5" is negative\n' });
+  });
+
+  it('exits 3, naming the port, when the port will not open', () => {
+    const r = dakbox('billing', 'ping', '--port', '/dev/dakbox-no-such-port');
+    expect(r.status).toBe(3);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(/^dakbox billing: cannot open \/dev\/dakbox-no-such-port: .*\n$/);
+  });
+});
+
 describe('dakbox run', () => {
   it('refuses a broken config in one line, without a stack trace', () => {
     const r = dakbox('run', '--config', join(scratch, 'missing.json'));
