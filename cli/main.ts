@@ -65,4 +65,3 @@ export async function main(argv: string[], io: CommandIo = { stdout: process.std
   }
 }
 
-process.exitCode = await main(process.argv.slice(2));

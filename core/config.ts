@@ -54,10 +54,17 @@ export const speakerSchema = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('system') }),
 ]);
 
+/**
+ * The Raspberry Pi IO plugins the device image may carry: raspi-io (the
+ * default) or pi-io. Neither is a dependency of the project; see
+ * adapters/controls/board-io.ts.
+ */
+export const PI_IO_PLUGINS = ['raspi-io', 'pi-io'] as const;
+
 export const controlsSchema = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('none') }),
   z.strictObject({ kind: z.literal('virtual') }),
-  z.strictObject({ kind: z.literal('raspberry-pi') }),
+  z.strictObject({ kind: z.literal('raspberry-pi'), plugin: z.enum(PI_IO_PLUGINS, { message: `must be one of ${PI_IO_PLUGINS.join(', ')}` }).optional() }),
 ]);
 
 export const deviceConfigSchema = z.strictObject({

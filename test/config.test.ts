@@ -31,9 +31,19 @@ describe('device config', () => {
     [{ langauge: 'hi' }, 'device.json: langauge: is not a known setting'],
     [{ mqtt: { url: 'http://broker' } }, 'device.json: mqtt.url: must be a broker URL like mqtt://host:1883 or mqtts://host:8883'],
     [{ sale: { limit: '100000' } }, 'device.json: sale.limit: must be an amount with two decimals, more than zero, like "100000.00"'],
+    [{ payee: { vpa: 'mysuru@postbank', name: '   ' } }, 'device.json: payee.name: is blank'],
+    [{ payee: { vpa: 'mysuru@postbank', name: 'Mysuru\nHO' } }, 'device.json: payee.name: contains a control or invisible character (U+000A)'],
+    [{ payee: { vpa: 'mysuru@postbank', name: 'Mysuru \u202eOH' } }, 'device.json: payee.name: contains a control or invisible character (U+202E)'],
+    [{ sale: { note: 'Speed\u0085post' } }, 'device.json: sale.note: contains a control or invisible character (U+0085)'],
+    [{ controls: { kind: 'raspberry-pi', plugin: 'wiringpi' } }, 'device.json: controls.plugin: must be one of raspi-io, pi-io'],
   ])('names the field in %j', (change, message) => {
     fixture = deviceFixture(change);
     expect(refusal(() => loadConfig(fixture!.configPath)).message).toBe(message);
+  });
+
+  it('lets the field engineer choose the pi-io plugin for the buttons and LEDs', () => {
+    fixture = deviceFixture({ controls: { kind: 'raspberry-pi', plugin: 'pi-io' } });
+    expect(loadConfig(fixture.configPath).settings.controls).toEqual({ kind: 'raspberry-pi', plugin: 'pi-io' });
   });
 
   it('reports a missing field as missing', () => {
