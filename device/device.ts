@@ -9,7 +9,7 @@ import type { Speaker } from '../core/ports/speaker.js';
 import { Announcer } from '../core/announce/announcer.js';
 import { BillingLink } from '../core/billing/link.js';
 import type { Clock, TimerHandle } from '../core/clock.js';
-import { formatIst, systemClock } from '../core/clock.js';
+import { formatIst, nextIstTime, systemClock } from '../core/clock.js';
 import { applyRemoteSettings, remoteView, saveSettings, type DeviceConfig } from '../core/config.js';
 import { wireControlPanel } from './features/control-panel.js';
 import { Counter } from '../core/sale/counter.js';
@@ -348,12 +348,8 @@ export class Device {
     const at = this.settings.announce.daySummaryAt;
     this.clock.clearTimeout(this.daySummaryTimer);
     if (!at) return;
-    const [hh = 0, mm = 0] = at.split(':').map(Number);
-    const IST = 330 * 60_000;
     const now = this.clock.now();
-    const dayStart = Math.floor((now + IST) / 86_400_000) * 86_400_000 - IST;
-    let next = dayStart + (hh * 60 + mm) * 60_000;
-    if (next <= now) next += 86_400_000;
+    const next = nextIstTime(now, at);
     this.daySummaryTimer = this.clock.setTimeout(() => {
       this.daySummaryTimer = undefined;
       if (this.stopped) return;
