@@ -12,6 +12,8 @@ import type { Clock, TimerHandle } from '../core/clock.js';
 import { formatIst, nextIstTime, systemClock } from '../core/clock.js';
 import { applyRemoteSettings, remoteView, saveSettings, type DeviceConfig } from '../core/config.js';
 import { wireControlPanel } from './features/control-panel.js';
+import { startFeatures, stopFeatures, type Feature } from './features/feature.js';
+import { PaymentSignals } from './features/payment-signals.js';
 import { Counter } from '../core/sale/counter.js';
 import { describeError } from '../core/errors.js';
 import { readJsonMessage } from '../core/json-message.js';
@@ -96,6 +98,8 @@ export class Device {
   /** The billing PC's serial link, when the config names a port. */
   readonly billing?: { link: BillingLink; line: BillingLine } | undefined;
   private readonly log: Logger;
+  /** Started in this order, stopped in the reverse. */
+  private readonly features: readonly Feature[];
   private telemetryTimer?: TimerHandle | undefined;
   private networkPromptTimer?: TimerHandle | undefined;
   private daySummaryTimer?: TimerHandle | undefined;
@@ -154,6 +158,16 @@ export class Device {
     });
     const line = options.parts.billingLine;
     if (line) this.billing = { link: new BillingLink({ counter: this.counter, clock: this.clock, log: log.child({ feature: 'billing' }) }), line };
+    const settingsNow = () => this.settings;
+    this.features = [
+      new PaymentSignals({
+        counter: this.counter,
+        controls: options.parts.controls,
+        announcer: this.announcer,
+        settings: settingsNow,
+        log: log.child({ feature: 'payment-signals' }),
+      }),
+    ];
   }
 
   get settings(): DeviceConfig['settings'] {
@@ -176,16 +190,7 @@ export class Device {
       this.publishConfigState();
     });
     this.wireControls();
-    this.counter.subscribe((event) => {
-      const controls = this.options.parts.controls;
-      if (event.type === 'qr' && this.settings.sale.chimeOnQr) {
-        // The buzzer beeps where there is one; otherwise the speaker chimes.
-        if (controls) controls.qrShown();
-        else this.announcer.chime().catch((err: unknown) => this.log.debug({ err }, 'chime not sounded'));
-      }
-      if (event.type === 'paid') controls?.paid();
-      if (event.type === 'failed') controls?.failed();
-    });
+    startFeatures(this.features, this.log);
     this.counter.boot();
     if (this.billing) {
       this.billing.link.start();
@@ -363,6 +368,7 @@ export class Device {
     if (this.stopped) return;
     this.stopped = true;
     for (const t of [this.telemetryTimer, this.networkPromptTimer, this.daySummaryTimer, this.infoTimer]) this.clock.clearTimeout(t);
+    stopFeatures(this.features, this.log);
     this.counter.stop();
     this.options.parts.controls?.stop();
     if (this.billing) {
