@@ -13,6 +13,7 @@ import { formatIst, nextIstTime, systemClock } from '../core/clock.js';
 import { applyRemoteSettings, remoteView, saveSettings, type DeviceConfig } from '../core/config.js';
 import { wireControlPanel } from './features/control-panel.js';
 import { startFeatures, stopFeatures, type Feature } from './features/feature.js';
+import { LinkPrompts } from './features/link-prompts.js';
 import { PaymentSignals } from './features/payment-signals.js';
 import { Counter } from '../core/sale/counter.js';
 import { describeError } from '../core/errors.js';
@@ -66,8 +67,6 @@ export interface DeviceOptions {
 
 const LOW_MEMORY_BYTES = 32 * 1024 * 1024;
 const LOW_STORAGE_BYTES = 64 * 1024 * 1024;
-/** A link blip shorter than this is not worth announcing. */
-const NETWORK_PROMPT_DELAY_MS = 5_000;
 const HEALTH_PROMPT_INTERVAL_MS = 60 * 60 * 1000;
 const INFO_SCREEN_MS = 30_000;
 
@@ -101,11 +100,8 @@ export class Device {
   /** Started in this order, stopped in the reverse. */
   private readonly features: readonly Feature[];
   private telemetryTimer?: TimerHandle | undefined;
-  private networkPromptTimer?: TimerHandle | undefined;
   private daySummaryTimer?: TimerHandle | undefined;
   private infoTimer?: TimerHandle | undefined;
-  private everOnline = false;
-  private lostAnnounced = false;
   private lastHealthPrompt = { memory: -Infinity, storage: -Infinity };
   private stopped = false;
 
@@ -160,6 +156,7 @@ export class Device {
     if (line) this.billing = { link: new BillingLink({ counter: this.counter, clock: this.clock, log: log.child({ feature: 'billing' }) }), line };
     const settingsNow = () => this.settings;
     this.features = [
+      new LinkPrompts({ link: this.link, announcer: this.announcer, settings: settingsNow, clock: this.clock, log: log.child({ feature: 'link-prompts' }) }),
       new PaymentSignals({
         counter: this.counter,
         controls: options.parts.controls,
@@ -243,22 +240,6 @@ export class Device {
   private linkChanged(state: LinkState): void {
     this.lcd.setLink(state);
     this.options.parts.controls?.showLink(state);
-    if (!this.settings.announce.prompts) return;
-    if (state === 'online') {
-      this.clock.clearTimeout(this.networkPromptTimer);
-      this.networkPromptTimer = undefined;
-      if (!this.everOnline) this.say({ kind: 'connected' });
-      else if (this.lostAnnounced) this.say({ kind: 'network-back' });
-      this.everOnline = true;
-      this.lostAnnounced = false;
-    } else if (state === 'offline' && this.everOnline && !this.networkPromptTimer && !this.lostAnnounced) {
-      this.networkPromptTimer = this.clock.setTimeout(() => {
-        this.networkPromptTimer = undefined;
-        if (this.link.state === 'online' || this.stopped) return;
-        this.lostAnnounced = true;
-        this.say({ kind: 'network-lost' });
-      }, NETWORK_PROMPT_DELAY_MS);
-    }
   }
 
   private say(announcement: Parameters<Announcer['announce']>[0]): void {
@@ -367,7 +348,7 @@ export class Device {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    for (const t of [this.telemetryTimer, this.networkPromptTimer, this.daySummaryTimer, this.infoTimer]) this.clock.clearTimeout(t);
+    for (const t of [this.telemetryTimer, this.daySummaryTimer, this.infoTimer]) this.clock.clearTimeout(t);
     stopFeatures(this.features, this.log);
     this.counter.stop();
     this.options.parts.controls?.stop();
