@@ -10,21 +10,20 @@ import { Announcer } from '../core/announce/announcer.js';
 import { BillingLink } from '../core/billing/link.js';
 import type { Clock, TimerHandle } from '../core/clock.js';
 import { formatIst, nextIstTime, systemClock } from '../core/clock.js';
-import { applyRemoteSettings, remoteView, saveSettings, type DeviceConfig } from '../core/config.js';
+import { saveSettings, type DeviceConfig } from '../core/config.js';
 import { wireControlPanel } from './features/control-panel.js';
 import { startFeatures, stopFeatures, type Feature } from './features/feature.js';
 import { LinkPrompts } from './features/link-prompts.js';
 import { PaymentSignals } from './features/payment-signals.js';
+import { RemoteConfig } from './features/remote-config.js';
 import { Counter } from '../core/sale/counter.js';
-import { describeError } from '../core/errors.js';
-import { readJsonMessage } from '../core/json-message.js';
 import { Lcd } from '../core/sale/lcd.js';
 import { Ledger } from '../core/payment/ledger.js';
 import type { Logger } from '../core/log.js';
-import { formatWireAmount, parseWireAmount } from '../core/money.js';
+import { formatWireAmount } from '../core/money.js';
 import { MqttLink } from '../core/link/mqtt-link.js';
 import { Outbox } from '../core/payment/outbox.js';
-import type { DeviceTopics, Telemetry } from '../core/link/topics.js';
+import type { Telemetry } from '../core/link/topics.js';
 
 export const FIRMWARE_VERSION = '0.1.0';
 
@@ -157,6 +156,17 @@ export class Device {
     const settingsNow = () => this.settings;
     this.features = [
       new LinkPrompts({ link: this.link, announcer: this.announcer, settings: settingsNow, clock: this.clock, log: log.child({ feature: 'link-prompts' }) }),
+      new RemoteConfig({
+        link: this.link,
+        config,
+        persist: (next) => this.persist(next),
+        outbox: this.outbox,
+        announcer: this.announcer,
+        lcd: this.lcd,
+        telemetry: { reschedule: () => this.scheduleTelemetry() },
+        clock: this.clock,
+        log: log.child({ feature: 'remote-config' }),
+      }),
       new PaymentSignals({
         counter: this.counter,
         controls: options.parts.controls,
@@ -180,12 +190,8 @@ export class Device {
     this.lcd.show({ kind: 'boot', firmware: FIRMWARE_VERSION, deviceId: this.settings.deviceId });
     this.link.handle('payment', (payload) => this.counter.handlePayment(payload));
     this.link.handle('collect', (payload) => this.counter.handleCollect(payload));
-    this.link.handle('config/set', (payload) => this.configure(payload));
     this.link.on('state', (state) => this.linkChanged(state));
-    this.link.on('connected', () => {
-      this.outbox.reconnected();
-      this.publishConfigState();
-    });
+    this.link.on('connected', () => this.outbox.reconnected());
     this.wireControls();
     startFeatures(this.features, this.log);
     this.counter.boot();
@@ -244,33 +250,6 @@ export class Device {
 
   private say(announcement: Parameters<Announcer['announce']>[0]): void {
     this.announcer.announce(announcement).catch((err: unknown) => this.log.warn({ err }, 'prompt not spoken'));
-  }
-
-  /** `config/set`: apply what the backend may change, persist it, report the settings in force. */
-  private configure(payload: Buffer): void {
-    let error: string | undefined;
-    try {
-      const body = readJsonMessage(payload, 4096, 'config/set');
-      const { settings, changed } = applyRemoteSettings(this.settings, body);
-      if (changed.length) {
-        this.persist(settings);
-        this.options.config.saleLimit = parseWireAmount(settings.sale.limit, 'saleLimit');
-        if (changed.includes('volume')) this.announcer.setVolume(settings.volume);
-        if (changed.includes('language')) this.lcd.refresh();
-        if (changed.includes('telemetrySeconds')) this.scheduleTelemetry();
-        this.log.info({ changed }, 'settings changed by the backend');
-      }
-    } catch (err) {
-      error = describeError(err);
-      this.log.warn({ error }, 'config/set refused');
-    }
-    this.publishConfigState(error);
-  }
-
-  private publishConfigState(error?: string): void {
-    const state: DeviceTopics['config/state'] = { v: 1, settings: remoteView(this.settings), at: formatIst(this.clock.now()) };
-    if (error !== undefined) state.error = error;
-    this.outbox.post('config/state', state);
   }
 
   private scheduleTelemetry(): void {
