@@ -1,6 +1,4 @@
-import { freemem, networkInterfaces } from 'node:os';
-import { statfsSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { networkInterfaces } from 'node:os';
 import type { Controls } from '../core/ports/controls.js';
 import type { LinkState } from '../core/link/link-state.js';
 import type { Display } from '../core/ports/display.js';
@@ -9,18 +7,19 @@ import type { Speaker } from '../core/ports/speaker.js';
 import { Announcer } from '../core/announce/announcer.js';
 import { BillingLink } from '../core/billing/link.js';
 import type { Clock, TimerHandle } from '../core/clock.js';
-import { formatIst, nextIstTime, systemClock } from '../core/clock.js';
+import { nextIstTime, systemClock } from '../core/clock.js';
 import { saveSettings, type DeviceConfig } from '../core/config.js';
 import { wireControlPanel } from './features/control-panel.js';
 import { startFeatures, stopFeatures, type Feature } from './features/feature.js';
 import { LinkPrompts } from './features/link-prompts.js';
 import { PaymentSignals } from './features/payment-signals.js';
 import { RemoteConfig } from './features/remote-config.js';
+import { HealthPrompts } from './features/health-prompts.js';
+import { systemProbe, TelemetryReporter, type SystemProbe } from './features/telemetry.js';
 import { Counter } from '../core/sale/counter.js';
 import { Lcd } from '../core/sale/lcd.js';
 import { Ledger } from '../core/payment/ledger.js';
 import type { Logger } from '../core/log.js';
-import { formatWireAmount } from '../core/money.js';
 import { MqttLink } from '../core/link/mqtt-link.js';
 import { Outbox } from '../core/payment/outbox.js';
 import type { Telemetry } from '../core/link/topics.js';
@@ -37,25 +36,6 @@ export interface DeviceParts {
   billingLine?: BillingLine | undefined;
 }
 
-/** How much memory and storage the board has left; the real one asks the OS. */
-export interface SystemProbe {
-  freeMemoryBytes(): number;
-  /** Free bytes on the filesystem holding `path`, or null if it cannot be read. */
-  freeStorageBytes(path: string): number | null;
-}
-
-export const systemProbe: SystemProbe = {
-  freeMemoryBytes: () => freemem(),
-  freeStorageBytes: (path) => {
-    try {
-      const stats = statfsSync(path);
-      return stats.bavail * stats.bsize;
-    } catch {
-      return null;
-    }
-  },
-};
-
 export interface DeviceOptions {
   config: DeviceConfig;
   parts: DeviceParts;
@@ -64,9 +44,6 @@ export interface DeviceOptions {
   probe?: SystemProbe;
 }
 
-const LOW_MEMORY_BYTES = 32 * 1024 * 1024;
-const LOW_STORAGE_BYTES = 64 * 1024 * 1024;
-const HEALTH_PROMPT_INTERVAL_MS = 60 * 60 * 1000;
 const INFO_SCREEN_MS = 30_000;
 
 /** The first non-loopback IPv4 address, for the info screen. */
@@ -98,10 +75,9 @@ export class Device {
   private readonly log: Logger;
   /** Started in this order, stopped in the reverse. */
   private readonly features: readonly Feature[];
-  private telemetryTimer?: TimerHandle | undefined;
+  private readonly reporter: TelemetryReporter;
   private daySummaryTimer?: TimerHandle | undefined;
   private infoTimer?: TimerHandle | undefined;
-  private lastHealthPrompt = { memory: -Infinity, storage: -Infinity };
   private stopped = false;
 
   constructor(private readonly options: DeviceOptions) {
@@ -154,6 +130,19 @@ export class Device {
     const line = options.parts.billingLine;
     if (line) this.billing = { link: new BillingLink({ counter: this.counter, clock: this.clock, log: log.child({ feature: 'billing' }) }), line };
     const settingsNow = () => this.settings;
+    this.reporter = new TelemetryReporter({
+      link: this.link,
+      counter: this.counter,
+      ledger: this.ledger,
+      announcer: this.announcer,
+      outbox: this.outbox,
+      settings: settingsNow,
+      ledgerPath: config.ledgerPath,
+      probe: options.probe ?? systemProbe,
+      bootAt: this.bootAt,
+      clock: this.clock,
+      log: log.child({ feature: 'telemetry' }),
+    });
     this.features = [
       new LinkPrompts({ link: this.link, announcer: this.announcer, settings: settingsNow, clock: this.clock, log: log.child({ feature: 'link-prompts' }) }),
       new RemoteConfig({
@@ -163,7 +152,7 @@ export class Device {
         outbox: this.outbox,
         announcer: this.announcer,
         lcd: this.lcd,
-        telemetry: { reschedule: () => this.scheduleTelemetry() },
+        telemetry: this.reporter,
         clock: this.clock,
         log: log.child({ feature: 'remote-config' }),
       }),
@@ -174,6 +163,8 @@ export class Device {
         settings: settingsNow,
         log: log.child({ feature: 'payment-signals' }),
       }),
+      this.reporter,
+      new HealthPrompts({ reports: this.reporter, announcer: this.announcer, settings: settingsNow, clock: this.clock, log: log.child({ feature: 'health-prompts' }) }),
     ];
   }
 
@@ -200,7 +191,6 @@ export class Device {
       this.billing.line.start(this.billing.link);
     }
     this.link.start();
-    this.scheduleTelemetry();
     this.scheduleDaySummary();
     this.log.info({ deviceId: this.settings.deviceId, firmware: FIRMWARE_VERSION, broker: this.settings.mqtt.url }, 'device started');
   }
@@ -252,61 +242,9 @@ export class Device {
     this.announcer.announce(announcement).catch((err: unknown) => this.log.warn({ err }, 'prompt not spoken'));
   }
 
-  private scheduleTelemetry(): void {
-    this.clock.clearTimeout(this.telemetryTimer);
-    this.telemetryTimer = this.clock.setTimeout(() => {
-      this.telemetryTimer = undefined;
-      if (this.stopped) return;
-      this.sendTelemetry();
-      this.scheduleTelemetry();
-    }, this.settings.mqtt.telemetrySeconds * 1000);
-  }
-
+  /** The telemetry report as it stands now. */
   telemetry(): Telemetry {
-    const memory = process.memoryUsage();
-    const probe = this.options.probe ?? systemProbe;
-    const storage = probe.freeStorageBytes(dirname(this.options.config.ledgerPath));
-    const sale = this.counter.status().sale;
-    const last = sale ?? this.ledger.lastPayment();
-    const today = this.ledger.today();
-    const health = this.counter.health();
-    return {
-      v: 1,
-      at: formatIst(this.clock.now()),
-      uptimeSeconds: Math.round((this.clock.now() - this.bootAt) / 1000),
-      memory: { rssBytes: memory.rss, heapUsedBytes: memory.heapUsed, systemFreeBytes: probe.freeMemoryBytes() },
-      storageFreeBytes: storage,
-      queueDepth: { announcements: this.announcer.pending, outbox: this.outbox.depth() },
-      lastSale: sale
-        ? { tr: sale.tr, amount: formatWireAmount(sale.amount), state: sale.state }
-        : last
-          ? { tr: last.tr, amount: formatWireAmount(last.amount), state: 'paid' }
-          : null,
-      today: { count: today.count, total: formatWireAmount(today.total) },
-      volume: this.announcer.volume,
-      language: this.settings.language,
-      link: { state: this.link.state, reconnects: this.link.reconnects },
-      rejected: health.rejected,
-    };
-  }
-
-  private sendTelemetry(): void {
-    const t = this.telemetry();
-    if (this.link.state === 'online') {
-      this.link.publish('telemetry', JSON.stringify(t), { qos: 0 }).catch((err: unknown) => this.log.debug({ err }, 'telemetry not sent'));
-    }
-    const now = this.clock.now();
-    if (!this.settings.announce.prompts) return;
-    if (t.memory.systemFreeBytes < LOW_MEMORY_BYTES && now - this.lastHealthPrompt.memory > HEALTH_PROMPT_INTERVAL_MS) {
-      this.lastHealthPrompt.memory = now;
-      this.log.warn({ freeBytes: t.memory.systemFreeBytes }, 'memory is low');
-      this.say({ kind: 'low-memory' });
-    }
-    if (t.storageFreeBytes !== null && t.storageFreeBytes < LOW_STORAGE_BYTES && now - this.lastHealthPrompt.storage > HEALTH_PROMPT_INTERVAL_MS) {
-      this.lastHealthPrompt.storage = now;
-      this.log.warn({ freeBytes: t.storageFreeBytes }, 'storage is low');
-      this.say({ kind: 'low-storage' });
-    }
+    return this.reporter.report();
   }
 
   private scheduleDaySummary(): void {
@@ -327,7 +265,7 @@ export class Device {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    for (const t of [this.telemetryTimer, this.daySummaryTimer, this.infoTimer]) this.clock.clearTimeout(t);
+    for (const t of [this.daySummaryTimer, this.infoTimer]) this.clock.clearTimeout(t);
     stopFeatures(this.features, this.log);
     this.counter.stop();
     this.options.parts.controls?.stop();
