@@ -7,7 +7,7 @@ import type { Speaker } from '../core/ports/speaker.js';
 import { Announcer } from '../core/announce/announcer.js';
 import { BillingLink } from '../core/billing/link.js';
 import type { Clock, TimerHandle } from '../core/clock.js';
-import { nextIstTime, systemClock } from '../core/clock.js';
+import { systemClock } from '../core/clock.js';
 import { saveSettings, type DeviceConfig } from '../core/config.js';
 import { wireControlPanel } from './features/control-panel.js';
 import { startFeatures, stopFeatures, type Feature } from './features/feature.js';
@@ -15,6 +15,7 @@ import { LinkPrompts } from './features/link-prompts.js';
 import { PaymentSignals } from './features/payment-signals.js';
 import { RemoteConfig } from './features/remote-config.js';
 import { HealthPrompts } from './features/health-prompts.js';
+import { DaySummary } from './features/day-summary.js';
 import { systemProbe, TelemetryReporter, type SystemProbe } from './features/telemetry.js';
 import { Counter } from '../core/sale/counter.js';
 import { Lcd } from '../core/sale/lcd.js';
@@ -76,7 +77,6 @@ export class Device {
   /** Started in this order, stopped in the reverse. */
   private readonly features: readonly Feature[];
   private readonly reporter: TelemetryReporter;
-  private daySummaryTimer?: TimerHandle | undefined;
   private infoTimer?: TimerHandle | undefined;
   private stopped = false;
 
@@ -165,6 +165,7 @@ export class Device {
       }),
       this.reporter,
       new HealthPrompts({ reports: this.reporter, announcer: this.announcer, settings: settingsNow, clock: this.clock, log: log.child({ feature: 'health-prompts' }) }),
+      new DaySummary({ ledger: this.ledger, announcer: this.announcer, settings: settingsNow, clock: this.clock, log: log.child({ feature: 'day-summary' }) }),
     ];
   }
 
@@ -191,7 +192,6 @@ export class Device {
       this.billing.line.start(this.billing.link);
     }
     this.link.start();
-    this.scheduleDaySummary();
     this.log.info({ deviceId: this.settings.deviceId, firmware: FIRMWARE_VERSION, broker: this.settings.mqtt.url }, 'device started');
   }
 
@@ -238,34 +238,15 @@ export class Device {
     this.options.parts.controls?.showLink(state);
   }
 
-  private say(announcement: Parameters<Announcer['announce']>[0]): void {
-    this.announcer.announce(announcement).catch((err: unknown) => this.log.warn({ err }, 'prompt not spoken'));
-  }
-
   /** The telemetry report as it stands now. */
   telemetry(): Telemetry {
     return this.reporter.report();
   }
 
-  private scheduleDaySummary(): void {
-    const at = this.settings.announce.daySummaryAt;
-    this.clock.clearTimeout(this.daySummaryTimer);
-    if (!at) return;
-    const now = this.clock.now();
-    const next = nextIstTime(now, at);
-    this.daySummaryTimer = this.clock.setTimeout(() => {
-      this.daySummaryTimer = undefined;
-      if (this.stopped) return;
-      const today = this.ledger.today();
-      this.say({ kind: 'day-summary', count: today.count, total: today.total });
-      this.scheduleDaySummary();
-    }, next - now);
-  }
-
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    for (const t of [this.daySummaryTimer, this.infoTimer]) this.clock.clearTimeout(t);
+    this.clock.clearTimeout(this.infoTimer);
     stopFeatures(this.features, this.log);
     this.counter.stop();
     this.options.parts.controls?.stop();
