@@ -1,4 +1,3 @@
-import { networkInterfaces } from 'node:os';
 import type { Controls } from '../core/ports/controls.js';
 import type { LinkState } from '../core/link/link-state.js';
 import type { Display } from '../core/ports/display.js';
@@ -6,7 +5,7 @@ import type { BillingLine } from '../core/ports/billing-line.js';
 import type { Speaker } from '../core/ports/speaker.js';
 import { Announcer } from '../core/announce/announcer.js';
 import { BillingLink } from '../core/billing/link.js';
-import type { Clock, TimerHandle } from '../core/clock.js';
+import type { Clock } from '../core/clock.js';
 import { systemClock } from '../core/clock.js';
 import { saveSettings, type DeviceConfig } from '../core/config.js';
 import { wireControlPanel } from './features/control-panel.js';
@@ -16,6 +15,7 @@ import { PaymentSignals } from './features/payment-signals.js';
 import { RemoteConfig } from './features/remote-config.js';
 import { HealthPrompts } from './features/health-prompts.js';
 import { DaySummary } from './features/day-summary.js';
+import { InfoScreen } from './features/info-screen.js';
 import { systemProbe, TelemetryReporter, type SystemProbe } from './features/telemetry.js';
 import { Counter } from '../core/sale/counter.js';
 import { Lcd } from '../core/sale/lcd.js';
@@ -45,17 +45,6 @@ export interface DeviceOptions {
   probe?: SystemProbe;
 }
 
-const INFO_SCREEN_MS = 30_000;
-
-/** The first non-loopback IPv4 address, for the info screen. */
-function localAddress(): string | undefined {
-  for (const addresses of Object.values(networkInterfaces())) {
-    const v4 = addresses?.find((a) => a.family === 'IPv4' && !a.internal);
-    if (v4) return v4.address;
-  }
-  return undefined;
-}
-
 /**
  * One counter device: wires the ledger, the broker link, the LCD, the
  * soundbox and the counter together, and owns their start and stop.
@@ -77,7 +66,7 @@ export class Device {
   /** Started in this order, stopped in the reverse. */
   private readonly features: readonly Feature[];
   private readonly reporter: TelemetryReporter;
-  private infoTimer?: TimerHandle | undefined;
+  private readonly infoScreen: InfoScreen;
   private stopped = false;
 
   constructor(private readonly options: DeviceOptions) {
@@ -143,6 +132,7 @@ export class Device {
       clock: this.clock,
       log: log.child({ feature: 'telemetry' }),
     });
+    this.infoScreen = new InfoScreen({ lcd: this.lcd, settings: settingsNow, firmware: FIRMWARE_VERSION, clock: this.clock });
     this.features = [
       new LinkPrompts({ link: this.link, announcer: this.announcer, settings: settingsNow, clock: this.clock, log: log.child({ feature: 'link-prompts' }) }),
       new RemoteConfig({
@@ -166,6 +156,7 @@ export class Device {
       this.reporter,
       new HealthPrompts({ reports: this.reporter, announcer: this.announcer, settings: settingsNow, clock: this.clock, log: log.child({ feature: 'health-prompts' }) }),
       new DaySummary({ ledger: this.ledger, announcer: this.announcer, settings: settingsNow, clock: this.clock, log: log.child({ feature: 'day-summary' }) }),
+      this.infoScreen,
     ];
   }
 
@@ -214,23 +205,9 @@ export class Device {
     controls.start().catch((err: unknown) => log.error({ err }, 'buttons and LEDs did not start; the counter runs without them'));
   }
 
-  /**
-   * The field engineer's information screen, for INFO_SCREEN_MS or until the
-   * counter has something newer to show. Its QR identifies the device to the
-   * engineer's phone.
-   */
+  /** The field engineer's information screen, as a long press of cancel shows it. */
   showInfo(): void {
-    const previous = this.lcd.current;
-    const s = this.settings;
-    const ip = localAddress() ?? 'no network';
-    const identity = `dakbox://device?id=${encodeURIComponent(s.deviceId)}&fw=${FIRMWARE_VERSION}&pa=${encodeURIComponent(s.payee.vpa)}&ip=${encodeURIComponent(ip)}`;
-    const info = { kind: 'info', deviceId: s.deviceId, firmware: FIRMWARE_VERSION, ip, broker: s.mqtt.url, identity } as const;
-    this.lcd.show(info);
-    this.clock.clearTimeout(this.infoTimer);
-    this.infoTimer = this.clock.setTimeout(() => {
-      this.infoTimer = undefined;
-      if (this.lcd.current.kind === 'info') this.lcd.show(previous.kind === 'collect' ? { ...previous, now: this.clock.now() } : previous);
-    }, INFO_SCREEN_MS);
+    this.infoScreen.show();
   }
 
   private linkChanged(state: LinkState): void {
@@ -246,7 +223,6 @@ export class Device {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    this.clock.clearTimeout(this.infoTimer);
     stopFeatures(this.features, this.log);
     this.counter.stop();
     this.options.parts.controls?.stop();
