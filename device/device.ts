@@ -1,5 +1,4 @@
 import type { Controls } from '../core/ports/controls.js';
-import type { LinkState } from '../core/link/link-state.js';
 import type { Display } from '../core/ports/display.js';
 import type { BillingLine } from '../core/ports/billing-line.js';
 import type { Speaker } from '../core/ports/speaker.js';
@@ -8,7 +7,7 @@ import { BillingLink } from '../core/billing/link.js';
 import type { Clock } from '../core/clock.js';
 import { systemClock } from '../core/clock.js';
 import { saveSettings, type DeviceConfig } from '../core/config.js';
-import { wireControlPanel } from './features/control-panel.js';
+import { ControlPanel } from './features/control-panel.js';
 import { startFeatures, stopFeatures, type Feature } from './features/feature.js';
 import { LinkPrompts } from './features/link-prompts.js';
 import { PaymentSignals } from './features/payment-signals.js';
@@ -133,7 +132,21 @@ export class Device {
       log: log.child({ feature: 'telemetry' }),
     });
     this.infoScreen = new InfoScreen({ lcd: this.lcd, settings: settingsNow, firmware: FIRMWARE_VERSION, clock: this.clock });
+    const controls = options.parts.controls;
     this.features = [
+      ...(controls
+        ? [
+            new ControlPanel({
+              controls,
+              link: this.link,
+              announcer: this.announcer,
+              counter: this.counter,
+              ledger: this.ledger,
+              showInfo: () => this.infoScreen.show(),
+              log: log.child({ feature: 'controls' }),
+            }),
+          ]
+        : []),
       new LinkPrompts({ link: this.link, announcer: this.announcer, settings: settingsNow, clock: this.clock, log: log.child({ feature: 'link-prompts' }) }),
       new RemoteConfig({
         link: this.link,
@@ -148,7 +161,7 @@ export class Device {
       }),
       new PaymentSignals({
         counter: this.counter,
-        controls: options.parts.controls,
+        controls,
         announcer: this.announcer,
         settings: settingsNow,
         log: log.child({ feature: 'payment-signals' }),
@@ -173,9 +186,8 @@ export class Device {
     this.lcd.show({ kind: 'boot', firmware: FIRMWARE_VERSION, deviceId: this.settings.deviceId });
     this.link.handle('payment', (payload) => this.counter.handlePayment(payload));
     this.link.handle('collect', (payload) => this.counter.handleCollect(payload));
-    this.link.on('state', (state) => this.linkChanged(state));
+    this.link.on('state', (state) => this.lcd.setLink(state));
     this.link.on('connected', () => this.outbox.reconnected());
-    this.wireControls();
     startFeatures(this.features, this.log);
     this.counter.boot();
     if (this.billing) {
@@ -186,33 +198,9 @@ export class Device {
     this.log.info({ deviceId: this.settings.deviceId, firmware: FIRMWARE_VERSION, broker: this.settings.mqtt.url }, 'device started');
   }
 
-  private wireControls(): void {
-    const controls = this.options.parts.controls;
-    if (!controls) return;
-    const log = this.log.child({ feature: 'controls' });
-    wireControlPanel(controls, {
-      announcer: this.announcer,
-      counter: this.counter,
-      status: () => {
-        const today = this.ledger.today();
-        const last = this.ledger.lastPayment();
-        return { kind: 'status', online: this.link.state === 'online', todayCount: today.count, todayTotal: today.total, ...(last ? { lastPayment: last.amount } : {}) };
-      },
-      showInfo: () => this.showInfo(),
-      log,
-    });
-    controls.showLink(this.link.state);
-    controls.start().catch((err: unknown) => log.error({ err }, 'buttons and LEDs did not start; the counter runs without them'));
-  }
-
   /** The field engineer's information screen, as a long press of cancel shows it. */
   showInfo(): void {
     this.infoScreen.show();
-  }
-
-  private linkChanged(state: LinkState): void {
-    this.lcd.setLink(state);
-    this.options.parts.controls?.showLink(state);
   }
 
   /** The telemetry report as it stands now. */
@@ -225,7 +213,6 @@ export class Device {
     this.stopped = true;
     stopFeatures(this.features, this.log);
     this.counter.stop();
-    this.options.parts.controls?.stop();
     if (this.billing) {
       await this.billing.line.stop().catch((err: unknown) => this.log.warn({ err }, 'serial port did not close cleanly'));
       this.billing.link.stop();
