@@ -7,15 +7,6 @@ import { BillingLink } from '../core/billing/link.js';
 import type { Clock } from '../core/clock.js';
 import { systemClock } from '../core/clock.js';
 import { saveSettings, type DeviceConfig } from '../core/config.js';
-import { ControlPanel } from './features/control-panel.js';
-import { startFeatures, stopFeatures, type Feature } from './features/feature.js';
-import { LinkPrompts } from './features/link-prompts.js';
-import { PaymentSignals } from './features/payment-signals.js';
-import { RemoteConfig } from './features/remote-config.js';
-import { HealthPrompts } from './features/health-prompts.js';
-import { DaySummary } from './features/day-summary.js';
-import { InfoScreen } from './features/info-screen.js';
-import { systemProbe, TelemetryReporter, type SystemProbe } from './features/telemetry.js';
 import { Counter } from '../core/sale/counter.js';
 import { Lcd } from '../core/sale/lcd.js';
 import { Ledger } from '../core/payment/ledger.js';
@@ -23,10 +14,19 @@ import type { Logger } from '../core/log.js';
 import { MqttLink } from '../core/link/mqtt-link.js';
 import { Outbox } from '../core/payment/outbox.js';
 import type { Telemetry } from '../core/link/topics.js';
+import { ControlPanel } from './features/control-panel.js';
+import { DaySummary } from './features/day-summary.js';
+import { startFeatures, stopFeatures, type Feature } from './features/feature.js';
+import { HealthPrompts } from './features/health-prompts.js';
+import { InfoScreen } from './features/info-screen.js';
+import { LinkPrompts } from './features/link-prompts.js';
+import { PaymentSignals } from './features/payment-signals.js';
+import { RemoteConfig } from './features/remote-config.js';
+import { systemProbe, TelemetryReporter, type SystemProbe } from './features/telemetry.js';
 
 export const FIRMWARE_VERSION = '0.1.0';
 
-/** The hardware a device runs on, built from its config (see hardware.ts) or handed in by a test. */
+/** The hardware a device runs on, built from its config (see parts.ts) or handed in by a test. */
 export interface DeviceParts {
   display?: Display | undefined;
   speaker: Speaker;
@@ -45,10 +45,11 @@ export interface DeviceOptions {
 }
 
 /**
- * One counter device: wires the ledger, the broker link, the LCD, the
- * soundbox and the counter together, and owns their start and stop.
- * Each feature logs under its own name; a failure in one is logged and
- * does not stop the others.
+ * One counter device: builds the core parts (ledger, broker link, outbox,
+ * LCD, soundbox, counter, and the billing link on the billing line handed
+ * in) and the features around them, and owns their start and stop. The
+ * features start in order and stop in the reverse; one that fails is
+ * logged under its own name and the others carry on.
  */
 export class Device {
   readonly clock: Clock;
@@ -132,43 +133,37 @@ export class Device {
       log: log.child({ feature: 'telemetry' }),
     });
     this.infoScreen = new InfoScreen({ lcd: this.lcd, settings: settingsNow, firmware: FIRMWARE_VERSION, clock: this.clock });
-    const controls = options.parts.controls;
-    this.features = [
-      ...(controls
-        ? [
-            new ControlPanel({
-              controls,
-              link: this.link,
-              announcer: this.announcer,
-              counter: this.counter,
-              ledger: this.ledger,
-              showInfo: () => this.infoScreen.show(),
-              log: log.child({ feature: 'controls' }),
-            }),
-          ]
-        : []),
-      new LinkPrompts({ link: this.link, announcer: this.announcer, settings: settingsNow, clock: this.clock, log: log.child({ feature: 'link-prompts' }) }),
+    this.features = this.buildFeatures();
+  }
+
+  /**
+   * The features in the order they start. The control panel comes first so
+   * the link LED is in step before anything is said.
+   */
+  private buildFeatures(): Feature[] {
+    const { config, parts } = this.options;
+    const { link, announcer, counter, ledger, clock } = this;
+    const settings = () => this.settings;
+    const log = (feature: string) => this.log.child({ feature });
+    const controls = parts.controls;
+    return [
+      ...(controls ? [new ControlPanel({ controls, link, announcer, counter, ledger, showInfo: () => this.infoScreen.show(), log: log('controls') })] : []),
+      new LinkPrompts({ link, announcer, settings, clock, log: log('link-prompts') }),
       new RemoteConfig({
-        link: this.link,
+        link,
         config,
         persist: (next) => this.persist(next),
         outbox: this.outbox,
-        announcer: this.announcer,
+        announcer,
         lcd: this.lcd,
         telemetry: this.reporter,
-        clock: this.clock,
-        log: log.child({ feature: 'remote-config' }),
+        clock,
+        log: log('remote-config'),
       }),
-      new PaymentSignals({
-        counter: this.counter,
-        controls,
-        announcer: this.announcer,
-        settings: settingsNow,
-        log: log.child({ feature: 'payment-signals' }),
-      }),
+      new PaymentSignals({ counter, controls, announcer, settings, log: log('payment-signals') }),
       this.reporter,
-      new HealthPrompts({ reports: this.reporter, announcer: this.announcer, settings: settingsNow, clock: this.clock, log: log.child({ feature: 'health-prompts' }) }),
-      new DaySummary({ ledger: this.ledger, announcer: this.announcer, settings: settingsNow, clock: this.clock, log: log.child({ feature: 'day-summary' }) }),
+      new HealthPrompts({ reports: this.reporter, announcer, settings, clock, log: log('health-prompts') }),
+      new DaySummary({ ledger, announcer, settings, clock, log: log('day-summary') }),
       this.infoScreen,
     ];
   }
