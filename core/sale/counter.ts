@@ -43,6 +43,8 @@ export interface CounterOptions {
 const COLLECT_ID_PATTERN = /^[A-Za-z0-9._:-]{1,64}$/;
 /** A mismatch needs the clerk's attention, so it stays up longer than a plain result. */
 const MISMATCH_HOLD_FACTOR = 3;
+/** How many recent QRs keep their lifetime on the monotonic clock, for the late rule. */
+const TIMED_QRS = 64;
 
 interface ShowingSale {
   sale: SaleSnapshot;
@@ -65,6 +67,8 @@ export class Counter implements CounterPort {
   private readonly listeners = new Set<(event: CounterEvent) => void>();
   private announcing = 0;
   private readonly rejected = { confirmations: 0, collects: 0, lastReason: null as string | null };
+  /** When each QR shown in this run stops being valid, on the monotonic clock. */
+  private readonly lifetimes = new Map<string, number>();
 
   constructor(private readonly o: CounterOptions) {}
 
@@ -88,7 +92,8 @@ export class Counter implements CounterPort {
     for (const record of pending) this.announce(record);
     if (resume && resume.expiresAt > now) {
       this.o.log.info({ tr: resume.tr }, 'resuming the QR that was on screen');
-      this.display(resume);
+      // Its lifetime left is all the wall clock can say; from here on it is timed on the monotonic clock.
+      this.display(resume, resume.expiresAt - now);
     } else {
       this.showIdle();
     }
@@ -136,7 +141,7 @@ export class Counter implements CounterPort {
     );
     this.supersede();
     this.o.log.info({ tr: sale.tr, amount: formatWireAmount(amount), source: sale.source, ref: sale.ref }, 'QR shown');
-    this.display(sale);
+    this.display(sale, lifetime * 1000);
     this.postQr(sale);
     this.emit({ type: 'qr', sale });
     return sale;
@@ -165,11 +170,23 @@ export class Counter implements CounterPort {
     }
   }
 
-  private display(sale: SaleSnapshot): void {
+  /**
+   * Puts a QR up for `lifetimeMs` of elapsed time. The expiry and the
+   * countdown run on the monotonic clock, so a step of the wall clock
+   * while it is up neither ends it early nor keeps it up longer.
+   */
+  private display(sale: SaleSnapshot, lifetimeMs: number): void {
     this.o.clock.clearTimeout(this.resultTimer);
     this.resultTimer = undefined;
-    const expiry = this.o.clock.setTimeout(() => this.expire(sale), Math.max(0, sale.expiresAt - this.o.clock.now()));
+    const remaining = Math.max(0, lifetimeMs);
+    const expiry = this.o.clock.setTimeout(() => this.expire(sale), remaining);
     this.showing = { sale, expiry };
+    this.lifetimes.delete(sale.tr);
+    this.lifetimes.set(sale.tr, this.o.clock.monotonic() + remaining);
+    for (const tr of this.lifetimes.keys()) {
+      if (this.lifetimes.size <= TIMED_QRS) break;
+      this.lifetimes.delete(tr);
+    }
     this.o.lcd.show({
       kind: 'collect',
       uri: sale.uri,
@@ -177,7 +194,8 @@ export class Counter implements CounterPort {
       payeeName: this.settings.payee.name,
       tr: sale.tr,
       expiresAt: sale.expiresAt,
-      now: this.o.clock.now(),
+      // The countdown's "now" on the QR's own timeline: what is left of its lifetime.
+      now: sale.expiresAt - remaining,
     });
   }
 
@@ -268,13 +286,24 @@ export class Counter implements CounterPort {
       return;
     }
     const payer = maskPayer(c.payer);
-    const { record, fresh } = this.o.ledger.acceptPayment({ utr: c.utr, tr: c.tr, status: c.status, amount: c.amount, payer, paidAt: c.paidAt });
+    const { record, fresh } = this.o.ledger.acceptPayment({ utr: c.utr, tr: c.tr, status: c.status, amount: c.amount, payer, paidAt: c.paidAt }, this.lifetimeOver(c.tr));
     if (!fresh) {
       this.o.log.info({ tr: c.tr, utr: c.utr }, 'duplicate confirmation acknowledged, not announced again');
       this.o.outbox.post('receipt', this.receipt(c.tr, c.utr, 'duplicate'));
       return;
     }
     this.accepted(record);
+  }
+
+  /**
+   * Whether a QR's lifetime is over, for the late rule. A QR shown in this
+   * run was timed on the monotonic clock, so a step of the wall clock
+   * neither makes a payment on it late nor on time. A QR from an earlier run
+   * is left to the ledger, which compares the wall clock with its QRexpire.
+   */
+  private lifetimeOver(tr: string): boolean | undefined {
+    const until = this.lifetimes.get(tr);
+    return until === undefined ? undefined : this.o.clock.monotonic() >= until;
   }
 
   private reject(rejection: Rejection, payload: Buffer): void {
