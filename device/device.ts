@@ -10,6 +10,8 @@ import { Announcer } from '../core/announce/announcer.js';
 import { BillingLink } from '../core/billing/link.js';
 import type { Clock, TimerHandle } from '../core/clock.js';
 import { formatIst, systemClock } from '../core/clock.js';
+import type { ClockTrust } from '../core/clock-trust.js';
+import { linuxClockTrust } from '../adapters/clock/linux-time-sync.js';
 import { applyRemoteSettings, remoteView, saveSettings, type DeviceConfig } from '../core/config.js';
 import { wireControlPanel } from './features/control-panel.js';
 import { Counter } from '../core/sale/counter.js';
@@ -60,6 +62,8 @@ export interface DeviceOptions {
   log: Logger;
   clock?: Clock;
   probe?: SystemProbe;
+  /** Whether the wall clock may stamp QRs; by default what this board's time service says, and the firmware's build time. */
+  clockTrust?: ClockTrust;
 }
 
 const LOW_MEMORY_BYTES = 32 * 1024 * 1024;
@@ -151,6 +155,7 @@ export class Device {
       clock: this.clock,
       log: log.child({ feature: 'counter' }),
       firmware: FIRMWARE_VERSION,
+      clockTrust: options.clockTrust ?? linuxClockTrust(this.clock, log.child({ feature: 'clock' })),
     });
     const line = options.parts.billingLine;
     if (line) this.billing = { link: new BillingLink({ counter: this.counter, clock: this.clock, log: log.child({ feature: 'billing' }) }), line };

@@ -1,4 +1,5 @@
 import { ManualClock } from '../../core/clock.js';
+import type { ClockTrust } from '../../core/clock-trust.js';
 import { loadConfig, type DeviceConfig, type DeviceSettingsInput } from '../../core/config.js';
 import { silentLogger, type Logger } from '../../core/log.js';
 import { signConfirmation } from '../../core/payment/confirmation.js';
@@ -27,18 +28,18 @@ export class CounterBench {
   counter: Counter;
 
   constructor(
-    options: { settings?: Partial<DeviceSettingsInput>; clock?: ManualClock; log?: Logger } = {},
+    options: { settings?: Partial<DeviceSettingsInput>; clock?: ManualClock; clockTrust?: ClockTrust; log?: Logger } = {},
     private readonly log: Logger = options.log ?? silentLogger(),
   ) {
     this.fixture = deviceFixture({ sale: { limit: '5000.00', expirySeconds: 120, resultSeconds: 5, chimeOnQr: true }, ...options.settings });
     this.config = loadConfig(this.fixture.configPath);
     this.clock = options.clock ?? new ManualClock();
     this.ledger = new Ledger(this.config.ledgerPath, this.clock);
-    this.counter = this.build();
+    this.counter = this.build(options.clockTrust);
   }
 
   /** A counter as a fresh start of the device builds it, on the same ledger. */
-  build(): Counter {
+  build(clockTrust?: ClockTrust): Counter {
     const lcd = new Lcd(this.display, this.clock, this.log, () => this.config.settings.language, { kind: 'boot', firmware: 'test', deviceId: 'MYS01' });
     const counter = new Counter({
       config: this.config,
@@ -49,16 +50,17 @@ export class CounterBench {
       clock: this.clock,
       log: this.log,
       firmware: 'test',
+      ...(clockTrust ? { clockTrust } : {}),
     });
     counter.subscribe((e) => this.events.push(e));
     return counter;
   }
 
   /** Stops the counter, as a power cut would, and starts a new one on the same ledger (once the last frame is drawn). */
-  async restart(): Promise<Counter> {
+  async restart(clockTrust?: ClockTrust): Promise<Counter> {
     this.counter.stop();
     await settle();
-    this.counter = this.build();
+    this.counter = this.build(clockTrust);
     this.counter.boot();
     return this.counter;
   }
