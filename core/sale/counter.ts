@@ -260,7 +260,7 @@ export class Counter implements CounterPort {
       c = checkConfirmation(payload, {
         deviceId: this.settings.deviceId,
         keys: this.o.config.notifierKeys,
-        issued: (tr) => this.o.ledger.findSale(tr) !== undefined,
+        shownAt: (tr) => this.o.ledger.findSale(tr)?.shownAt,
       });
     } catch (err) {
       if (!(err instanceof Rejection)) throw err;
