@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
+import { closeSync, fsyncSync, mkdirSync, openSync, readSync, renameSync, rmSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Clock } from '../clock.js';
 import type { SaleSnapshot, SaleSource, SaleState } from '../sale/counter-port.js';
@@ -55,9 +55,38 @@ export interface NewSale {
   expiresAt: number;
 }
 
-const SCHEMA_VERSION = 1;
+/**
+ * Why a file was not opened as this device's ledger. The file is never
+ * deleted, replaced or modified when it is refused: it may hold the only
+ * record of payments, so it is kept for someone to inspect.
+ */
+export type LedgerRefusalReason = 'empty' | 'not-sqlite' | 'not-a-ledger' | 'other-device' | 'damaged' | 'newer-schema' | 'orphan-wal';
 
-const MIGRATIONS: readonly string[] = [
+export class LedgerRefused extends Error {
+  override readonly name = 'LedgerRefused';
+  constructor(
+    readonly path: string,
+    readonly reason: LedgerRefusalReason,
+    /** What is wrong, for people. */
+    readonly detail: string,
+  ) {
+    super(`ledger ${path} refused: ${detail}; ${reason === 'orphan-wal' ? 'the log was' : 'the file was'} kept as it is for inspection`);
+  }
+}
+
+/** Written into the SQLite header of every dakbox ledger (PRAGMA application_id): "DAKB". */
+export const LEDGER_APPLICATION_ID = 0x44414b42;
+
+/** What the ledger needs to know of its device. */
+export interface LedgerOptions {
+  /** A ledger belongs to one device: its id starts every reference the ledger issues. */
+  deviceId: string;
+}
+
+/** A step of the schema: SQL, or code for what SQL cannot know (the device id). */
+type Migration = string | ((db: Database.Database, ledger: { deviceId: string }) => void);
+
+const MIGRATIONS: readonly Migration[] = [
   `CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
    CREATE TABLE sales (
      tr TEXT PRIMARY KEY,
@@ -107,7 +136,17 @@ const MIGRATIONS: readonly string[] = [
      sent_at INTEGER
    );
    CREATE INDEX outbox_unsent ON outbox(id) WHERE sent_at IS NULL;`,
+  // The ledger says whose it is and that it is a dakbox ledger, so that a
+  // wrong or foreign file is refused at open instead of being written to.
+  (db, { deviceId }) => {
+    db.prepare(`INSERT INTO meta (key, value) VALUES ('device_id', ?)`).run(deviceId);
+    db.pragma(`application_id = ${LEDGER_APPLICATION_ID}`);
+  },
 ];
+
+const SCHEMA_VERSION = MIGRATIONS.length;
+/** The tables of a version 1 ledger, made before ledgers carried an application id. */
+const V1_TABLES = ['meta', 'sales', 'payments', 'rejections', 'outbox'];
 
 interface SaleRow {
   tr: string;
@@ -137,37 +176,24 @@ interface PaymentRow {
 
 const IST_OFFSET_MS = 330 * 60 * 1000;
 const DAY_MS = 24 * 60 * 60 * 1000;
+const SQLITE_HEADER = Buffer.from('SQLite format 3\0', 'latin1');
 
 export class Ledger {
   private readonly db: Database.Database;
+  private readonly deviceId: string;
 
+  /**
+   * Opens the device's ledger, or makes a new one where there is no file
+   * (the first start). Anything else that is not this device's sound ledger
+   * is refused with LedgerRefused, and the file is left exactly as it was.
+   */
   constructor(
     path: string,
     private readonly clock: Clock,
+    options: LedgerOptions,
   ) {
-    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-    this.db = new Database(path);
-    // WAL lets the field engineer's tools read while the device writes;
-    // FULL makes every commit survive a power cut, which the exactly-once
-    // announcement relies on.
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma('synchronous = FULL');
-    this.db.pragma('foreign_keys = ON');
-    this.db.pragma('busy_timeout = 5000');
-    this.migrate();
-  }
-
-  private migrate(): void {
-    const current = this.db.pragma('user_version', { simple: true }) as number;
-    if (current > SCHEMA_VERSION) {
-      throw new Error(`ledger schema version ${current} is newer than this firmware understands (${SCHEMA_VERSION})`);
-    }
-    for (let v = current; v < SCHEMA_VERSION; v++) {
-      this.db.transaction(() => {
-        this.db.exec(MIGRATIONS[v] ?? '');
-        this.db.pragma(`user_version = ${v + 1}`);
-      })();
-    }
+    this.deviceId = options.deviceId;
+    this.db = openLedger(path, options.deviceId);
   }
 
   /**
@@ -177,12 +203,12 @@ export class Ledger {
    * seeds it from the clock (seconds), so even a wiped device does not
    * repeat references it issued before.
    */
-  issueSale(deviceId: string, sale: NewSale, buildUri: (tr: string) => string): SaleSnapshot {
+  issueSale(sale: NewSale, buildUri: (tr: string) => string): SaleSnapshot {
     return this.db.transaction((): SaleSnapshot => {
       const row = this.db.prepare(`SELECT value FROM meta WHERE key = 'tr_seq'`).get() as { value: string } | undefined;
       const seq = row ? Number(row.value) + 1 : Math.floor(this.clock.now() / 1000);
       this.db.prepare(`INSERT INTO meta (key, value) VALUES ('tr_seq', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value`).run(String(seq));
-      const tr = `${deviceId}-${seq}`;
+      const tr = `${this.deviceId}-${seq}`;
       const uri = buildUri(tr);
       this.db
         .prepare(
@@ -400,4 +426,159 @@ function payment(row: PaymentRow): PaymentRecord {
   };
   if (row.payer !== null) p.payer = row.payer;
   return p;
+}
+
+/** Opens (or, where there is no file, makes) the ledger at `path`, checked, migrated and ready. */
+function openLedger(path: string, deviceId: string): Database.Database {
+  if (path === ':memory:') {
+    const db = new Database(path);
+    migrate(db, deviceId);
+    return db;
+  }
+  if (inspect(path, deviceId) === 'missing') createLedgerFile(path, deviceId);
+  let db: Database.Database | undefined;
+  try {
+    db = new Database(path, { fileMustExist: true });
+    // WAL lets the field engineer's tools read while the device writes;
+    // FULL makes every commit survive a power cut, which the exactly-once
+    // announcement relies on.
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = FULL');
+    db.pragma('foreign_keys = ON');
+    db.pragma('busy_timeout = 5000');
+    migrate(db, deviceId);
+    return db;
+  } catch (err) {
+    db?.close();
+    throw refusal(path, err) ?? err;
+  }
+}
+
+function migrate(db: Database.Database, deviceId: string): void {
+  const current = db.pragma('user_version', { simple: true }) as number;
+  if (current > SCHEMA_VERSION) {
+    throw new Error(`ledger schema version ${current} is newer than this firmware understands (${SCHEMA_VERSION})`);
+  }
+  for (let v = current; v < SCHEMA_VERSION; v++) {
+    db.transaction(() => {
+      const step = MIGRATIONS[v];
+      if (typeof step === 'function') step(db, { deviceId });
+      else db.exec(step ?? '');
+      db.pragma(`user_version = ${v + 1}`);
+    })();
+  }
+}
+
+/**
+ * Looks at the file before anything writes to it, through a read-only
+ * connection: 'missing' (first start), 'blank' (a SQLite file with nothing
+ * in it, as an interrupted first start of older firmware left it) or
+ * 'ledger' (this device's, sound). Anything else is refused.
+ */
+function inspect(path: string, deviceId: string): 'missing' | 'blank' | 'ledger' {
+  const stats = statSync(path, { throwIfNoEntry: false });
+  if (!stats) {
+    // SQLite would take a leftover write-ahead log as the new file's own and
+    // replay someone else's pages into it; that log may also hold the last payments.
+    const wal = statSync(`${path}-wal`, { throwIfNoEntry: false });
+    if (wal && wal.size > 0) throw new LedgerRefused(path, 'orphan-wal', `the file is missing but its write-ahead log ${path}-wal (${wal.size} bytes) is not, and may hold the last payments`);
+    return 'missing';
+  }
+  if (!stats.isFile()) throw new LedgerRefused(path, 'not-sqlite', 'it is not a file');
+  if (stats.size === 0) throw new LedgerRefused(path, 'empty', 'the file is empty (0 bytes)');
+  if (!hasSqliteHeader(path)) throw new LedgerRefused(path, 'not-sqlite', 'the file is not a SQLite database (its header is missing or overwritten)');
+  let db: Database.Database | undefined;
+  try {
+    db = new Database(path, { readonly: true, fileMustExist: true });
+    return classify(db, path, deviceId);
+  } catch (err) {
+    throw refusal(path, err) ?? err;
+  } finally {
+    db?.close();
+  }
+}
+
+function classify(db: Database.Database, path: string, deviceId: string): 'blank' | 'ledger' {
+  const applicationId = db.pragma('application_id', { simple: true }) as number;
+  const version = db.pragma('user_version', { simple: true }) as number;
+  if (applicationId === LEDGER_APPLICATION_ID) {
+    if (version > SCHEMA_VERSION) {
+      throw new LedgerRefused(path, 'newer-schema', `it was written by newer firmware (ledger schema version ${version}; this firmware understands up to ${SCHEMA_VERSION})`);
+    }
+    checkSound(db, path);
+    const owner = (db.prepare(`SELECT value FROM meta WHERE key = 'device_id'`).get() as { value: string } | undefined)?.value;
+    if (owner === undefined) throw new LedgerRefused(path, 'not-a-ledger', 'it is marked as a dakbox ledger but names no device');
+    if (owner !== deviceId) throw new LedgerRefused(path, 'other-device', `it is the ledger of device ${owner}, and this device is ${deviceId}`);
+    return 'ledger';
+  }
+  if (applicationId !== 0) throw new LedgerRefused(path, 'not-a-ledger', `it is a SQLite database of another application (application id ${applicationId}), not a dakbox ledger`);
+  const tables = (db.prepare(`SELECT name FROM sqlite_schema WHERE type = 'table'`).all() as { name: string }[]).map((t) => t.name);
+  if (tables.length === 0 && version === 0) return 'blank';
+  if (version !== 1 || !V1_TABLES.every((t) => tables.includes(t))) throw new LedgerRefused(path, 'not-a-ledger', 'it is a SQLite database but not a dakbox ledger');
+  // A version 1 ledger, from before ledgers were marked: its references say whose it is.
+  checkSound(db, path);
+  const last = db.prepare(`SELECT tr FROM sales ORDER BY seq DESC LIMIT 1`).get() as { tr: string } | undefined;
+  if (last && !(last.tr.startsWith(`${deviceId}-`) && /^\d+$/.test(last.tr.slice(deviceId.length + 1)))) {
+    throw new LedgerRefused(path, 'other-device', `its last transaction reference ${last.tr} is not one of device ${deviceId}`);
+  }
+  return 'ledger';
+}
+
+/** SQLite's own quick check: every page readable and every b-tree well formed. */
+function checkSound(db: Database.Database, path: string): void {
+  const problems = (db.pragma('quick_check(3)') as { quick_check: string }[]).map((r) => r.quick_check);
+  if (problems.length !== 1 || problems[0] !== 'ok') {
+    throw new LedgerRefused(path, 'damaged', `the file is damaged (${problems.join('; ').replace(/\s+/g, ' ').slice(0, 200)})`);
+  }
+}
+
+/** The refusal a SQLite error on opening means, if it means one. */
+function refusal(path: string, err: unknown): LedgerRefused | undefined {
+  if (err instanceof LedgerRefused) return err;
+  const code = (err as { code?: unknown }).code;
+  if (typeof code !== 'string') return undefined;
+  if (code.startsWith('SQLITE_CORRUPT')) return new LedgerRefused(path, 'damaged', `the file is damaged (${(err as Error).message})`);
+  if (code.startsWith('SQLITE_NOTADB')) return new LedgerRefused(path, 'not-sqlite', 'the file is not a SQLite database');
+  return undefined;
+}
+
+function hasSqliteHeader(path: string): boolean {
+  const header = Buffer.alloc(SQLITE_HEADER.length);
+  const fd = openSync(path, 'r');
+  try {
+    return readSync(fd, header, 0, header.length, 0) === header.length && header.equals(SQLITE_HEADER);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * A new ledger is made whole beside its final name and then renamed into
+ * place, so a power cut during the first start leaves either no ledger or a
+ * complete one, never a half-made file that the next start would refuse.
+ */
+function createLedgerFile(path: string, deviceId: string): void {
+  mkdirSync(dirname(path), { recursive: true });
+  const draft = `${path}.new`;
+  // What an interrupted first start left behind never issued a sale.
+  for (const suffix of ['', '-journal', '-wal', '-shm']) rmSync(`${draft}${suffix}`, { force: true });
+  const db = new Database(draft);
+  try {
+    db.pragma('synchronous = FULL');
+    migrate(db, deviceId);
+  } finally {
+    db.close();
+  }
+  fsyncPath(draft);
+  renameSync(draft, path);
+  fsyncPath(dirname(path));
+}
+
+function fsyncPath(path: string): void {
+  const fd = openSync(path, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
 }

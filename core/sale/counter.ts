@@ -130,7 +130,6 @@ export class Counter implements CounterPort {
     const { payee } = this.settings;
     const signing = this.o.config.qrSigningKey && payee.orgId ? { key: this.o.config.qrSigningKey, orgId: payee.orgId } : undefined;
     const sale = this.o.ledger.issueSale(
-      this.settings.deviceId,
       { source: request.source, amount, ref: request.ref, note, collectId, shownAt, expiresAt },
       (tr) => buildDynamicQr({ vpa: payee.vpa, payeeName: payee.name, mcc: payee.mcc, tr, note, amount, shownAt, expiresAt, ...(signing ? { signing } : {}) }).uri,
     );
