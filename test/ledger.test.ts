@@ -1,11 +1,12 @@
 import Database from 'better-sqlite3';
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, copyFileSync, existsSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../core/clock.js';
 import { LEDGER_APPLICATION_ID, Ledger, LedgerRefused, type LedgerRefusalReason, type NewSale } from '../core/payment/ledger.js';
+import { TR_PATTERN } from '../core/sale/dynamic-qr.js';
 import { paise } from '../core/money.js';
 
 let dir: string;
@@ -50,30 +51,6 @@ describe('ledger', () => {
     // synchronous is per connection; the ledger's own connection is the one that matters.
     const internal = (ledger as unknown as { db: Database.Database }).db;
     expect(internal.pragma('synchronous', { simple: true })).toBe(2);
-  });
-
-  it('issues transaction references that never repeat, across restarts', () => {
-    const first = ledger.issueSale(sale(), uriFor);
-    expect(first.tr).toBe(`MYS01-${Math.floor(clock.now() / 1000)}`);
-    const second = ledger.issueSale(sale(), uriFor);
-    ledger.close();
-    ledger = open();
-    const third = ledger.issueSale(sale(), uriFor);
-    const seqs = [first, second, third].map((s) => Number(s.tr.split('-')[1]));
-    expect(seqs[1]).toBe(seqs[0]! + 1);
-    expect(seqs[2]).toBe(seqs[1]! + 1);
-    expect(ledger.findSale(third.tr)?.uri).toBe(uriFor(third.tr));
-  });
-
-  it('seeds a fresh ledger from the clock, so a wiped device does not repeat old references', () => {
-    const old = ledger.issueSale(sale(), uriFor);
-    ledger.close();
-    rmSync(path);
-    rmSync(`${path}-wal`, { force: true });
-    rmSync(`${path}-shm`, { force: true });
-    clock.advance(60_000);
-    ledger = open();
-    expect(Number(ledger.issueSale(sale(), uriFor).tr.split('-')[1])).toBeGreaterThan(Number(old.tr.split('-')[1]));
   });
 
   it('records the URI built for the reference inside the same transaction', () => {
@@ -189,6 +166,90 @@ function makeV1Ledger(file: string, trs: string[]): void {
   db.pragma('user_version = 1');
   db.close();
 }
+
+describe('transaction references', () => {
+  const FORM = /^MYS01-[0-9A-HJKMNP-TV-Z]{7}-\d+$/;
+
+  it('are {deviceId}-{epoch}-{n}: n counts on across restarts, the epoch is drawn again each run', () => {
+    const first = ledger.issueSale(sale(), uriFor);
+    const second = ledger.issueSale(sale(), uriFor);
+    ledger.close();
+    ledger = open();
+    const third = ledger.issueSale(sale(), uriFor);
+    expect([first.tr, second.tr, third.tr].map((tr) => FORM.test(tr))).toEqual([true, true, true]);
+    const parts = [first, second, third].map((s) => s.tr.split('-'));
+    expect(parts.map((p) => p[2])).toEqual(['1', '2', '3']);
+    expect(parts[0]![1]).toBe(parts[1]![1]);
+    expect(parts[2]![1]).not.toBe(parts[1]![1]);
+    expect(ledger.findSale(third.tr)?.uri).toBe(uriFor(third.tr));
+    expect(ledger.showingSales().map((s) => s.tr)).toEqual([first.tr, second.tr, third.tr]);
+  });
+
+  it('never repeat after the ledger is wiped, even with the clock set back', () => {
+    const before = Array.from({ length: 200 }, () => ledger.issueSale(sale(), uriFor).tr);
+    ledger.close();
+    wipe();
+    // A board without a battery clock, started before it synced its time.
+    clock = new ManualClock(clock.now() - 60_000);
+    ledger = open();
+    const after = Array.from({ length: 200 }, () => ledger.issueSale(sale(), uriFor).tr);
+    expect(new Set([...before, ...after]).size).toBe(400);
+  });
+
+  it('never repeat when an old copy of the ledger is put back', () => {
+    for (let i = 0; i < 10; i++) ledger.issueSale(sale(), uriFor);
+    ledger.close();
+    const backup = join(dir, 'backup.sqlite');
+    copyFileSync(path, backup);
+    ledger = open();
+    const afterBackup = Array.from({ length: 10 }, () => ledger.issueSale(sale(), uriFor).tr);
+    ledger.close();
+    wipe();
+    copyFileSync(backup, path);
+    ledger = open();
+    const afterRestore = Array.from({ length: 10 }, () => ledger.issueSale(sale(), uriFor).tr);
+    expect(afterRestore.filter((tr) => afterBackup.includes(tr))).toEqual([]);
+  });
+
+  it('fit the 35 characters of tr with a 20-character device id, drawing a new epoch when n outgrows them', () => {
+    ledger.close();
+    wipe();
+    const id = 'KA-MYSURU-HO-COUNT01';
+    expect(id).toHaveLength(20);
+    ledger = open(id);
+    const first = ledger.issueSale(sale(), uriFor);
+    expect(first.tr).toMatch(TR_PATTERN);
+    expect(first.tr).toMatch(/^KA-MYSURU-HO-COUNT01-[0-9A-Z]{7}-1$/);
+    const internal = (ledger as unknown as { db: Database.Database }).db;
+    internal.prepare(`UPDATE meta SET value = '999998' WHERE key = 'tr_count'`).run();
+    const longest = ledger.issueSale(sale(), uriFor);
+    expect(longest.tr).toHaveLength(35);
+    const next = ledger.issueSale(sale(), uriFor);
+    expect(next.tr).toMatch(TR_PATTERN);
+    expect(next.tr.endsWith('-1')).toBe(true);
+    expect(next.tr.split('-')[4]).not.toBe(longest.tr.split('-')[4]);
+  });
+
+  it('of a version 1 ledger carry on in the new form, with an epoch, after the upgrade', () => {
+    ledger.close();
+    wipe();
+    makeV1Ledger(path, ['MYS01-1768451402', 'MYS01-1768451403']);
+    ledger = open();
+    const next = ledger.issueSale(sale(), uriFor);
+    expect(next.tr).toMatch(FORM);
+    expect(ledger.findSale('MYS01-1768451403')?.state).toBe('expired');
+    expect(ledger.findPayment('V1UTR')?.announced).toBe(true);
+    expect(ledger.showingSales().map((s) => s.tr)).toEqual([next.tr]);
+    ledger.close();
+    const db = new Database(path, { readonly: true });
+    expect(db.pragma('application_id', { simple: true })).toBe(LEDGER_APPLICATION_ID);
+    expect(db.pragma('user_version', { simple: true })).toBe(2);
+    const meta = Object.fromEntries((db.prepare(`SELECT key, value FROM meta`).all() as { key: string; value: string }[]).map((r) => [r.key, r.value]));
+    expect(meta).toMatchObject({ device_id: 'MYS01', tr_epoch: next.tr.split('-')[1], tr_count: '1', tr_seq: '1768451404' });
+    db.close();
+    ledger = open();
+  });
+});
 
 describe('a ledger checked at open', () => {
   /** Opening `path` must fail with this reason and leave the file exactly as it was. */

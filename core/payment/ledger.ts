@@ -1,4 +1,5 @@
 import Database from 'better-sqlite3';
+import { randomInt } from 'node:crypto';
 import { closeSync, fsyncSync, mkdirSync, openSync, readSync, renameSync, rmSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Clock } from '../clock.js';
@@ -176,11 +177,25 @@ interface PaymentRow {
 
 const IST_OFFSET_MS = 330 * 60 * 1000;
 const DAY_MS = 24 * 60 * 60 * 1000;
+
+/** The UPI limit on `tr`. */
+const TR_MAX_LENGTH = 35;
+/**
+ * The random part of a transaction reference: 7 characters of Crockford's
+ * base32 (digits and capitals without I, L, O and U, so none is misread as
+ * another), 35 bits. `{deviceId}-{epoch}-{n}` with a 20-character device id
+ * leaves 6 digits for n.
+ */
+const EPOCH_LENGTH = 7;
+const EPOCH_ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
 const SQLITE_HEADER = Buffer.from('SQLite format 3\0', 'latin1');
 
 export class Ledger {
   private readonly db: Database.Database;
+  private readonly sql: Statements;
   private readonly deviceId: string;
+  /** The epoch of this run of the ledger, drawn at its first sale. */
+  private epoch: string | undefined;
 
   /**
    * Opens the device's ledger, or makes a new one where there is no file
@@ -194,28 +209,45 @@ export class Ledger {
   ) {
     this.deviceId = options.deviceId;
     this.db = openLedger(path, options.deviceId);
+    this.sql = prepareStatements(this.db);
   }
 
   /**
    * Reserves the next transaction reference and records the sale with the
-   * URI built for it, in one transaction. The counter lives in the ledger,
-   * so a reference is never issued twice, across restarts. A new ledger
-   * seeds it from the clock (seconds), so even a wiped device does not
-   * repeat references it issued before.
+   * URI built for it, in one transaction.
+   *
+   * A reference is `{deviceId}-{epoch}-{n}`, e.g. `MYS01-7K3QD9M-1042`: n
+   * counts this ledger's sales; the epoch is drawn at random at the first
+   * sale of every run, and kept in meta. So a new ledger (wiped, replaced),
+   * an old copy put back, or a clock that is behind cannot issue a reference
+   * again: they draw a new epoch before their first sale.
+   *
+   * Chance of a repeat: within one ledger none (a drawn epoch is checked
+   * against its sales), and none between devices (the device id). Across a
+   * history the ledger cannot see (a wiped ledger's runs, or the runs after
+   * the copy that was put back), a reference repeats only if a drawn epoch
+   * equals one of those runs' and their counts overlap. Runs count on from
+   * each other, so R runs on each side make at most 2R overlapping pairs,
+   * each a 2^-35 chance: for a thousand runs each, under 1 in 17 million.
    */
   issueSale(sale: NewSale, buildUri: (tr: string) => string): SaleSnapshot {
-    return this.db.transaction((): SaleSnapshot => {
-      const row = this.db.prepare(`SELECT value FROM meta WHERE key = 'tr_seq'`).get() as { value: string } | undefined;
-      const seq = row ? Number(row.value) + 1 : Math.floor(this.clock.now() / 1000);
-      this.db.prepare(`INSERT INTO meta (key, value) VALUES ('tr_seq', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value`).run(String(seq));
-      const tr = `${this.deviceId}-${seq}`;
+    let epoch = this.epoch;
+    const issued = this.db.transaction((): SaleSnapshot => {
+      const seq = this.metaNumber('tr_seq') + 1;
+      let n = this.metaNumber('tr_count') + 1;
+      if (epoch === undefined) epoch = this.drawEpoch();
+      if (reference(this.deviceId, epoch, n).length > TR_MAX_LENGTH) {
+        // With a long device id n runs out of room: a fresh epoch, and n from 1 again.
+        epoch = this.drawEpoch();
+        n = 1;
+      }
+      const tr = reference(this.deviceId, epoch, n);
+      if (tr.length > TR_MAX_LENGTH) throw new Error(`device id ${this.deviceId} leaves no room for a transaction reference`);
+      this.sql.setMeta.run('tr_seq', String(seq));
+      this.sql.setMeta.run('tr_count', String(n));
+      this.sql.setMeta.run('tr_epoch', epoch);
       const uri = buildUri(tr);
-      this.db
-        .prepare(
-          `INSERT INTO sales (tr, seq, source, collect_id, ref, note, amount_paise, uri, shown_at, expires_at, state)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'showing')`,
-        )
-        .run(tr, seq, sale.source, sale.collectId ?? null, sale.ref ?? null, sale.note ?? null, sale.amount, uri, sale.shownAt, sale.expiresAt);
+      this.sql.insertSale.run(tr, seq, sale.source, sale.collectId ?? null, sale.ref ?? null, sale.note ?? null, sale.amount, uri, sale.shownAt, sale.expiresAt);
       return snapshot({
         tr,
         source: sale.source,
@@ -228,10 +260,26 @@ export class Ledger {
         state: 'showing',
       });
     })();
+    this.epoch = epoch;
+    return issued;
+  }
+
+  private metaNumber(key: string): number {
+    return Number(this.sql.meta.get(key)?.value ?? 0);
+  }
+
+  /** A random epoch no sale in this ledger carries. */
+  private drawEpoch(): string {
+    for (;;) {
+      let epoch = '';
+      for (let i = 0; i < EPOCH_LENGTH; i++) epoch += EPOCH_ALPHABET[randomInt(EPOCH_ALPHABET.length)];
+      // '.' follows '-': every reference with this epoch sorts between the two bounds.
+      if (!this.sql.epochUsed.get(`${this.deviceId}-${epoch}-`, `${this.deviceId}-${epoch}.`)) return epoch;
+    }
   }
 
   findSale(tr: string): SaleSnapshot | undefined {
-    const row = this.db.prepare(`SELECT * FROM sales WHERE tr = ?`).get(tr) as SaleRow | undefined;
+    const row = this.sql.saleByTr.get(tr);
     return row && snapshot(row);
   }
 
@@ -426,6 +474,26 @@ function payment(row: PaymentRow): PaymentRecord {
   };
   if (row.payer !== null) p.payer = row.payer;
   return p;
+}
+
+function reference(deviceId: string, epoch: string, n: number): string {
+  return `${deviceId}-${epoch}-${n}`;
+}
+
+type Statements = ReturnType<typeof prepareStatements>;
+
+/** Prepared once per connection and reused. */
+function prepareStatements(db: Database.Database) {
+  return {
+    meta: db.prepare<[string], { value: string }>(`SELECT value FROM meta WHERE key = ?`),
+    setMeta: db.prepare<[string, string]>(`INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value`),
+    epochUsed: db.prepare<[string, string], { one: number }>(`SELECT 1 AS one FROM sales WHERE tr >= ? AND tr < ? LIMIT 1`),
+    insertSale: db.prepare<[string, number, string, string | null, string | null, string | null, number, string, number, number]>(
+      `INSERT INTO sales (tr, seq, source, collect_id, ref, note, amount_paise, uri, shown_at, expires_at, state)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'showing')`,
+    ),
+    saleByTr: db.prepare<[string], SaleRow>(`SELECT * FROM sales WHERE tr = ?`),
+  };
 }
 
 /** Opens (or, where there is no file, makes) the ledger at `path`, checked, migrated and ready. */
