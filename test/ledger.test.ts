@@ -8,6 +8,7 @@ import { ManualClock } from '../core/clock.js';
 import { LEDGER_APPLICATION_ID, Ledger, LedgerRefused, type LedgerRefusalReason, type NewSale } from '../core/payment/ledger.js';
 import { TR_PATTERN } from '../core/sale/dynamic-qr.js';
 import { paise } from '../core/money.js';
+import { walFrames } from './support/wal-frames.js';
 
 let dir: string;
 let path: string;
@@ -111,7 +112,7 @@ describe('ledger', () => {
   it('keeps outbox messages until marked sent', () => {
     const a = ledger.enqueue('qr', '{"a":1}');
     ledger.enqueue('receipt', '{"b":2}');
-    ledger.markSent(a);
+    ledger.markSent([a]);
     expect(ledger.unsent().map((m) => m.topic)).toEqual(['receipt']);
     expect(ledger.unsentCount()).toBe(1);
   });
@@ -389,5 +390,16 @@ describe('a ledger checked at open', () => {
     expect(existsSync(path)).toBe(false);
     expect(readFileSync(`${path}-wal`).equals(walCopy)).toBe(true);
     wipe();
+  });
+});
+
+describe('outbox acknowledgements', () => {
+  it('strike off many messages in one transaction, and only those named', () => {
+    const ids = Array.from({ length: 450 }, (_, i) => ledger.enqueue('receipt', `{"n":${i}}`));
+    const frames = walFrames(ledger);
+    ledger.markSent(ids.slice(0, 449));
+    expect(ledger.unsent().map((m) => m.payload)).toEqual(['{"n":449}']);
+    // One commit writes each changed page once; one per message would write at least 449 frames.
+    expect(frames()).toBeLessThan(50);
   });
 });

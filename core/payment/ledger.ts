@@ -212,6 +212,10 @@ export class Ledger {
     this.sql = prepareStatements(this.db);
   }
 
+  get open(): boolean {
+    return this.db.open;
+  }
+
   /**
    * Reserves the next transaction reference and records the sale with the
    * URI built for it, in one transaction.
@@ -390,20 +394,25 @@ export class Ledger {
 
   /** Queues a message for the backend; it stays until the broker acknowledges it. */
   enqueue(topic: string, payload: string): number {
-    const result = this.db.prepare(`INSERT INTO outbox (topic, payload, created_at) VALUES (?, ?, ?)`).run(topic, payload, this.clock.now());
+    const result = this.sql.enqueue.run(topic, payload, this.clock.now());
     return Number(result.lastInsertRowid);
   }
 
   unsent(limit = 500): OutboxMessage[] {
-    return this.db.prepare(`SELECT id, topic, payload FROM outbox WHERE sent_at IS NULL ORDER BY id LIMIT ?`).all(limit) as OutboxMessage[];
+    return this.sql.unsent.all(limit);
   }
 
   unsentCount(): number {
-    return (this.db.prepare(`SELECT count(*) AS n FROM outbox WHERE sent_at IS NULL`).get() as { n: number }).n;
+    return this.sql.unsentCount.get()?.n ?? 0;
   }
 
-  markSent(id: number): void {
-    this.db.prepare(`UPDATE outbox SET sent_at = ? WHERE id = ?`).run(this.clock.now(), id);
+  /** Strikes off messages the broker acknowledged, all in one transaction (one fsync, however many). */
+  markSent(ids: readonly number[]): void {
+    if (ids.length === 0) return;
+    this.db.transaction(() => {
+      const now = this.clock.now();
+      for (const id of ids) this.sql.markSent.run(now, id);
+    })();
   }
 
   /** Successful payments received since midnight IST. */
@@ -493,6 +502,10 @@ function prepareStatements(db: Database.Database) {
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'showing')`,
     ),
     saleByTr: db.prepare<[string], SaleRow>(`SELECT * FROM sales WHERE tr = ?`),
+    enqueue: db.prepare<[string, string, number]>(`INSERT INTO outbox (topic, payload, created_at) VALUES (?, ?, ?)`),
+    unsent: db.prepare<[number], OutboxMessage>(`SELECT id, topic, payload FROM outbox WHERE sent_at IS NULL ORDER BY id LIMIT ?`),
+    unsentCount: db.prepare<[], { n: number }>(`SELECT count(*) AS n FROM outbox WHERE sent_at IS NULL`),
+    markSent: db.prepare<[number, number]>(`UPDATE outbox SET sent_at = ? WHERE id = ? AND sent_at IS NULL`),
   };
 }
 
