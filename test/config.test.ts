@@ -19,6 +19,7 @@ describe('device config', () => {
     expect(config.notifierKeys).toHaveLength(1);
     expect(config.ledgerPath).toBe(join(fixture.dir, 'ledger.sqlite'));
     expect(config.qrSigningKey).toBeUndefined();
+    expect(config.settings.retention).toEqual({ rejectionDays: 90, maxRejections: 10_000, sentDays: 7, maxSent: 10_000 });
   });
 
   it.each<[Record<string, unknown>, string]>([
@@ -31,6 +32,10 @@ describe('device config', () => {
     [{ langauge: 'hi' }, 'device.json: langauge: is not a known setting'],
     [{ mqtt: { url: 'http://broker' } }, 'device.json: mqtt.url: must be a broker URL like mqtt://host:1883 or mqtts://host:8883'],
     [{ sale: { limit: '100000' } }, 'device.json: sale.limit: must be an amount with two decimals, more than zero, like "100000.00"'],
+    [{ retention: { rejectionDays: 0 } }, 'device.json: retention.rejectionDays: must be at least 1'],
+    [{ retention: { maxSent: 10 } }, 'device.json: retention.maxSent: must be at least 100'],
+    [{ retention: { sentDays: 1.5 } }, 'device.json: retention.sentDays: must be an int'],
+    [{ retention: { keepForever: true } }, 'device.json: retention.keepForever: is not a known setting'],
   ])('names the field in %j', (change, message) => {
     fixture = deviceFixture(change);
     expect(refusal(() => loadConfig(fixture!.configPath)).message).toBe(message);

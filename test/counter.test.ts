@@ -37,7 +37,7 @@ beforeEach(() => {
   fixture = deviceFixture({ sale: { limit: '5000.00', expirySeconds: 120, resultSeconds: 5, chimeOnQr: true } });
   config = loadConfig(fixture.configPath);
   clock = new ManualClock();
-  ledger = new Ledger(config.ledgerPath, clock, { deviceId: config.settings.deviceId });
+  ledger = new Ledger(config.ledgerPath, clock, { deviceId: config.settings.deviceId, retention: config.settings.retention });
   display = new RecordingDisplay();
   announcer = new ScriptedAnnouncer();
   publisher = new FakePublisher();
@@ -371,7 +371,7 @@ describe('a device provisioned with a QR signing key', () => {
     fixture = deviceFixture({ payee: { vpa: 'mysuruho@postbank', name: 'Mysuru HO', orgId: '159012' } });
     saveSecrets(fixture.dir, { qrSigningKey: pair.privateKey.export({ format: 'pem', type: 'pkcs8' }).toString() });
     config = loadConfig(fixture.configPath);
-    ledger = new Ledger(config.ledgerPath, clock, { deviceId: config.settings.deviceId });
+    ledger = new Ledger(config.ledgerPath, clock, { deviceId: config.settings.deviceId, retention: config.settings.retention });
     counter = build();
     counter.boot();
     const sale = await counter.startSale({ amount: paise(25000), source: 'serial' });

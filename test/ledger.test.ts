@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../core/clock.js';
-import { LEDGER_APPLICATION_ID, Ledger, LedgerRefused, type LedgerRefusalReason, type NewSale } from '../core/payment/ledger.js';
+import { LEDGER_APPLICATION_ID, Ledger, LedgerRefused, type LedgerRefusalReason, type LedgerRetention, type NewSale } from '../core/payment/ledger.js';
 import { TR_PATTERN } from '../core/sale/dynamic-qr.js';
 import { paise } from '../core/money.js';
 import { walFrames } from './support/wal-frames.js';
@@ -26,8 +26,8 @@ afterEach(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-function open(deviceId = 'MYS01'): Ledger {
-  return new Ledger(path, clock, { deviceId });
+function open(deviceId = 'MYS01', retention?: LedgerRetention): Ledger {
+  return new Ledger(path, clock, { deviceId, retention });
 }
 
 function wipe(): void {
@@ -390,6 +390,74 @@ describe('a ledger checked at open', () => {
     expect(existsSync(path)).toBe(false);
     expect(readFileSync(`${path}-wal`).equals(walCopy)).toBe(true);
     wipe();
+  });
+});
+
+describe('retention', () => {
+  const keep: LedgerRetention = { rejectionDays: 30, maxRejections: 100, sentDays: 7, maxSent: 100 };
+  const DAY = 24 * 60 * 60 * 1000;
+
+  function reject(n: number): void {
+    for (let i = 0; i < n; i++) ledger.recordRejection({ reason: `bad-signature: ${i}`, size: 2, sha256: 'ab', excerpt: '{}' }, { topic: 'receipt', payload: `{"r":${i}}` });
+  }
+
+  it('prunes old and surplus rejections and sent messages at open, and never sales, payments or unsent messages', () => {
+    const s = ledger.issueSale(sale(), uriFor);
+    ledger.acceptPayment({ utr: 'KEEP1', tr: s.tr, status: 'SUCCESS', amount: paise(25000), paidAt: 'x' });
+    reject(50);
+    ledger.markSent(ledger.unsent().map((m) => m.id));
+    clock.advance(40 * DAY);
+    reject(150);
+    const unsent = ledger.enqueue('qr', '{"owed":true}');
+    clock.advance(8 * DAY);
+    ledger.markSent(ledger.unsent().filter((m) => m.id !== unsent).map((m) => m.id).slice(0, 120));
+    ledger.close();
+    ledger = open('MYS01', keep);
+    const rejections = ledger.rejections();
+    expect(rejections).toHaveLength(100);
+    expect(rejections[0]?.reason).toBe('bad-signature: 50');
+    const db = (ledger as unknown as { db: Database.Database }).db;
+    const sent = db.prepare(`SELECT count(*) AS n FROM outbox WHERE sent_at IS NOT NULL`).get() as { n: number };
+    expect(sent.n).toBe(100);
+    expect(ledger.unsent().map((m) => m.id)).toContain(unsent);
+    expect(ledger.unsentCount()).toBe(31);
+    expect(ledger.findSale(s.tr)).toBeDefined();
+    expect(ledger.findPayment('KEEP1')).toBeDefined();
+  });
+
+  it('prunes by age once the rows are older than kept', () => {
+    ledger.close();
+    ledger = open('MYS01', keep);
+    reject(3);
+    ledger.markSent(ledger.unsent().map((m) => m.id));
+    clock.advance(31 * DAY);
+    reject(1);
+    expect(ledger.rejections().map((r) => r.reason)).toEqual(['bad-signature: 0']);
+    expect(ledger.prune()).toEqual({ rejections: 0, sent: 0 });
+    const db = (ledger as unknown as { db: Database.Database }).db;
+    expect((db.prepare(`SELECT count(*) AS n FROM outbox`).get() as { n: number }).n).toBe(1);
+  });
+
+  it('prunes at most once an hour on the clock', () => {
+    ledger.close();
+    ledger = open('MYS01', keep);
+    reject(100);
+    clock.advance(59 * 60 * 1000);
+    reject(20);
+    expect(ledger.rejections()).toHaveLength(120);
+    clock.advance(60 * 1000);
+    reject(1);
+    expect(ledger.rejections()).toHaveLength(100);
+    expect(ledger.rejections().at(-1)?.reason).toBe('bad-signature: 0');
+  });
+
+  it('keeps everything without retention settings', () => {
+    reject(150);
+    clock.advance(400 * DAY);
+    ledger.close();
+    ledger = open();
+    reject(1);
+    expect(ledger.rejections()).toHaveLength(151);
   });
 });
 

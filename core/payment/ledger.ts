@@ -82,6 +82,16 @@ export const LEDGER_APPLICATION_ID = 0x44414b42;
 export interface LedgerOptions {
   /** A ledger belongs to one device: its id starts every reference the ledger issues. */
   deviceId: string;
+  /** Without it nothing is pruned (e.g. a field engineer's check). */
+  retention?: LedgerRetention | undefined;
+}
+
+/** How long rows kept only for inspection stay. Sales and payments are never pruned. */
+export interface LedgerRetention {
+  rejectionDays: number;
+  maxRejections: number;
+  sentDays: number;
+  maxSent: number;
 }
 
 /** A step of the schema: SQL, or code for what SQL cannot know (the device id). */
@@ -140,6 +150,8 @@ const MIGRATIONS: readonly Migration[] = [
   // The ledger says whose it is and that it is a dakbox ledger, so that a
   // wrong or foreign file is refused at open instead of being written to.
   (db, { deviceId }) => {
+    db.exec(`CREATE INDEX rejections_received ON rejections(received_at);
+             CREATE INDEX outbox_sent ON outbox(sent_at) WHERE sent_at IS NOT NULL;`);
     db.prepare(`INSERT INTO meta (key, value) VALUES ('device_id', ?)`).run(deviceId);
     db.pragma(`application_id = ${LEDGER_APPLICATION_ID}`);
   },
@@ -177,6 +189,7 @@ interface PaymentRow {
 
 const IST_OFFSET_MS = 330 * 60 * 1000;
 const DAY_MS = 24 * 60 * 60 * 1000;
+const HOUR_MS = 60 * 60 * 1000;
 
 /** The UPI limit on `tr`. */
 const TR_MAX_LENGTH = 35;
@@ -194,8 +207,10 @@ export class Ledger {
   private readonly db: Database.Database;
   private readonly sql: Statements;
   private readonly deviceId: string;
+  private readonly retention: LedgerRetention | undefined;
   /** The epoch of this run of the ledger, drawn at its first sale. */
   private epoch: string | undefined;
+  private prunedAt: number | undefined;
 
   /**
    * Opens the device's ledger, or makes a new one where there is no file
@@ -208,8 +223,10 @@ export class Ledger {
     options: LedgerOptions,
   ) {
     this.deviceId = options.deviceId;
+    this.retention = options.retention;
     this.db = openLedger(path, options.deviceId);
     this.sql = prepareStatements(this.db);
+    if (this.retention) this.prune();
   }
 
   get open(): boolean {
@@ -372,10 +389,9 @@ export class Ledger {
   /** Records a refused message and queues its receipt, atomically. */
   recordRejection(rejection: RejectionRecord, receipt?: { topic: string; payload: string }): void {
     this.db.transaction(() => {
-      this.db
-        .prepare(`INSERT INTO rejections (received_at, reason, tr, utr, size, sha256, excerpt) VALUES (?, ?, ?, ?, ?, ?, ?)`)
-        .run(this.clock.now(), rejection.reason, rejection.tr ?? null, rejection.utr ?? null, rejection.size, rejection.sha256, rejection.excerpt);
+      this.sql.insertRejection.run(this.clock.now(), rejection.reason, rejection.tr ?? null, rejection.utr ?? null, rejection.size, rejection.sha256, rejection.excerpt);
       if (receipt) this.enqueue(receipt.topic, receipt.payload);
+      this.pruneIfDue();
     })();
   }
 
@@ -412,7 +428,31 @@ export class Ledger {
     this.db.transaction(() => {
       const now = this.clock.now();
       for (const id of ids) this.sql.markSent.run(now, id);
+      this.pruneIfDue();
     })();
+  }
+
+  /**
+   * Deletes what is kept only for inspection once it is too old or too
+   * many: rejected confirmations, and outbox messages the broker has
+   * acknowledged. Sales, payments and messages not yet sent are never
+   * deleted. One transaction; runs at open and then at most once an hour.
+   */
+  prune(): { rejections: number; sent: number } {
+    const keep = this.retention;
+    if (!keep) return { rejections: 0, sent: 0 };
+    return this.db.transaction(() => {
+      const now = this.clock.now();
+      const rejections = this.sql.pruneOldRejections.run(now - keep.rejectionDays * DAY_MS).changes + this.sql.pruneExtraRejections.run(keep.maxRejections).changes;
+      const sent = this.sql.pruneOldSent.run(now - keep.sentDays * DAY_MS).changes + this.sql.pruneExtraSent.run(keep.maxSent).changes;
+      this.prunedAt = now;
+      return { rejections, sent };
+    })();
+  }
+
+  /** Prunes if the last prune was an hour ago on the ledger's clock, or the clock has been set back since. */
+  private pruneIfDue(): void {
+    if (this.retention && (this.prunedAt === undefined || Math.abs(this.clock.now() - this.prunedAt) >= HOUR_MS)) this.prune();
   }
 
   /** Successful payments received since midnight IST. */
@@ -502,10 +542,19 @@ function prepareStatements(db: Database.Database) {
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'showing')`,
     ),
     saleByTr: db.prepare<[string], SaleRow>(`SELECT * FROM sales WHERE tr = ?`),
+    insertRejection: db.prepare<[number, string, string | null, string | null, number, string, string]>(
+      `INSERT INTO rejections (received_at, reason, tr, utr, size, sha256, excerpt) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+    ),
     enqueue: db.prepare<[string, string, number]>(`INSERT INTO outbox (topic, payload, created_at) VALUES (?, ?, ?)`),
     unsent: db.prepare<[number], OutboxMessage>(`SELECT id, topic, payload FROM outbox WHERE sent_at IS NULL ORDER BY id LIMIT ?`),
     unsentCount: db.prepare<[], { n: number }>(`SELECT count(*) AS n FROM outbox WHERE sent_at IS NULL`),
     markSent: db.prepare<[number, number]>(`UPDATE outbox SET sent_at = ? WHERE id = ? AND sent_at IS NULL`),
+    pruneOldRejections: db.prepare<[number]>(`DELETE FROM rejections WHERE received_at < ?`),
+    pruneExtraRejections: db.prepare<[number]>(`DELETE FROM rejections WHERE id <= (SELECT id FROM rejections ORDER BY id DESC LIMIT 1 OFFSET ?)`),
+    pruneOldSent: db.prepare<[number]>(`DELETE FROM outbox WHERE sent_at IS NOT NULL AND sent_at < ?`),
+    pruneExtraSent: db.prepare<[number]>(
+      `DELETE FROM outbox WHERE sent_at IS NOT NULL AND id <= (SELECT id FROM outbox WHERE sent_at IS NOT NULL ORDER BY id DESC LIMIT 1 OFFSET ?)`,
+    ),
   };
 }
 
