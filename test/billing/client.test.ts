@@ -5,18 +5,21 @@ import { BillingLink } from '../../core/billing/link.js';
 import { ManualClock } from '../../core/clock.js';
 import { silentLogger } from '../../core/log.js';
 import { paise } from '../../core/money.js';
-import { TestCounter } from './test-counter.js';
+import { BenchCounter } from '../support/bench-counter.js';
 import { TextCapture, nullModem } from './wire-tap.js';
 
 const links: BillingLink[] = [];
+const counters: BenchCounter[] = [];
 afterEach(() => {
   for (const link of links.splice(0)) link.stop();
+  for (const counter of counters.splice(0)) counter.close();
 });
 
 /** A device on the other end of a null-modem cable, and the client's view of the world. */
 function bench() {
   const deviceClock = new ManualClock();
-  const counter = new TestCounter(deviceClock, paise(50_000_00));
+  const counter = BenchCounter.open(deviceClock, { limit: paise(50_000_00) });
+  counters.push(counter);
   const link = new BillingLink({ counter, clock: deviceClock, log: silentLogger() });
   links.push(link);
   link.start();
@@ -105,7 +108,7 @@ describe('dakbox billing: talking to the device', () => {
     expect(counter.requests).toEqual([{ amount: 25_000, ref: 'INV-42', note: 'Speed post', source: 'serial' }]);
     expect(stdout.lines).toHaveLength(1);
     expect(stdout.lines[0]).toMatch(
-      /^qr seq=1 tr=DAK0042-000001 amount=250\.00 uri=upi:\/\/pay\?\S+ source=serial ref=INV-42 note="Speed post" shownAt=2026-01-15T10:00:00\+05:30 expiresAt=2026-01-15T10:05:00\+05:30$/,
+      new RegExp(String.raw`^qr seq=1 tr=${counter.tr(1)} amount=250\.00 uri=upi://pay\?\S+ source=serial ref=INV-42 note="Speed post" shownAt=2026-01-15T10:00:00\+05:30 expiresAt=2026-01-15T10:05:00\+05:30$`),
     );
     expect(closedCount()).toBe(1);
   });
@@ -119,13 +122,13 @@ describe('dakbox billing: talking to the device', () => {
   });
 
   it.each([
-    ['paid as asked', EXIT.ok, (c: TestCounter): void => c.pay('DAK0042-000001', 'UTR1'), 'paid'],
-    ['paid short', EXIT.mismatch, (c: TestCounter): void => c.pay('DAK0042-000001', 'UTR1', paise(20_000)), 'paid'],
-    ['failed', EXIT.failed, (c: TestCounter): void => c.fail('DAK0042-000001', 'UTR1'), 'failed'],
+    ['paid as asked', EXIT.ok, (c: BenchCounter): void => c.pay(c.tr(1), 'UTR1'), 'paid'],
+    ['paid short', EXIT.mismatch, (c: BenchCounter): void => c.pay(c.tr(1), 'UTR1', paise(20_000)), 'paid'],
+    ['failed', EXIT.failed, (c: BenchCounter): void => c.fail(c.tr(1), 'UTR1'), 'failed'],
     [
       'replaced by another sale',
       EXIT.cancelled,
-      (c: TestCounter): void => void c.startSale({ amount: paise(100), source: 'mqtt' }),
+      (c: BenchCounter): void => void c.startSale({ amount: paise(100), source: 'mqtt' }),
       'cancelled',
     ],
   ])('sale --wait: %s exits %i', async (_, exit, outcome, event) => {
@@ -136,18 +139,18 @@ describe('dakbox billing: talking to the device', () => {
     expect(await run).toBe(exit);
     const printed = stdout.lines.map((line) => JSON.parse(line) as Record<string, unknown>);
     expect(printed.map((m) => m.event)).toEqual(['qr', event]);
-    expect(printed[1]).toMatchObject({ tr: 'DAK0042-000001' });
+    expect(printed[1]).toMatchObject({ tr: counter.tr(1) });
   });
 
   it('sale --wait: an expired QR exits 6, and human output reads as key=value', async () => {
-    const { io, stdout, stderr, deviceClock } = bench();
+    const { io, stdout, stderr, deviceClock, counter } = bench();
     const run = runBillingClient(['sale', '10', '--expires', '30', '--wait', ...port], io);
     await stdout.printed(1);
     deviceClock.advance(30_000);
     const code = await run;
     expect(stderr.lines).toEqual([]);
     expect(code).toBe(EXIT.expired);
-    expect(stdout.lines[1]).toBe('expired seq=2 tr=DAK0042-000001 amount=10.00');
+    expect(stdout.lines[1]).toBe(`expired seq=2 tr=${counter.tr(1)} amount=10.00`);
   });
 
   it('sale --wait ignores events and replies that are not its own', async () => {
@@ -156,11 +159,11 @@ describe('dakbox billing: talking to the device', () => {
     stdout.text = '';
     const run = runBillingClient(['sale', '2.00', '--wait', ...port], io);
     await counter.saleRequested(2);
-    counter.pay('DAK0042-000001', 'UTR-OLD');
-    counter.pay('DAK0042-000002', 'UTR-NEW');
+    counter.pay(counter.tr(1), 'UTROLD');
+    counter.pay(counter.tr(2), 'UTRNEW');
     expect(await run).toBe(EXIT.ok);
     expect(stdout.lines.map((line) => line.split(' ')[0])).toEqual(['qr', 'paid']);
-    expect(stdout.lines[1]).toContain('utr=UTR-NEW');
+    expect(stdout.lines[1]).toContain('utr=UTRNEW');
     expect(stdout.lines[1]).toContain('mismatch=no late=no');
   });
 
@@ -178,14 +181,14 @@ describe('dakbox billing: talking to the device', () => {
   });
 
   it('cancel prints the cancelled event', async () => {
-    const { io, stdout } = bench();
+    const { io, stdout, counter } = bench();
     await runBillingClient(['sale', '75.25', '--ref', 'INV-3', ...port], io);
-    expect(await runBillingClient(['cancel', '--tr', 'DAK0042-000001', ...port], io)).toBe(EXIT.ok);
-    expect(stdout.lines[1]).toBe('cancelled seq=2 tr=DAK0042-000001 amount=75.25 reason=clerk ref=INV-3');
+    expect(await runBillingClient(['cancel', '--tr', counter.tr(1), ...port], io)).toBe(EXIT.ok);
+    expect(stdout.lines[1]).toBe(`cancelled seq=2 tr=${counter.tr(1)} amount=75.25 reason=clerk ref=INV-3`);
   });
 
   it('status and ping print one line each (status adds the sale on screen)', async () => {
-    const { io, stdout } = bench();
+    const { io, stdout, counter } = bench();
     expect(await runBillingClient(['ping', ...port], io)).toBe(EXIT.ok);
     expect(stdout.lines).toEqual(['pong protocol=1 firmware=0.1.0-test deviceId=DAK0042 time=2026-01-15T10:00:00+05:30']);
     stdout.text = '';
@@ -193,14 +196,14 @@ describe('dakbox billing: talking to the device', () => {
     stdout.text = '';
     expect(await runBillingClient(['status', ...port], io)).toBe(EXIT.ok);
     expect(stdout.lines[0]).toBe('status deviceId=DAK0042 firmware=0.1.0-test link=online todayCount=0 todayTotal=0.00');
-    expect(stdout.lines[1]).toMatch(/^sale tr=DAK0042-000001 amount=5\.00 .*state=showing/);
+    expect(stdout.lines[1]).toMatch(new RegExp(String.raw`^sale tr=${counter.tr(1)} amount=5\.00 .*state=showing`));
   });
 
   it('listen --count prints events as they come', async () => {
     const { io, stdout, counter } = bench();
     const run = runBillingClient(['listen', '--count', '3', '--json', ...port], io);
     void counter.startSale({ amount: paise(1234), source: 'mqtt', ref: 'M-1' });
-    counter.pay('DAK0042-000001', 'U1');
+    counter.pay(counter.tr(1), 'U1');
     expect(await run).toBe(EXIT.ok);
     // The bench attaches the link when the port opens, so its hello comes first.
     expect(stdout.lines.map((line) => (JSON.parse(line) as { event: string }).event)).toEqual(['hello', 'qr', 'paid']);
@@ -240,12 +243,12 @@ describe('dakbox billing: talking to the device', () => {
   });
 
   it('exits 3 when the port goes away while waiting for the outcome', async () => {
-    const { io, stdout, stderr, devices } = bench();
+    const { io, stdout, stderr, devices, counter } = bench();
     const run = runBillingClient(['sale', '1', '--wait', ...port], io);
     await stdout.printed(1);
     devices.at(-1)?.end();
     expect(await run).toBe(EXIT.link);
-    expect(stderr.lines).toEqual(['dakbox billing: the port closed before sale DAK0042-000001 ended']);
+    expect(stderr.lines).toEqual([`dakbox billing: the port closed before sale ${counter.tr(1)} ended`]);
   });
 
   it('stops waiting when interrupted', async () => {

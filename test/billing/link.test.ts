@@ -3,17 +3,20 @@ import { BillingLink, type BillingLinkOptions } from '../../core/billing/link.js
 import { ManualClock } from '../../core/clock.js';
 import { silentLogger } from '../../core/log.js';
 import { paise } from '../../core/money.js';
-import { TestCounter } from './test-counter.js';
+import { BenchCounter } from '../support/bench-counter.js';
 import { WireTap, cable, type WireMessage } from './wire-tap.js';
 
 const links: BillingLink[] = [];
+const counters: BenchCounter[] = [];
 afterEach(() => {
   for (const link of links.splice(0)) link.stop();
+  for (const counter of counters.splice(0)) counter.close();
 });
 
 function setUp(options: Partial<BillingLinkOptions> = {}) {
   const clock = new ManualClock();
-  const counter = new TestCounter(clock, paise(50_000_00));
+  const counter = BenchCounter.open(clock, { limit: paise(50_000_00) });
+  counters.push(counter);
   const link = new BillingLink({ counter, clock, log: silentLogger(), ...options });
   links.push(link);
   link.start();
@@ -57,7 +60,7 @@ describe('BillingLink', () => {
       ok: true,
       op: 'sale',
       sale: {
-        tr: 'DAK0042-000001',
+        tr: counter.tr(1),
         amount: '250.00',
         uri: expect.stringContaining('am=250.00') as unknown,
         state: 'showing',
@@ -71,7 +74,7 @@ describe('BillingLink', () => {
     expect(qr).toEqual({
       event: 'qr',
       seq: 1,
-      tr: 'DAK0042-000001',
+      tr: counter.tr(1),
       amount: '250.00',
       uri: (reply.sale as WireMessage).uri,
       source: 'serial',
@@ -84,15 +87,15 @@ describe('BillingLink', () => {
   });
 
   it('reports a new sale replacing the one on screen after the reply that caused it', async () => {
-    const { tap, send } = setUp();
+    const { tap, send, counter } = setUp();
     send({ id: 1, op: 'sale', amount: '10.00', ref: 'A' });
     await tap.event('qr');
     send({ id: 2, op: 'sale', amount: '20.00', ref: 'B' });
     const reply = await tap.reply(2);
     const cancelled = await tap.event('cancelled');
     const qr = await tap.event('qr', (m) => m.ref === 'B');
-    expect(cancelled).toEqual({ event: 'cancelled', seq: 2, tr: 'DAK0042-000001', amount: '10.00', reason: 'superseded', ref: 'A' });
-    expect(qr).toMatchObject({ seq: 3, tr: 'DAK0042-000002', amount: '20.00' });
+    expect(cancelled).toEqual({ event: 'cancelled', seq: 2, tr: counter.tr(1), amount: '10.00', reason: 'superseded', ref: 'A' });
+    expect(qr).toMatchObject({ seq: 3, tr: counter.tr(2), amount: '20.00' });
     expect([indexOf(tap, reply), indexOf(tap, cancelled), indexOf(tap, qr)]).toEqual(
       [indexOf(tap, reply), indexOf(tap, reply) + 1, indexOf(tap, reply) + 2],
     );
@@ -102,7 +105,7 @@ describe('BillingLink', () => {
     const { tap, send } = setUp();
     send({ id: 1, op: 'sale', amount: '60000.00' });
     send({ id: 2, op: 'sale', amount: '0.00' });
-    send({ id: 3, op: 'sale', amount: '10.00', expiresIn: 1200 });
+    send({ id: 3, op: 'sale', amount: '10.00', expiresIn: 7200 });
     expect(await tap.reply(1)).toEqual({
       id: 1,
       ok: false,
@@ -112,7 +115,7 @@ describe('BillingLink', () => {
       message: 'amount: 60000.00 is over the per-sale limit of 50000.00',
     });
     expect(await tap.reply(2)).toMatchObject({ code: 'BAD_FIELD', field: 'amount', message: 'amount: must be more than zero' });
-    expect(await tap.reply(3)).toMatchObject({ code: 'BAD_FIELD', field: 'expiresIn', message: 'expiresIn: must be at most 600 seconds on this counter' });
+    expect(await tap.reply(3)).toMatchObject({ code: 'BAD_FIELD', field: 'expiresIn', message: 'expiresIn: must be between 30 and 3600 seconds, got 7200' });
     expect(tap.lines.filter((m) => m.event === 'qr')).toEqual([]);
   });
 
@@ -133,27 +136,27 @@ describe('BillingLink', () => {
   });
 
   it('cancels the sale on screen, and says NOT_SHOWING when there is none or it is another', async () => {
-    const { tap, send } = setUp();
+    const { tap, send, counter } = setUp();
     send({ id: 'c0', op: 'cancel' });
     expect(await tap.reply('c0')).toEqual({ id: 'c0', ok: false, op: 'cancel', code: 'NOT_SHOWING', message: 'no sale is on screen' });
     send({ id: 's', op: 'sale', amount: '99.50', ref: 'INV-7' });
     await tap.reply('s');
     send({ id: 'c1', op: 'cancel', tr: 'DAK0042-999999' });
-    expect(await tap.reply('c1')).toMatchObject({ code: 'NOT_SHOWING', field: 'tr', message: 'sale DAK0042-999999 is not on screen (DAK0042-000001 is)' });
-    send({ id: 'c2', op: 'cancel', tr: 'DAK0042-000001' });
-    expect(await tap.reply('c2')).toMatchObject({ ok: true, op: 'cancel', sale: { tr: 'DAK0042-000001', state: 'cancelled', amount: '99.50' } });
-    expect(await tap.event('cancelled')).toEqual({ event: 'cancelled', seq: 2, tr: 'DAK0042-000001', amount: '99.50', reason: 'clerk', ref: 'INV-7' });
+    expect(await tap.reply('c1')).toMatchObject({ code: 'NOT_SHOWING', field: 'tr', message: `sale DAK0042-999999 is not on screen (${counter.tr(1)} is)` });
+    send({ id: 'c2', op: 'cancel', tr: counter.tr(1) });
+    expect(await tap.reply('c2')).toMatchObject({ ok: true, op: 'cancel', sale: { tr: counter.tr(1), state: 'cancelled', amount: '99.50' } });
+    expect(await tap.event('cancelled')).toEqual({ event: 'cancelled', seq: 2, tr: counter.tr(1), amount: '99.50', reason: 'clerk', ref: 'INV-7' });
   });
 
   it('reports payments: as asked, short, after expiry, and failed', async () => {
     const { tap, send, counter, clock } = setUp();
     send({ id: 1, op: 'sale', amount: '250.00', ref: 'INV-1' });
     await tap.reply(1);
-    counter.pay('DAK0042-000001', 'UTR0001');
+    counter.pay(counter.tr(1), 'UTR0001');
     expect(await tap.event('paid')).toEqual({
       event: 'paid',
       seq: 2,
-      tr: 'DAK0042-000001',
+      tr: counter.tr(1),
       utr: 'UTR0001',
       amount: '250.00',
       asked: '250.00',
@@ -164,27 +167,27 @@ describe('BillingLink', () => {
 
     send({ id: 2, op: 'sale', amount: '100.00' });
     await tap.reply(2);
-    counter.pay('DAK0042-000002', 'UTR0002', paise(9_000));
+    counter.pay(counter.tr(2), 'UTR0002', paise(9_000));
     expect(await tap.event('paid', (m) => m.utr === 'UTR0002')).toMatchObject({ amount: '90.00', asked: '100.00', mismatch: true, late: false });
 
     send({ id: 3, op: 'sale', amount: '5.00', expiresIn: 60 });
     await tap.reply(3);
     clock.advance(60_000);
-    expect(await tap.event('expired')).toEqual({ event: 'expired', seq: 6, tr: 'DAK0042-000003', amount: '5.00' });
-    counter.pay('DAK0042-000003', 'UTR0003');
+    expect(await tap.event('expired')).toEqual({ event: 'expired', seq: 6, tr: counter.tr(3), amount: '5.00' });
+    counter.pay(counter.tr(3), 'UTR0003');
     expect(await tap.event('paid', (m) => m.utr === 'UTR0003')).toMatchObject({ late: true, mismatch: false });
 
     send({ id: 4, op: 'sale', amount: '7.00' });
     await tap.reply(4);
-    counter.fail('DAK0042-000004', 'UTR0004');
-    expect(await tap.event('failed')).toEqual({ event: 'failed', seq: 9, tr: 'DAK0042-000004', utr: 'UTR0004', amount: '7.00' });
+    counter.fail(counter.tr(4), 'UTR0004');
+    expect(await tap.event('failed')).toEqual({ event: 'failed', seq: 9, tr: counter.tr(4), utr: 'UTR0004', amount: '7.00' });
   });
 
   it('answers status with the sale on screen and the day so far', async () => {
     const { tap, send, counter } = setUp();
     send({ id: 1, op: 'sale', amount: '250.00' });
     await tap.reply(1);
-    counter.pay('DAK0042-000001', 'UTR1');
+    counter.pay(counter.tr(1), 'UTR1');
     send({ id: 2, op: 'sale', amount: '40.00', ref: 'INV-9' });
     send({ id: 3, op: 'status' });
     expect(await tap.reply(3)).toEqual({
@@ -195,7 +198,7 @@ describe('BillingLink', () => {
         deviceId: 'DAK0042',
         firmware: '0.1.0-test',
         link: 'online',
-        sale: expect.objectContaining({ tr: 'DAK0042-000002', amount: '40.00', state: 'showing', ref: 'INV-9' }) as unknown,
+        sale: expect.objectContaining({ tr: counter.tr(2), amount: '40.00', state: 'showing', ref: 'INV-9' }) as unknown,
         todayCount: 1,
         todayTotal: '250.00',
       },
@@ -276,7 +279,7 @@ describe('BillingLink', () => {
     await tap.reply(1);
     session.detach();
     expect(link.attached).toBe(false);
-    counter.pay('DAK0042-000001', 'UTR9');
+    counter.pay(counter.tr(1), 'UTR9');
 
     const { device, pc } = cable();
     const second = new WireTap(pc.output);
@@ -292,9 +295,9 @@ describe('BillingLink', () => {
     send({ id: 1, op: 'sale', amount: '1.00' });
     await tap.reply(1);
     session.detach();
-    counter.pay('DAK0042-000001', 'U1');
-    counter.pay('DAK0042-000001', 'U2');
-    counter.pay('DAK0042-000001', 'U3');
+    counter.pay(counter.tr(1), 'U1');
+    counter.pay(counter.tr(1), 'U2');
+    counter.pay(counter.tr(1), 'U3');
     const { device, pc } = cable();
     const second = new WireTap(pc.output);
     link.attach(device);
@@ -333,7 +336,8 @@ describe('BillingLink', () => {
 
   it('refuses nonsensical options at construction', () => {
     const clock = new ManualClock();
-    const counter = new TestCounter(clock);
+    const counter = BenchCounter.open(clock);
+    counters.push(counter);
     expect(() => new BillingLink({ counter, clock, log: silentLogger(), maxWaitingRequests: 0 })).toThrow(TypeError);
     expect(() => new BillingLink({ counter, clock, log: silentLogger(), maxLineBytes: 4 })).toThrow(TypeError);
     expect(counter.subscribers).toBe(0);
