@@ -452,7 +452,12 @@ class Output {
     switch (reply.op) {
       case 'ping':
         return this.line(humanLine('pong', { protocol: reply.protocol, firmware: reply.firmware, deviceId: reply.deviceId, time: reply.time }));
+      case 'events':
+        // This client does not ask for these; printed as they came.
+        return this.line(JSON.stringify(reply));
       case 'status': {
+        // This client asks only for the device's status; a sale looked up by tr or ref is printed as it came.
+        if (!('status' in reply)) return this.line(JSON.stringify(reply));
         const { sale, ...status } = reply.status;
         this.line(humanLine('status', status));
         if (sale) this.line(humanLine('sale', { ...sale }));

@@ -153,7 +153,9 @@ export class Device {
       firmware: FIRMWARE_VERSION,
     });
     const line = options.parts.billingLine;
-    if (line) this.billing = { link: new BillingLink({ counter: this.counter, clock: this.clock, log: log.child({ feature: 'billing' }) }), line };
+    if (line) {
+      this.billing = { link: new BillingLink({ counter: this.counter, records: this.ledger, clock: this.clock, log: log.child({ feature: 'billing' }) }), line };
+    }
   }
 
   get settings(): DeviceConfig['settings'] {
@@ -186,6 +188,8 @@ export class Device {
       if (event.type === 'paid') controls?.paid();
       if (event.type === 'failed') controls?.failed();
     });
+    // What boot finishes (QRs that ran out while the device was off) is in
+    // the ledger's billing events, which the billing link sends from.
     this.counter.boot();
     if (this.billing) {
       this.billing.link.start();

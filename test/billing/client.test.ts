@@ -20,7 +20,7 @@ function bench() {
   const deviceClock = new ManualClock();
   const counter = BenchCounter.open(deviceClock, { limit: paise(50_000_00) });
   counters.push(counter);
-  const link = new BillingLink({ counter, clock: deviceClock, log: silentLogger() });
+  const link = new BillingLink({ counter, records: counter.ledger, clock: deviceClock, log: silentLogger() });
   links.push(link);
   link.start();
   const stdout = new TextCapture();

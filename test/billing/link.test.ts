@@ -1,9 +1,12 @@
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BillingLink, type BillingLinkOptions } from '../../core/billing/link.js';
 import { ManualClock } from '../../core/clock.js';
 import { silentLogger } from '../../core/log.js';
 import { paise } from '../../core/money.js';
-import { BenchCounter } from '../support/bench-counter.js';
+import { BenchCounter, benchFixture } from '../support/bench-counter.js';
+import type { DeviceFixture } from '../support/fixtures.js';
+import { settle } from '../support/stand-ins.js';
 import { WireTap, cable, type WireMessage } from './wire-tap.js';
 
 const links: BillingLink[] = [];
@@ -17,7 +20,7 @@ function setUp(options: Partial<BillingLinkOptions> = {}) {
   const clock = new ManualClock();
   const counter = BenchCounter.open(clock, { limit: paise(50_000_00) });
   counters.push(counter);
-  const link = new BillingLink({ counter, clock, log: silentLogger(), ...options });
+  const link = new BillingLink({ counter, records: counter.ledger, clock, log: silentLogger(), ...options });
   links.push(link);
   link.start();
   const { device, pc } = cable();
@@ -31,8 +34,8 @@ const indexOf = (tap: WireTap, message: WireMessage): number => tap.lines.indexO
 
 describe('BillingLink', () => {
   it('greets with the protocol version when a stream is attached', async () => {
-    const { tap } = setUp();
-    expect(await tap.next()).toEqual([{ event: 'hello', protocol: 1, firmware: '0.1.0-test', deviceId: 'DAK0042', maxLine: 1024 }]);
+    const { tap, link } = setUp();
+    expect(await tap.next()).toEqual([{ event: 'hello', protocol: 1, firmware: '0.1.0-test', deviceId: 'DAK0042', maxLine: 1024, bootId: link.bootId, lastSeq: 0 }]);
   });
 
   it('answers ping with the protocol, firmware and device time', async () => {
@@ -338,8 +341,188 @@ describe('BillingLink', () => {
     const clock = new ManualClock();
     const counter = BenchCounter.open(clock);
     counters.push(counter);
-    expect(() => new BillingLink({ counter, clock, log: silentLogger(), maxWaitingRequests: 0 })).toThrow(TypeError);
-    expect(() => new BillingLink({ counter, clock, log: silentLogger(), maxLineBytes: 4 })).toThrow(TypeError);
+    expect(() => new BillingLink({ counter, records: counter.ledger, clock, log: silentLogger(), maxWaitingRequests: 0 })).toThrow(TypeError);
+    expect(() => new BillingLink({ counter, records: counter.ledger, clock, log: silentLogger(), maxLineBytes: 4 })).toThrow(TypeError);
     expect(counter.subscribers).toBe(0);
+  });
+});
+
+describe('BillingLink: finding out what happened', () => {
+  it('answers events after a seq with exactly the events after it, a page at a time', async () => {
+    const { tap, send, counter } = setUp();
+    send({ id: 's', op: 'sale', amount: '10.00', ref: 'INV-1' });
+    await tap.reply('s');
+    for (let i = 1; i <= 24; i++) counter.pay(counter.tr(1), `U${i}`);
+    const live = await tap.find((m) => m.seq === 25);
+    const sent = tap.lines.filter((m) => typeof m.seq === 'number');
+    expect(sent.map((m) => m.seq)).toEqual(Array.from({ length: 25 }, (_, i) => i + 1));
+    expect(live).toMatchObject({ event: 'paid', utr: 'U24' });
+
+    send({ id: 'e1', op: 'events', after: 3 });
+    expect(await tap.reply('e1')).toEqual({ id: 'e1', ok: true, op: 'events', events: sent.slice(3, 23), more: true, lastSeq: 25 });
+    send({ id: 'e2', op: 'events', after: 23 });
+    expect(await tap.reply('e2')).toEqual({ id: 'e2', ok: true, op: 'events', events: sent.slice(23), more: false, lastSeq: 25 });
+    send({ id: 'e3', op: 'events', after: 25 });
+    expect(await tap.reply('e3')).toEqual({ id: 'e3', ok: true, op: 'events', events: [], more: false, lastSeq: 25 });
+    send({ id: 'e4', op: 'events', after: 0, limit: 2 });
+    expect(await tap.reply('e4')).toMatchObject({ events: [{ event: 'qr', seq: 1, ref: 'INV-1' }, { event: 'paid', seq: 2, utr: 'U1' }], more: true });
+  });
+
+  it('looks a sale up by tr or by ref, with every payment on it; says NOT_FOUND for one it does not know', async () => {
+    const { tap, send, counter, clock } = setUp();
+    send({ id: 1, op: 'sale', amount: '250.00', ref: 'INV-42', expiresIn: 60 });
+    await tap.reply(1);
+    counter.fail(counter.tr(1), 'F1');
+    send({ id: 2, op: 'sale', amount: '250.00', ref: 'INV-42', expiresIn: 60 });
+    await tap.reply(2);
+    clock.advance(60_000);
+    counter.pay(counter.tr(2), 'P1', paise(20_000));
+
+    send({ id: 3, op: 'status', ref: 'INV-42' });
+    const byRef = await tap.reply(3);
+    expect(byRef).toEqual({
+      id: 3,
+      ok: true,
+      op: 'status',
+      sale: expect.objectContaining({
+        tr: counter.tr(2),
+        amount: '250.00',
+        state: 'expired',
+        ref: 'INV-42',
+        payments: [{ utr: 'P1', result: 'paid', amount: '200.00', mismatch: true, late: true, receivedAt: '2026-01-15T10:01:00+05:30' }],
+      }) as unknown,
+      earlier: [
+        expect.objectContaining({
+          tr: counter.tr(1),
+          state: 'failed',
+          payments: [{ utr: 'F1', result: 'failed', amount: '250.00', mismatch: false, late: false, receivedAt: '2026-01-15T10:00:00+05:30' }],
+        }),
+      ],
+    });
+    send({ id: 4, op: 'status', tr: counter.tr(1) });
+    const byTr = await tap.reply(4);
+    expect(byTr).toEqual({ id: 4, ok: true, op: 'status', sale: (byRef.earlier as WireMessage[])[0] });
+
+    send({ id: 5, op: 'status', tr: 'DAK0042-1' });
+    expect(await tap.reply(5)).toEqual({ id: 5, ok: false, op: 'status', code: 'NOT_FOUND', field: 'tr', message: "no sale DAK0042-1 in this device's records" });
+    send({ id: 6, op: 'status', ref: 'INV-404' });
+    expect(await tap.reply(6)).toEqual({ id: 6, ok: false, op: 'status', code: 'NOT_FOUND', field: 'ref', message: 'no sale with ref "INV-404" in this device\'s records' });
+    send({ id: 7, op: 'status' });
+    expect(await tap.reply(7)).toMatchObject({ ok: true, op: 'status', status: { deviceId: 'DAK0042', sale: null } });
+  });
+});
+
+describe('BillingLink across a restart', () => {
+  const fixtures: DeviceFixture[] = [];
+  afterEach(() => {
+    for (const fixture of fixtures.splice(0)) fixture.cleanup();
+  });
+
+  function device(): { clock: ManualClock; fixture: DeviceFixture } {
+    const fixture = benchFixture();
+    fixtures.push(fixture);
+    return { clock: new ManualClock(), fixture };
+  }
+
+  /** One run of the device on a ledger file that outlives it: the counter boots, then the link starts and a billing PC stream is attached. */
+  function run({ clock, fixture }: { clock: ManualClock; fixture: DeviceFixture }) {
+    const counter = BenchCounter.open(clock, { fixture, ledgerPath: join(fixture.dir, 'ledger.sqlite') });
+    counters.push(counter);
+    const link = new BillingLink({ counter, records: counter.ledger, clock, log: silentLogger() });
+    links.push(link);
+    link.start();
+    const { device, pc } = cable();
+    const tap = new WireTap(pc.output);
+    link.attach(device);
+    const send = (request: object): void => pc.write(`${JSON.stringify(request)}\n`);
+    /** The device dies: nothing after this point is written anywhere. */
+    const crash = (): void => {
+      link.stop();
+      counter.close();
+    };
+    return { counter, link, tap, send, crash };
+  }
+
+  it('keeps numbering from where the last run stopped, and says in hello that it restarted', async () => {
+    const bench = device();
+    const first = run(bench);
+    const [hello] = await first.tap.next();
+    expect(hello).toEqual(expect.objectContaining({ event: 'hello', bootId: first.link.bootId, lastSeq: 0 }));
+    expect(first.link.bootId).toMatch(/^[0-9a-f]{16}$/);
+    first.send({ id: 1, op: 'sale', amount: '10.00' });
+    await first.tap.event('qr');
+    first.counter.pay(first.counter.tr(1), 'UTR1');
+    first.send({ id: 2, op: 'sale', amount: '20.00' });
+    await first.tap.event('qr', (m) => m.seq === 3);
+    await settle();
+    first.crash();
+
+    const second = run(bench);
+    const [again] = await second.tap.next();
+    expect(again).toEqual(expect.objectContaining({ event: 'hello', bootId: second.link.bootId, lastSeq: 3 }));
+    expect(second.link.bootId).not.toBe(first.link.bootId);
+    // The QR left on screen is resumed; a new sale replaces it.
+    second.send({ id: 1, op: 'sale', amount: '30.00' });
+    const [reply, cancelled, qr] = await second.tap.next(3);
+    expect(reply).toMatchObject({ id: 1, ok: true });
+    expect(cancelled).toMatchObject({ event: 'cancelled', seq: 4, reason: 'superseded', amount: '20.00' });
+    expect(qr).toMatchObject({ event: 'qr', seq: 5, amount: '30.00' });
+  });
+
+  it('tells the billing PC of a payment committed just before the device died', async () => {
+    const bench = device();
+    const first = run(bench);
+    first.send({ id: 1, op: 'sale', amount: '250.00', ref: 'INV-42' });
+    const qr = await first.tap.event('qr');
+    await settle();
+    // The payment is committed, and the device dies while announcing it, before its link writes a word of it.
+    first.link.stop();
+    first.counter.announcer.manual = true;
+    first.counter.pay(qr.tr as string, 'UTR42');
+    first.crash();
+    expect(first.tap.lines.some((m) => m.event === 'paid')).toBe(false);
+
+    const second = run(bench);
+    const [hello, paid] = await second.tap.next(2);
+    expect(hello).toMatchObject({ event: 'hello', lastSeq: 2 });
+    expect(paid).toEqual({ event: 'paid', seq: 2, tr: qr.tr, utr: 'UTR42', amount: '250.00', asked: '250.00', mismatch: false, late: false, ref: 'INV-42' });
+    second.send({ id: 'p', op: 'ping' });
+    await second.tap.reply('p');
+    // The qr, which the billing PC had, is not sent again.
+    expect(second.tap.lines.map((m) => m.event ?? m.op)).toEqual(['hello', 'paid', 'ping']);
+  });
+
+  it('tells the billing PC of a QR that ran out while the device was off', async () => {
+    const bench = device();
+    const first = run(bench);
+    first.send({ id: 1, op: 'sale', amount: '99.00', ref: 'INV-7', expiresIn: 60 });
+    const qr = await first.tap.event('qr');
+    await settle();
+    first.crash();
+    bench.clock.advance(10 * 60_000);
+
+    const second = run(bench);
+    expect(await second.tap.next(2)).toEqual([
+      expect.objectContaining({ event: 'hello', lastSeq: 2 }),
+      { event: 'expired', seq: 2, tr: qr.tr, amount: '99.00', ref: 'INV-7' },
+    ]);
+  });
+
+  it('sends again after a restart what a stream was handed but never took', async () => {
+    const bench = device();
+    const first = run(bench);
+    await first.tap.next();
+    // The billing PC's port is open but takes nothing: writes stay pending.
+    const { device: stuck } = cable();
+    stuck.cork();
+    first.link.attach(stuck);
+    await first.counter.startSale({ amount: paise(500), source: 'mqtt' });
+    first.crash();
+
+    const second = run(bench);
+    expect((await second.tap.next(2)).map((m) => [m.event, m.seq])).toEqual([
+      ['hello', undefined],
+      ['qr', 1],
+    ]);
   });
 });

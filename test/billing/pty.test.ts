@@ -45,7 +45,7 @@ describe('billing link over a real pty pair', () => {
   const clock = new ManualClock();
   const log = silentLogger();
   const counter = BenchCounter.open(clock);
-  const link = new BillingLink({ counter, clock, log });
+  const link = new BillingLink({ counter, records: counter.ledger, clock, log });
   let cable: Cable | undefined;
   let serial: BillingSerialPort | undefined;
 
@@ -129,7 +129,7 @@ describe('billing link over a real pty pair that goes away and comes back', () =
   const clock = new ManualClock();
   const log = silentLogger();
   const counter = BenchCounter.open(clock);
-  const link = new BillingLink({ counter, clock, log });
+  const link = new BillingLink({ counter, records: counter.ledger, clock, log });
   let cable: Cable | undefined;
   let serial: BillingSerialPort | undefined;
 

@@ -21,7 +21,7 @@ function setUp(options: { plugged?: boolean; retry?: { firstDelayMs?: number; ma
   const counter = BenchCounter.open(clock);
   counters.push(counter);
   const log = silentLogger();
-  const link = new BillingLink({ counter, clock, log });
+  const link = new BillingLink({ counter, records: counter.ledger, clock, log });
   const adapter = new UsbSerialAdapter(`/dev/ttyUSB-bench-${++portNumber}`, () => clock.now(), options);
   const serial = new BillingSerialPort({
     path: adapter.path,

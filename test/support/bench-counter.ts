@@ -12,13 +12,25 @@ import { deviceFixture, type DeviceFixture } from './fixtures.js';
 import { FakePublisher, ScriptedAnnouncer } from './stand-ins.js';
 
 export interface BenchOptions {
-  /** The per-sale limit; 100000.00 unless given. */
+  /** The per-sale limit; 100000.00 unless given. Ignored with `fixture`, whose config says. */
   limit?: Paise;
+  /** DAK0042 unless given. Ignored with `fixture`, whose config says. */
   deviceId?: string;
   /** A ledger file, to reopen after a restart; an in-memory ledger unless given. */
   ledgerPath?: string;
-  /** The device's config folder and notifier keys from an earlier run, kept across a restart. */
+  /** The device's config folder and notifier keys (see benchFixture), kept across a restart; the caller cleans it up. */
   fixture?: DeviceFixture;
+}
+
+/** A config folder for a bench counter: its device id, payee, per-sale limit, and notifier keys to sign with. */
+export function benchFixture(options: { limit?: Paise; deviceId?: string } = {}): DeviceFixture {
+  const deviceId = options.deviceId ?? 'DAK0042';
+  return deviceFixture({
+    deviceId,
+    payee: { vpa: `counter.${deviceId.toLowerCase()}@sbi`, name: 'India Post' },
+    sale: { limit: formatWireAmount(options.limit ?? paise(100_000_00)), expirySeconds: 300, resultSeconds: 8, chimeOnQr: false },
+    display: { kind: 'none' },
+  });
 }
 
 const PAID_AT = '2026-01-15T10:01:00+05:30';
@@ -45,20 +57,11 @@ export class BenchCounter extends Counter {
   private listening = 0;
 
   static open(clock: ManualClock, options: BenchOptions = {}): BenchCounter {
-    const limit = options.limit ?? paise(100_000_00);
-    const deviceId = options.deviceId ?? 'DAK0042';
-    const fixture =
-      options.fixture ??
-      deviceFixture({
-        deviceId,
-        payee: { vpa: `counter.${deviceId.toLowerCase()}@sbi`, name: 'India Post' },
-        sale: { limit: formatWireAmount(limit), expirySeconds: 300, resultSeconds: 8, chimeOnQr: false },
-        display: { kind: 'none' },
-      });
+    const fixture = options.fixture ?? benchFixture(options);
     const config = loadConfig(fixture.configPath);
     const log = silentLogger();
     const ledger = new Ledger(options.ledgerPath ?? ':memory:', clock);
-    const lcd = new Lcd(undefined, clock, log, () => config.settings.language, { kind: 'boot', firmware: '0.1.0-test', deviceId });
+    const lcd = new Lcd(undefined, clock, log, () => config.settings.language, { kind: 'boot', firmware: '0.1.0-test', deviceId: config.settings.deviceId });
     lcd.setLink('online');
     const announcer = new ScriptedAnnouncer();
     const publisher = new FakePublisher();
@@ -160,7 +163,7 @@ export class BenchCounter extends Counter {
     if (!this.ledger.findPayment(utr)) throw new Error(`the counter refused the confirmation: ${this.ledger.rejections().at(-1)?.reason ?? 'no reason recorded'}`);
   }
 
-  /** Stops the counter and closes its ledger, as a power cut would leave them; the config folder stays if it was handed in. */
+  /** Stops the counter and closes its ledger; the config folder goes too, unless it was handed in. */
   close(): void {
     this.stop();
     this.ledger.close();
