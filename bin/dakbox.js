@@ -8,4 +8,5 @@ if (!existsSync(fileURLToPath(entry))) {
   console.error('dakbox: not built yet: run `npm ci` (or `npm run build`) in the project folder');
   process.exit(1);
 }
-await import(entry.href);
+const { main } = await import(entry.href);
+process.exitCode = await main(process.argv.slice(2));

@@ -1,7 +1,7 @@
 import { InputError, describeError } from '../core/errors.js';
-import { runBillingClient } from '../billing-client/client.js';
 import { ANNOUNCE_HELP, announceCommand } from './announce.js';
 import { BENCH_HELP, benchCommand } from './bench.js';
+import { BILLING_HELP, billingCommand } from './billing.js';
 import { CHECK_HELP, checkCommand } from './check.js';
 import { PROVISION_HELP, provisionCommand } from './provision.js';
 import { QR_HELP, qrCommand } from './qr.js';
@@ -13,11 +13,6 @@ export interface CommandIo {
   stderr: NodeJS.WritableStream;
 }
 
-const BILLING_HELP = `dakbox billing <sale|cancel|status|ping|listen> --port /dev/ttyUSB0 [...]
-  The billing PC's side of the serial link (docs/billing-protocol.md), for
-  billing software that would rather run a command than speak serial.
-  \`dakbox billing --help\` lists its options and exit codes.`;
-
 interface Command {
   help: string;
   /** The command prints its own detailed help. */
@@ -28,7 +23,7 @@ interface Command {
 const COMMANDS: Record<string, Command> = {
   qr: { help: QR_HELP, run: qrCommand },
   announce: { help: ANNOUNCE_HELP, run: announceCommand },
-  billing: { help: BILLING_HELP, ownHelp: true, run: (argv, io) => runBillingClient(argv, io) },
+  billing: { help: BILLING_HELP, ownHelp: true, run: billingCommand },
   provision: { help: PROVISION_HELP, run: provisionCommand },
   check: { help: CHECK_HELP, run: checkCommand },
   bench: { help: BENCH_HELP, run: benchCommand },
@@ -70,4 +65,3 @@ export async function main(argv: string[], io: CommandIo = { stdout: process.std
   }
 }
 
-process.exitCode = await main(process.argv.slice(2));

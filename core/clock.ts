@@ -75,6 +75,22 @@ export class ManualClock implements Clock {
 }
 
 const IST_OFFSET_MS = (5 * 60 + 30) * 60 * 1000;
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+/** Midnight India Standard Time that began the IST day holding `epochMs`, in epoch ms. */
+export function istDayStart(epochMs: number): number {
+  return Math.floor((epochMs + IST_OFFSET_MS) / DAY_MS) * DAY_MS - IST_OFFSET_MS;
+}
+
+/**
+ * The next moment, strictly after `epochMs`, when a wall clock in India
+ * reads `time` ("20:00", 24-hour): today if that is still ahead, else tomorrow.
+ */
+export function nextIstTime(epochMs: number, time: string): number {
+  const [hours = 0, minutes = 0] = time.split(':').map(Number);
+  const today = istDayStart(epochMs) + (hours * 60 + minutes) * 60_000;
+  return today > epochMs ? today : today + DAY_MS;
+}
 
 /** ISO-8601 in India Standard Time with an explicit offset: "2026-01-15T10:00:00+05:30". */
 export function formatIst(epochMs: number): string {

@@ -28,8 +28,18 @@ function shownText(maxLength: number) {
   });
 }
 
-const wireAmount = z.string().refine((s) => /^\d+\.\d\d$/.test(s) && parseWireAmount(s) > 0, {
-  message: 'must be an amount with two decimals, more than zero, like "100000.00"',
+/** The billing link's speed when device.json names none; the billing PC's client defaults to it too. */
+export const DEFAULT_SERIAL_BAUD_RATE = 115200;
+
+/** An amount as the wire writes it; a problem is reported under the setting's own name. */
+const wireAmount = z.string().superRefine((text, ctx) => {
+  const message = 'must be an amount with two decimals, more than zero, like "100000.00"';
+  if (!/^\d+\.\d\d$/.test(text)) return void ctx.addIssue({ code: 'custom', message });
+  try {
+    if (parseWireAmount(text) <= 0) ctx.addIssue({ code: 'custom', message });
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: err instanceof InputError ? err.problem : message });
+  }
 });
 
 const panel = {
@@ -51,10 +61,17 @@ export const speakerSchema = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('system') }),
 ]);
 
+/**
+ * The Raspberry Pi IO plugins the device image may carry: raspi-io (the
+ * default) or pi-io. Neither is a dependency of the project; see
+ * adapters/controls/board-io.ts.
+ */
+export const PI_IO_PLUGINS = ['raspi-io', 'pi-io'] as const;
+
 export const controlsSchema = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('none') }),
   z.strictObject({ kind: z.literal('virtual') }),
-  z.strictObject({ kind: z.literal('raspberry-pi') }),
+  z.strictObject({ kind: z.literal('raspberry-pi'), plugin: z.enum(PI_IO_PLUGINS, { message: `must be one of ${PI_IO_PLUGINS.join(', ')}` }).optional() }),
 ]);
 
 export const deviceConfigSchema = z.strictObject({
@@ -113,7 +130,7 @@ export const deviceConfigSchema = z.strictObject({
   serial: z
     .strictObject({
       path: z.string().min(1),
-      baudRate: z.number().int().positive().default(115200),
+      baudRate: z.number().int().positive().default(DEFAULT_SERIAL_BAUD_RATE),
     })
     .optional(),
 });

@@ -1,13 +1,10 @@
+import { PI_IO_PLUGINS } from '../../core/config.js';
 import { describeError } from '../../core/errors.js';
 import type { IoPlugin } from './io-plugin.js';
 import { VirtualIo } from './virtual-io.js';
 
-/** The Raspberry Pi IO plugins the device image may carry. */
-export const PI_IO_PLUGINS = ['raspi-io', 'pi-io'] as const;
-export type PiIoPlugin = (typeof PI_IO_PLUGINS)[number];
-
 /** Which pins the controls are wired to: the Pi's, or none (simulator, tests, a laptop). */
-export type BoardIoConfig = { kind: 'virtual' } | { kind: 'raspberry-pi'; plugin?: PiIoPlugin };
+export type BoardIoConfig = { kind: 'virtual' } | { kind: 'raspberry-pi'; plugin?: (typeof PI_IO_PLUGINS)[number] | undefined };
 
 /**
  * Opens the IO plugin. The Pi plugins have native parts that do not build on

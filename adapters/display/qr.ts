@@ -1,4 +1,3 @@
-import { createRequire } from 'node:module';
 import { createCanvas, type Canvas, type CanvasRenderingContext2D } from 'canvas';
 import QRCode from 'qrcode';
 import { LruCache, releaseCanvas } from './lru.js';
@@ -36,28 +35,17 @@ export interface QrPlan {
   readonly boxPx: number;
 }
 
-interface QrLevelObject {
-  readonly bit: number;
-}
-interface QrInternals {
-  version: { getCapacity(version: number, level: QrLevelObject, mode: unknown): number };
-  levels: Record<QrLevel, QrLevelObject>;
-  byteMode: unknown;
-}
-
 /**
- * The capacity table lives inside the qrcode package (it has no exports map,
- * so the files are reachable). Using it lets the layout know each level's
- * symbol size without encoding the URI three times.
+ * Bytes a symbol holds in byte mode, by level, for versions 1 to 40
+ * (ISO/IEC 18004, table 7). Knowing each level's symbol size lets the layout
+ * choose a level without encoding the URI three times; a test checks every
+ * entry against the encoder.
  */
-function loadInternals(): QrInternals {
-  const require = createRequire(import.meta.url);
-  const version = require('qrcode/lib/core/version.js') as QrInternals['version'];
-  const levels = require('qrcode/lib/core/error-correction-level.js') as Record<QrLevel, QrLevelObject>;
-  const mode = require('qrcode/lib/core/mode.js') as { BYTE: unknown };
-  return { version, levels, byteMode: mode.BYTE };
-}
-const internals = loadInternals();
+export const BYTE_CAPACITY: Readonly<Record<QrLevel, readonly number[]>> = {
+  M: [14, 26, 42, 62, 84, 106, 122, 152, 180, 213, 251, 287, 331, 362, 412, 450, 504, 560, 624, 666, 711, 779, 857, 911, 997, 1059, 1125, 1190, 1264, 1370, 1452, 1538, 1628, 1722, 1809, 1911, 1989, 2099, 2213, 2331],
+  Q: [11, 20, 32, 46, 60, 74, 86, 108, 130, 151, 177, 203, 241, 258, 292, 322, 364, 394, 442, 482, 509, 565, 611, 661, 715, 751, 805, 868, 908, 982, 1030, 1112, 1168, 1228, 1283, 1351, 1423, 1499, 1579, 1663],
+  H: [7, 14, 24, 34, 44, 58, 64, 84, 98, 119, 137, 155, 177, 194, 220, 250, 280, 310, 338, 382, 403, 439, 461, 511, 535, 593, 625, 658, 698, 742, 790, 842, 898, 958, 983, 1051, 1093, 1139, 1219, 1273],
+};
 
 const versionCache = new LruCache<string, number>(256);
 
@@ -70,9 +58,8 @@ export function qrVersionFor(text: string, level: QrLevel): number {
   const bytes = Buffer.byteLength(text, 'utf8');
   const key = `${level}${bytes}`;
   return versionCache.getOrCreate(key, () => {
-    for (let version = 1; version <= 40; version++) {
-      if (internals.version.getCapacity(version, internals.levels[level], internals.byteMode) >= bytes) return version;
-    }
+    const version = BYTE_CAPACITY[level].findIndex((capacity) => capacity >= bytes) + 1;
+    if (version > 0) return version;
     throw new RangeError(`text of ${bytes} bytes does not fit in any QR version at level ${level}`);
   });
 }

@@ -97,6 +97,8 @@ export function composeScreen(screen: Screen, link: LinkState, area: Rect, kit: 
       return composeInfo({ screen, link, area, kit, text });
     case 'selftest':
       return composeSelfTest({ screen, link, area, kit, text });
+    case 'fault':
+      return composeFault({ screen, link, area, kit, text });
   }
 }
 
@@ -320,6 +322,21 @@ function composeExpired({ screen, area, kit, text }: ScreenState<'expired'>): Sc
 
 function composeCancelled({ screen, area, kit, text }: ScreenState<'cancelled'>): ScreenPart {
   return outcome(kit, area, COLOURS.neutral, 'cancelled', text.saleCancelled, formatRupees(screen.amount), undefined, text.reference(screen.tr));
+}
+
+/** Sales are paused: what is wrong, in the clerk's words, and the device id to give the engineer. */
+function composeFault({ screen, area, kit, text }: ScreenState<'fault'>): ScreenPart {
+  const u = kit.unit;
+  const top = accent(kit, area, COLOURS.danger);
+  const fault = text.fault[screen.fault];
+  const items: StackItem[] = [
+    { kind: 'icon', role: 'icon', icon: 'warning', size: 44 * u, minSize: 20, colour: COLOURS.danger, priority: 5 },
+    { kind: 'text', role: 'title', text: fault.title, style: uiBold, size: 20 * u, minSize: 12, colour: COLOURS.danger, maxLines: 2, priority: 0 },
+    { kind: 'text', role: 'advice', text: fault.advice, style: ui, size: 14 * u, minSize: 9, colour: COLOURS.ink, maxLines: 3, priority: 0 },
+    { kind: 'text', role: 'paused', text: text.salesPaused, style: uiBold, size: 13 * u, minSize: 9, colour: COLOURS.ink, maxLines: 2, priority: 1 },
+    { kind: 'text', role: 'device', text: text.device(screen.deviceId), style: ui, size: 11 * u, minSize: 9, colour: COLOURS.muted, priority: 3 },
+  ];
+  return { surfaces: [top.surface], blocks: body(kit, top.rest, items) };
 }
 
 /**

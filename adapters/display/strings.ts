@@ -1,4 +1,5 @@
 import type { Language } from '../../core/language.js';
+import type { DeviceFault } from '../../core/ports/display.js';
 
 /**
  * Every word the LCD shows, per language. Amounts, UTRs, references and the
@@ -41,6 +42,8 @@ export interface ScreenText {
   readonly brokerLabel: string;
   readonly scanToIdentify: string;
   readonly selfTest: string;
+  readonly fault: Readonly<Record<DeviceFault, { readonly title: string; readonly advice: string }>>;
+  readonly salesPaused: string;
 }
 
 const ZWNJ = '\u200c';
@@ -78,6 +81,12 @@ const en: ScreenText = {
   brokerLabel: 'Broker',
   scanToIdentify: 'Scan to identify',
   selfTest: 'Self-test',
+  fault: {
+    storage: { title: 'Cannot record payments', advice: 'The storage is full or failing.' },
+    clock: { title: 'Clock not set', advice: 'Waiting for the network time.' },
+    ledger: { title: 'Payment record refused', advice: 'Call the field engineer.' },
+  },
+  salesPaused: 'New sales are paused',
 };
 
 const hi: ScreenText = {
@@ -113,6 +122,12 @@ const hi: ScreenText = {
   brokerLabel: 'ब्रोकर',
   scanToIdentify: 'पहचान के लिए स्कैन करें',
   selfTest: 'स्व-परीक्षण',
+  fault: {
+    storage: { title: 'भुगतान दर्ज नहीं हो पा रहे', advice: 'स्टोरेज भर गया है या खराब है।' },
+    clock: { title: 'घड़ी सेट नहीं है', advice: 'नेटवर्क समय की प्रतीक्षा है।' },
+    ledger: { title: 'भुगतान रिकॉर्ड अस्वीकृत', advice: 'फ़ील्ड इंजीनियर को बुलाएँ।' },
+  },
+  salesPaused: 'नई बिक्री रुकी हुई है',
 };
 
 const bn: ScreenText = {
@@ -148,6 +163,12 @@ const bn: ScreenText = {
   brokerLabel: 'ব্রোকার',
   scanToIdentify: 'শনাক্ত করতে স্ক্যান করুন',
   selfTest: 'স্ব-পরীক্ষা',
+  fault: {
+    storage: { title: 'পেমেন্ট রেকর্ড করা যাচ্ছে না', advice: 'স্টোরেজ ভরে গেছে বা খারাপ।' },
+    clock: { title: 'ঘড়ি ঠিক করা নেই', advice: 'নেটওয়ার্কের সময়ের অপেক্ষা।' },
+    ledger: { title: 'পেমেন্টের রেকর্ড খোলা যায়নি', advice: 'ফিল্ড ইঞ্জিনিয়ারকে ডাকুন।' },
+  },
+  salesPaused: 'নতুন বিক্রি বন্ধ আছে',
 };
 
 const kn: ScreenText = {
@@ -183,6 +204,12 @@ const kn: ScreenText = {
   brokerLabel: 'ಬ್ರೋಕರ್',
   scanToIdentify: 'ಗುರುತಿಸಲು ಸ್ಕ್ಯಾನ್ ಮಾಡಿ',
   selfTest: 'ಸ್ವಯಂ ಪರೀಕ್ಷೆ',
+  fault: {
+    storage: { title: 'ಪಾವತಿ ದಾಖಲಿಸಲು ಆಗುತ್ತಿಲ್ಲ', advice: 'ಸಂಗ್ರಹಣೆ ತುಂಬಿದೆ ಅಥವಾ ಕೆಟ್ಟಿದೆ.' },
+    clock: { title: 'ಗಡಿಯಾರ ಸರಿಯಾಗಿಲ್ಲ', advice: 'ನೆಟ್‌ವರ್ಕ್ ಸಮಯಕ್ಕಾಗಿ ಕಾಯಲಾಗುತ್ತಿದೆ.' },
+    ledger: { title: 'ಪಾವತಿ ದಾಖಲೆ ತಿರಸ್ಕರಿಸಲಾಗಿದೆ', advice: 'ಫೀಲ್ಡ್ ಎಂಜಿನಿಯರ್ ಅವರನ್ನು ಕರೆಯಿರಿ.' },
+  },
+  salesPaused: 'ಹೊಸ ಮಾರಾಟ ನಿಲ್ಲಿಸಲಾಗಿದೆ',
 };
 
 export const SCREEN_TEXT: Record<Language, ScreenText> = { en, hi, bn, kn };

@@ -50,11 +50,6 @@ export class VoicePicker {
     return choice;
   }
 
-  /** Checks again on next use, after a field engineer has installed a voice. */
-  forget(): void {
-    this.chosen.clear();
-  }
-
   private async choose(language: Language): Promise<Voice> {
     const { log } = this.options;
     const name = `${LANGUAGE_NAMES[language]} (${language})`;

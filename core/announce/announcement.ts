@@ -1,4 +1,5 @@
 import type { Paise } from '../money.js';
+import type { DeviceFault } from '../ports/display.js';
 
 /**
  * Everything the soundbox can say. Each kind has a template per language in
@@ -15,6 +16,8 @@ export type Announcement =
   | { kind: 'network-back' }
   | { kind: 'low-memory' }
   | { kind: 'low-storage' }
+  /** Sales are paused until the fault clears (see DeviceFault). */
+  | { kind: 'fault'; fault: DeviceFault }
   | { kind: 'volume'; level: number }
   /** End-of-day: "Today: 37 payments, 18,450 rupees". */
   | { kind: 'day-summary'; count: number; total: Paise }

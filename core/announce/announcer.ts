@@ -43,6 +43,7 @@ const MERGEABLE: ReadonlySet<AnnouncementKind> = new Set<AnnouncementKind>([
   'network-back',
   'low-memory',
   'low-storage',
+  'fault',
   'status',
 ]);
 

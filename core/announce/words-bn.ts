@@ -78,6 +78,8 @@ function sentence(a: Announcement): string {
       return 'মেমরি কম আছে';
     case 'low-storage':
       return 'স্টোরেজ প্রায় ভরে গেছে';
+    case 'fault':
+      return { storage: 'পেমেন্ট রেকর্ড করা যাচ্ছে না। নতুন বিক্রি বন্ধ আছে', clock: 'ঘড়ি ঠিক করা নেই। নতুন বিক্রি বন্ধ আছে', ledger: 'যন্ত্রটির সার্ভিস দরকার। নতুন বিক্রি বন্ধ আছে' }[a.fault];
     case 'volume':
       return `ভলিউম ${number(a.level)}`;
     case 'day-summary':

@@ -67,6 +67,8 @@ function sentence(a: Announcement): string {
       return 'Memory is low';
     case 'low-storage':
       return 'Storage is almost full';
+    case 'fault':
+      return { storage: 'Payments cannot be recorded. New sales are paused', clock: 'The clock is not set. New sales are paused', ledger: 'The device needs service. New sales are paused' }[a.fault];
     case 'volume':
       return `Volume ${number(a.level)}`;
     case 'day-summary':

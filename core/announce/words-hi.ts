@@ -74,6 +74,8 @@ function sentence(a: Announcement): string {
       return 'मेमोरी कम है';
     case 'low-storage':
       return 'स्टोरेज लगभग भर गया है';
+    case 'fault':
+      return { storage: 'भुगतान दर्ज नहीं हो पा रहे। नई बिक्री रोकी गई है', clock: 'घड़ी सेट नहीं है। नई बिक्री रोकी गई है', ledger: 'डिवाइस को सर्विस चाहिए। नई बिक्री रोकी गई है' }[a.fault];
     case 'volume':
       return `वॉल्यूम ${number(a.level)}`;
     case 'day-summary':

@@ -108,6 +108,8 @@ function sentence(a: Announcement): string {
       return 'ಮೆಮೊರಿ ಕಡಿಮೆ ಇದೆ';
     case 'low-storage':
       return 'ಸಂಗ್ರಹಣೆ ಬಹುತೇಕ ತುಂಬಿದೆ';
+    case 'fault':
+      return { storage: 'ಪಾವತಿಗಳನ್ನು ದಾಖಲಿಸಲು ಆಗುತ್ತಿಲ್ಲ. ಹೊಸ ಮಾರಾಟ ನಿಲ್ಲಿಸಲಾಗಿದೆ', clock: 'ಗಡಿಯಾರ ಸರಿಯಾಗಿಲ್ಲ. ಹೊಸ ಮಾರಾಟ ನಿಲ್ಲಿಸಲಾಗಿದೆ', ledger: 'ಸಾಧನಕ್ಕೆ ಸೇವೆ ಬೇಕು. ಹೊಸ ಮಾರಾಟ ನಿಲ್ಲಿಸಲಾಗಿದೆ' }[a.fault];
     case 'volume':
       return `ವಾಲ್ಯೂಮ್ ${number(a.level)}`;
     case 'day-summary':

@@ -59,6 +59,9 @@ function checkAnnouncement(a: Announcement): Announcement {
     case 'low-memory':
     case 'low-storage':
       break;
+    case 'fault':
+      if (a.fault !== 'storage' && a.fault !== 'clock' && a.fault !== 'ledger') throw new RangeError(`no sentence for fault ${JSON.stringify(a.fault)}`);
+      break;
     case 'volume':
       if (!Number.isInteger(a.level) || a.level < VOLUME_MIN || a.level > VOLUME_MAX) {
         throw new RangeError(`volume level must be a whole number from ${VOLUME_MIN} to ${VOLUME_MAX}, got ${a.level}`);

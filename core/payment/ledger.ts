@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { Clock } from '../clock.js';
+import { istDayStart, type Clock } from '../clock.js';
 import type { CounterEvent, SaleSnapshot, SaleSource, SaleState } from '../sale/counter-port.js';
 import { paise, type Paise } from '../money.js';
 
@@ -143,9 +143,6 @@ interface PaymentRow {
   mismatch: number;
   announced: number;
 }
-
-const IST_OFFSET_MS = 330 * 60 * 1000;
-const DAY_MS = 24 * 60 * 60 * 1000;
 
 export class Ledger {
   private readonly db: Database.Database;
@@ -343,8 +340,7 @@ export class Ledger {
 
   /** Successful payments received since midnight IST. */
   today(): { count: number; total: Paise } {
-    const now = this.clock.now();
-    const midnight = Math.floor((now + IST_OFFSET_MS) / DAY_MS) * DAY_MS - IST_OFFSET_MS;
+    const midnight = istDayStart(this.clock.now());
     const row = this.db
       .prepare(`SELECT count(*) AS n, coalesce(sum(amount_paise), 0) AS total FROM payments WHERE status = 'SUCCESS' AND received_at >= ?`)
       .get(midnight) as { n: number; total: number };

@@ -52,9 +52,23 @@ export type Screen =
       /** Text of a QR the engineer's phone scans to identify the device. */
       identity: string;
     }
-  | { kind: 'selftest' };
+  | { kind: 'selftest' }
+  | {
+      /** New sales are paused until the fault clears; the device id helps the engineer on the phone. */
+      kind: 'fault';
+      fault: DeviceFault;
+      deviceId: string;
+    };
 
 export type ScreenKind = Screen['kind'];
+
+/**
+ * Why the device cannot take sales:
+ * - `storage`: the ledger cannot be written (disk full, read-only, failing).
+ * - `clock`: the time cannot be trusted, so a QR's validity would be wrong.
+ * - `ledger`: the ledger file was refused at start (corrupt, foreign, another device's).
+ */
+export type DeviceFault = 'storage' | 'clock' | 'ledger';
 
 /** One full picture: the screen plus what overlays every screen. */
 export interface Frame {

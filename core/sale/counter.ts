@@ -393,8 +393,8 @@ export class Counter implements CounterPort {
   }
 
   /** Numbers for telemetry. */
-  health(): { announcing: number; rejected: { confirmations: number; collects: number; lastReason: string | null } } {
-    return { announcing: this.announcing, rejected: { ...this.rejected } };
+  health(): { rejected: { confirmations: number; collects: number; lastReason: string | null } } {
+    return { rejected: { ...this.rejected } };
   }
 
   stop(): void {

@@ -1,21 +1,26 @@
 import { PassThrough, Duplex } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
-import { EXIT, runBillingClient, type BillingClientIo } from '../../billing-client/client.js';
+import * as billingClient from '../../billing-client/index.js';
+import { BillingClient, EventInbox, LinkError, awaitOutcome, isEvent, isReply, openBillingPort, type WireSale } from '../../billing-client/index.js';
 import { BillingLink } from '../../core/billing/link.js';
 import { ManualClock } from '../../core/clock.js';
 import { silentLogger } from '../../core/log.js';
 import { paise } from '../../core/money.js';
 import { BenchCounter } from '../support/bench-counter.js';
-import { TextCapture, nullModem } from './wire-tap.js';
+import { nullModem } from './wire-tap.js';
+
+/** The library a billing application imports, without the command line around it. */
 
 const links: BillingLink[] = [];
+const clients: BillingClient[] = [];
 const counters: BenchCounter[] = [];
 afterEach(() => {
   for (const link of links.splice(0)) link.stop();
+  for (const client of clients.splice(0)) client.close();
   for (const counter of counters.splice(0)) counter.close();
 });
 
-/** A device on the other end of a null-modem cable, and the client's view of the world. */
+/** A device on the other end of a null-modem cable, and a client on this end. */
 function bench() {
   const deviceClock = new ManualClock();
   const counter = BenchCounter.open(deviceClock, { limit: paise(50_000_00) });
@@ -23,241 +28,146 @@ function bench() {
   const link = new BillingLink({ counter, records: counter.ledger, clock: deviceClock, log: silentLogger() });
   links.push(link);
   link.start();
-  const stdout = new TextCapture();
-  const stderr = new TextCapture();
-  const opened: string[] = [];
-  const devices: Duplex[] = [];
-  let closed = 0;
-  const io: BillingClientIo = {
-    stdout,
-    stderr,
-    clock: new ManualClock(),
-    openPort: (path, baudRate) => {
-      opened.push(`${path}@${baudRate}`);
-      const { device, pc } = nullModem();
-      devices.push(device);
-      link.attach(device);
-      return Promise.resolve({
-        stream: pc,
-        close: () => {
-          closed++;
-          return Promise.resolve();
-        },
-      });
-    },
-  };
-  return { counter, deviceClock, io, stdout, stderr, opened, devices, closedCount: () => closed };
+  const { device, pc } = nullModem();
+  link.attach(device);
+  const clock = new ManualClock();
+  const client = new BillingClient(pc, clock);
+  clients.push(client);
+  return { counter, deviceClock, device, client, clock };
 }
 
-const port = ['--port', '/dev/ttyUSB0'];
-
-describe('dakbox billing: arguments', () => {
-  it.each([
-    [[], 'command'],
-    [['refund', ...port], 'command'],
-    [['sale', ...port], 'amount'],
-    [['sale', '-5', ...port], 'amount'],
-    [['sale', 'abc', ...port], 'amount'],
-    [['sale', '250.555', ...port], 'amount'],
-    [['sale', '1e3', ...port], 'amount'],
-    [['sale', '250.00'], '--port'],
-    [['sale', '250.00', '--port'], '--port'],
-    [['sale', '250.00', ...port, '--baud', 'fast'], '--baud'],
-    [['sale', '250.00', ...port, '--baud', '0'], '--baud'],
-    [['sale', '250.00', ...port, '--expires', '5'], '--expires'],
-    [['sale', '250.00', ...port, '--expires', '1.5'], '--expires'],
-    [['sale', '250.00', ...port, '--timeout', 'soon'], '--timeout'],
-    [['sale', '250.00', ...port, '--colour', 'red'], '--colour'],
-    [['sale', '250.00', ...port, '--wait=yes'], '--wait'],
-    [['sale', '250.00', '99', ...port], 'amount'],
-    [['status', ...port, '--wait'], '--wait'],
-    [['status', ...port, '--tr', 'X'], '--tr'],
-    [['cancel', 'now', ...port], 'cancel'],
-    [['listen', ...port, '--count', '0'], '--count'],
-    [['ping', ...port, ...port], '--port'],
-  ])('%j: exit 2 and one line naming %s', async (argv, field) => {
-    const { io, stdout, stderr, opened } = bench();
-    expect(await runBillingClient(argv, io)).toBe(EXIT.usage);
-    expect(stderr.lines).toHaveLength(1);
-    expect(stderr.lines[0]).toMatch(new RegExp(`^dakbox billing: ${field.replace(/[-]/g, '\\-')}: `));
-    expect(stderr.text).not.toMatch(/\n\s+at /);
-    expect(stdout.text).toBe('');
-    expect(opened).toEqual([]);
-  });
-
-  it('prints usage for --help', async () => {
-    const { io, stdout } = bench();
-    expect(await runBillingClient(['--help'], io)).toBe(EXIT.ok);
-    expect(stdout.text).toMatch(/^usage: dakbox billing <command>/);
-  });
-
-  it('says in one line when the port cannot be opened', async () => {
-    const { io, stderr } = bench();
-    io.openPort = () => Promise.reject(new Error("cannot open /dev/ttyUSB9: Error: No such file or directory, cannot open /dev/ttyUSB9"));
-    expect(await runBillingClient(['ping', '--port', '/dev/ttyUSB9'], io)).toBe(EXIT.link);
-    expect(stderr.lines).toEqual(['dakbox billing: cannot open /dev/ttyUSB9: Error: No such file or directory, cannot open /dev/ttyUSB9']);
-  });
-});
-
-describe('dakbox billing: talking to the device', () => {
-  it('sale prints the qr event and exits 0, opening the port at the baud rate asked', async () => {
-    const { io, stdout, counter, opened, closedCount } = bench();
-    const code = await runBillingClient(['sale', '250', '--ref', 'INV-42', '--note', 'Speed post', '--baud', '9600', ...port], io);
-    expect(code).toBe(EXIT.ok);
-    expect(opened).toEqual(['/dev/ttyUSB0@9600']);
-    expect(counter.requests).toEqual([{ amount: 25_000, ref: 'INV-42', note: 'Speed post', source: 'serial' }]);
-    expect(stdout.lines).toHaveLength(1);
-    expect(stdout.lines[0]).toMatch(
-      new RegExp(String.raw`^qr seq=1 tr=${counter.tr(1)} amount=250\.00 uri=upi://pay\?\S+ source=serial ref=INV-42 note="Speed post" shownAt=2026-01-15T10:00:00\+05:30 expiresAt=2026-01-15T10:05:00\+05:30$`),
-    );
-    expect(closedCount()).toBe(1);
-  });
-
-  it('--json prints the wire objects themselves', async () => {
-    const { io, stdout } = bench();
-    expect(await runBillingClient(['sale', '99.5', '--expires', '60', '--json', ...port], io)).toBe(EXIT.ok);
-    expect(stdout.lines.map((line) => JSON.parse(line) as unknown)).toEqual([
-      expect.objectContaining({ event: 'qr', seq: 1, amount: '99.50', expiresAt: '2026-01-15T10:01:00+05:30' }),
+describe('billing-client/index.ts', () => {
+  it('exposes the client, its waits, the guards and the port opener', () => {
+    expect(Object.keys(billingClient).sort()).toEqual([
+      'BillingClient',
+      'EventInbox',
+      'LinkError',
+      'OUTCOME_GRACE_MS',
+      'awaitOutcome',
+      'isEvent',
+      'isOutcome',
+      'isReply',
+      'openBillingPort',
     ]);
   });
 
-  it.each([
-    ['paid as asked', EXIT.ok, (c: BenchCounter): void => c.pay(c.tr(1), 'UTR1'), 'paid'],
-    ['paid short', EXIT.mismatch, (c: BenchCounter): void => c.pay(c.tr(1), 'UTR1', paise(20_000)), 'paid'],
-    ['failed', EXIT.failed, (c: BenchCounter): void => c.fail(c.tr(1), 'UTR1'), 'failed'],
-    [
-      'replaced by another sale',
-      EXIT.cancelled,
-      (c: BenchCounter): void => void c.startSale({ amount: paise(100), source: 'mqtt' }),
-      'cancelled',
-    ],
-  ])('sale --wait: %s exits %i', async (_, exit, outcome, event) => {
-    const { io, stdout, counter } = bench();
-    const run = runBillingClient(['sale', '250.00', '--wait', '--json', ...port], io);
-    await counter.saleRequested(1);
-    outcome(counter);
-    expect(await run).toBe(exit);
-    const printed = stdout.lines.map((line) => JSON.parse(line) as Record<string, unknown>);
-    expect(printed.map((m) => m.event)).toEqual(['qr', event]);
-    expect(printed[1]).toMatchObject({ tr: counter.tr(1) });
+  it('does not carry the command line', () => {
+    expect(billingClient).not.toHaveProperty('EXIT');
+    expect(billingClient).not.toHaveProperty('billingCommand');
+  });
+});
+
+describe('BillingClient', () => {
+  it('matches a reply to its request by id', async () => {
+    const { client } = bench();
+    const [ping, status] = await Promise.all([client.request({ op: 'ping' }, 5_000), client.request({ op: 'status' }, 5_000)]);
+    expect(ping).toMatchObject({ ok: true, op: 'ping', deviceId: 'DAK0042' });
+    expect(status).toMatchObject({ ok: true, op: 'status' });
+    expect(ping.id).not.toBe(status.id);
   });
 
-  it('sale --wait: an expired QR exits 6, and human output reads as key=value', async () => {
-    const { io, stdout, stderr, deviceClock, counter } = bench();
-    const run = runBillingClient(['sale', '10', '--expires', '30', '--wait', ...port], io);
-    await stdout.printed(1);
-    deviceClock.advance(30_000);
-    const code = await run;
-    expect(stderr.lines).toEqual([]);
-    expect(code).toBe(EXIT.expired);
-    expect(stdout.lines[1]).toBe(`expired seq=2 tr=${counter.tr(1)} amount=10.00`);
+  it('hands a refusal back as a reply, not an error', async () => {
+    const { client } = bench();
+    expect(await client.request({ op: 'cancel' }, 5_000)).toMatchObject({ ok: false, op: 'cancel', code: 'NOT_SHOWING' });
   });
 
-  it('sale --wait ignores events and replies that are not its own', async () => {
-    const { io, stdout, counter } = bench();
-    await runBillingClient(['sale', '1.00', ...port], io);
-    stdout.text = '';
-    const run = runBillingClient(['sale', '2.00', '--wait', ...port], io);
-    await counter.saleRequested(2);
-    counter.pay(counter.tr(1), 'UTROLD');
-    counter.pay(counter.tr(2), 'UTRNEW');
-    expect(await run).toBe(EXIT.ok);
-    expect(stdout.lines.map((line) => line.split(' ')[0])).toEqual(['qr', 'paid']);
-    expect(stdout.lines[1]).toContain('utr=UTRNEW');
-    expect(stdout.lines[1]).toContain('mismatch=no late=no');
-  });
-
-  it('a refused sale exits 1 with the device\'s reason in one line', async () => {
-    const { io, stdout, stderr } = bench();
-    expect(await runBillingClient(['sale', '60000', ...port], io)).toBe(EXIT.refused);
-    expect(stderr.lines).toEqual(['dakbox billing: amount: 60000.00 is over the per-sale limit of 50000.00 (BAD_FIELD)']);
-    expect(stdout.text).toBe('');
-  });
-
-  it('a refused request in --json mode prints the error reply', async () => {
-    const { io, stdout } = bench();
-    expect(await runBillingClient(['cancel', '--json', ...port], io)).toBe(EXIT.refused);
-    expect(JSON.parse(stdout.lines[0] as string)).toMatchObject({ ok: false, code: 'NOT_SHOWING', op: 'cancel' });
-  });
-
-  it('cancel prints the cancelled event', async () => {
-    const { io, stdout, counter } = bench();
-    await runBillingClient(['sale', '75.25', '--ref', 'INV-3', ...port], io);
-    expect(await runBillingClient(['cancel', '--tr', counter.tr(1), ...port], io)).toBe(EXIT.ok);
-    expect(stdout.lines[1]).toBe(`cancelled seq=2 tr=${counter.tr(1)} amount=75.25 reason=clerk ref=INV-3`);
-  });
-
-  it('status and ping print one line each (status adds the sale on screen)', async () => {
-    const { io, stdout, counter } = bench();
-    expect(await runBillingClient(['ping', ...port], io)).toBe(EXIT.ok);
-    expect(stdout.lines).toEqual(['pong protocol=1 firmware=0.1.0-test deviceId=DAK0042 time=2026-01-15T10:00:00+05:30']);
-    stdout.text = '';
-    await runBillingClient(['sale', '5', ...port], io);
-    stdout.text = '';
-    expect(await runBillingClient(['status', ...port], io)).toBe(EXIT.ok);
-    expect(stdout.lines[0]).toBe('status deviceId=DAK0042 firmware=0.1.0-test link=online todayCount=0 todayTotal=0.00');
-    expect(stdout.lines[1]).toMatch(new RegExp(String.raw`^sale tr=${counter.tr(1)} amount=5\.00 .*state=showing`));
-  });
-
-  it('listen --count prints events as they come', async () => {
-    const { io, stdout, counter } = bench();
-    const run = runBillingClient(['listen', '--count', '3', '--json', ...port], io);
-    void counter.startSale({ amount: paise(1234), source: 'mqtt', ref: 'M-1' });
-    counter.pay(counter.tr(1), 'U1');
-    expect(await run).toBe(EXIT.ok);
-    // The bench attaches the link when the port opens, so its hello comes first.
-    expect(stdout.lines.map((line) => (JSON.parse(line) as { event: string }).event)).toEqual(['hello', 'qr', 'paid']);
-  });
-
-  it('starts on a clean line even when the device holds half a line from before', async () => {
-    const { io, stdout } = bench();
-    const open = io.openPort;
-    io.openPort = async (path, baud) => {
-      const port = await open!(path, baud);
-      // What a previous client killed mid-write leaves in the device's reader.
-      port.stream.write('{"id":"old","op":"sa');
-      return port;
-    };
-    expect(await runBillingClient(['ping', ...port], io)).toBe(EXIT.ok);
-    expect(stdout.lines[0]).toMatch(/^pong /);
-  });
-
-  it('exits 3 when no reply comes in time', async () => {
-    const stdout = new TextCapture();
-    const stderr = new TextCapture();
+  it('rejects with LinkError when no reply comes in time', async () => {
     const clock = new ManualClock();
     const silentDevice = new PassThrough();
-    const stream = Duplex.from({ readable: new PassThrough(), writable: silentDevice });
-    // Time passes once the request is on the wire, not at the newline the client sends first.
     silentDevice.on('data', (chunk: Buffer) => {
-      if (chunk.includes('"op":"ping"')) clock.advance(5_000);
+      if (chunk.includes('"op":"ping"')) clock.advance(2_000);
     });
-    const code = await runBillingClient(['ping', ...port], {
-      stdout,
-      stderr,
-      clock,
-      openPort: () => Promise.resolve({ stream, close: () => Promise.resolve() }),
-    });
-    expect(code).toBe(EXIT.link);
-    expect(stderr.lines).toEqual(['dakbox billing: no reply to ping within 5 s']);
+    const client = new BillingClient(Duplex.from({ readable: new PassThrough(), writable: silentDevice }), clock);
+    clients.push(client);
+    await expect(client.request({ op: 'ping' }, 2_000)).rejects.toThrow(new LinkError('no reply to ping within 2 s'));
   });
 
-  it('exits 3 when the port goes away while waiting for the outcome', async () => {
-    const { io, stdout, stderr, devices, counter } = bench();
-    const run = runBillingClient(['sale', '1', '--wait', ...port], io);
-    await stdout.printed(1);
-    devices.at(-1)?.end();
-    expect(await run).toBe(EXIT.link);
-    expect(stderr.lines).toEqual([`dakbox billing: the port closed before sale ${counter.tr(1)} ended`]);
+  it('rejects with LinkError once the port has closed', async () => {
+    const { client, device } = bench();
+    const gone = new Promise<string>((resolve) => client.onGone(resolve));
+    device.end();
+    expect(await gone).toBe('the port closed');
+    await expect(client.request({ op: 'ping' }, 5_000)).rejects.toBeInstanceOf(LinkError);
+  });
+});
+
+describe('waiting for a sale', () => {
+  const sale = async (client: BillingClient, expiresIn?: number): Promise<WireSale> => {
+    const reply = await client.request({ op: 'sale', amount: '250.00', ...(expiresIn === undefined ? {} : { expiresIn }) }, 5_000);
+    if (!reply.ok || reply.op !== 'sale') throw new Error(`sale refused: ${JSON.stringify(reply)}`);
+    return reply.sale;
+  };
+
+  it('keeps the qr event that arrives on the heels of the reply, and gives it out once', async () => {
+    const { client, clock } = bench();
+    const inbox = new EventInbox(client, clock);
+    const { tr } = await sale(client);
+    await expect(inbox.take((e) => e.event === 'qr' && e.tr === tr, 1_000)).resolves.toMatchObject({ kind: 'event', event: { event: 'qr', tr } });
+    const again = inbox.take((e) => e.event === 'qr', 1_000);
+    clock.advance(1_000);
+    expect(await again).toEqual({ kind: 'timeout' });
+    inbox.close();
   });
 
-  it('stops waiting when interrupted', async () => {
-    const { io, stdout } = bench();
+  it('a wait that starts after the port has gone ends at once, saying so', async () => {
+    const { client, clock, device } = bench();
+    const inbox = new EventInbox(client, clock);
+    const gone = new Promise<string>((resolve) => client.onGone(resolve));
+    device.end();
+    await gone;
+    expect(await inbox.take((e) => e.event === 'qr', 1_000)).toEqual({ kind: 'gone', reason: 'the port closed' });
+    inbox.close();
+  });
+
+  it('awaitOutcome resolves with the event that ends the sale', async () => {
+    const { client, clock, counter } = bench();
+    const inbox = new EventInbox(client, clock);
+    const shown = await sale(client);
+    const outcome = awaitOutcome(inbox, shown);
+    counter.pay(shown.tr, 'UTR9');
+    expect(await outcome).toMatchObject({ event: 'paid', tr: shown.tr, utr: 'UTR9', mismatch: false });
+    inbox.close();
+  });
+
+  it('awaitOutcome says "aborted" when the signal fires first', async () => {
+    const { client, clock } = bench();
+    const inbox = new EventInbox(client, clock);
     const interrupt = new AbortController();
-    io.signal = interrupt.signal;
-    const run = runBillingClient(['sale', '1', '--wait', ...port], io);
-    await stdout.printed(1);
+    const outcome = awaitOutcome(inbox, await sale(client), interrupt.signal);
     interrupt.abort();
-    expect(await run).toBe(EXIT.interrupted);
+    expect(await outcome).toBe('aborted');
+    inbox.close();
+  });
+
+  it('awaitOutcome gives up with LinkError a grace period after the QR should have expired', async () => {
+    const { client, clock } = bench();
+    const inbox = new EventInbox(client, clock);
+    const shown = await sale(client, 30);
+    const outcome = awaitOutcome(inbox, shown);
+    clock.advance(30_000 + billingClient.OUTCOME_GRACE_MS);
+    await expect(outcome).rejects.toThrow(new LinkError(`no outcome for ${shown.tr}: the QR should have expired by now`));
+    inbox.close();
+  });
+});
+
+describe('telling replies from events', () => {
+  it.each([
+    [{ event: 'paid', tr: 'T1' }, true, false],
+    [{ event: 'hello', protocol: 1 }, true, false],
+    [{ event: 'party' }, false, false],
+    [{ id: 'a-1', ok: true, op: 'ping' }, false, true],
+    [{ id: null, ok: false, code: 'BAD_JSON' }, false, true],
+    [{ ok: true }, false, false],
+    [['event', 'paid'], false, false],
+    [null, false, false],
+  ])('%j: event %s, reply %s', (message, event, reply) => {
+    expect(isEvent(message)).toBe(event);
+    expect(isReply(message)).toBe(reply);
+  });
+});
+
+describe('openBillingPort', () => {
+  it('rejects with the reason when the port is not there', async () => {
+    await expect(openBillingPort('/dev/dakbox-no-such-port', 115_200)).rejects.toThrow(/^cannot open \/dev\/dakbox-no-such-port: /);
   });
 });

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BillingSerialPort, type SerialPortState } from '../../adapters/serial/billing-serial-port.js';
 import { closeSerialPort, openSerialPort } from '../../adapters/serial/serial-port.js';
-import { EXIT, runBillingClient } from '../../billing-client/client.js';
+import { EXIT, billingCommand } from '../../cli/billing.js';
 import { BillingLink } from '../../core/billing/link.js';
 import { ManualClock } from '../../core/clock.js';
 import { silentLogger } from '../../core/log.js';
@@ -67,7 +67,7 @@ describe('billing link over a real pty pair', () => {
   const client = (args: string[]) => {
     const stdout = new TextCapture();
     const stderr = new TextCapture();
-    const run = runBillingClient([...args, '--port', cable?.pcPath ?? '', '--timeout', '20'], { stdout, stderr });
+    const run = billingCommand([...args, '--port', cable?.pcPath ?? '', '--timeout', '20'], { stdout, stderr });
     return { stdout, stderr, run };
   };
 

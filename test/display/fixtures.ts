@@ -57,6 +57,9 @@ export const SCREENS: Readonly<Record<string, Screen>> = {
     identity: 'dakbox:device?id=MYS01-0001&fw=0.1.0',
   },
   selftest: { kind: 'selftest' },
+  'fault-storage': { kind: 'fault', fault: 'storage', deviceId: 'MYS01-0001' },
+  'fault-clock': { kind: 'fault', fault: 'clock', deviceId: 'MYS01-0001' },
+  'fault-ledger': { kind: 'fault', fault: 'ledger', deviceId: 'MYS01-0001' },
 };
 
 export function frame(screen: Screen, language: Language = 'en', link: LinkState = 'online'): Frame {

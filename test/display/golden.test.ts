@@ -42,7 +42,7 @@ function goldens(): Golden[] {
   }
   const small = PANEL_SIZES['320x240']!;
   for (const language of ['hi', 'bn', 'kn'] as const) {
-    for (const screenName of ['idle', 'collect', 'paid', 'mismatch', 'info'] as const) {
+    for (const screenName of ['idle', 'collect', 'paid', 'mismatch', 'info', 'fault-storage'] as const) {
       list.push({ name: `${screenName}-320x240-${language}`, frame: frame(SCREENS[screenName]!, language), size: small });
     }
   }

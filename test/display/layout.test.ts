@@ -26,6 +26,7 @@ const REQUIRED: Record<ScreenKind, readonly string[]> = {
   cancelled: ['title', 'amount'],
   info: ['title', 'device-id', 'ip', 'broker', 'identity-qr'],
   selftest: ['colour-bars', 'gamma-steps', 'grid', 'label'],
+  fault: ['title', 'advice'],
 };
 
 const face = countdownFace(Date.UTC(2026, 0, 15, 4, 35), Date.UTC(2026, 0, 15, 4, 30, 1));

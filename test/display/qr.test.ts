@@ -8,7 +8,8 @@ import jsQRModule from 'jsqr';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { QrBlock } from '../../adapters/display/layout.js';
 import { renderFramePng } from '../../adapters/display/png.js';
-import { QUIET_MODULES } from '../../adapters/display/qr.js';
+import QRCode from 'qrcode';
+import { BYTE_CAPACITY, QUIET_MODULES, qrVersionFor } from '../../adapters/display/qr.js';
 import { compose } from '../../adapters/display/screens.js';
 import type { Frame, PanelSize } from '../../core/ports/display.js';
 import { CanvasTextMeasure } from '../../adapters/display/text.js';
@@ -120,5 +121,24 @@ describe('the QR on every collect screen and the identity QR', () => {
       expect(mixed, `${c.name}: modules that are not one solid colour`).toBe(0);
       expect(darkInQuietZone, `${c.name}: dark modules in the quiet zone`).toBe(0);
     }
+  });
+});
+
+describe('the byte-mode capacity table', () => {
+  it('matches the encoder at every version and level: the capacity fits, one byte more does not', () => {
+    for (const level of ['M', 'Q', 'H'] as const) {
+      BYTE_CAPACITY[level].forEach((capacity, index) => {
+        const version = index + 1;
+        const fits = QRCode.create([{ data: Buffer.alloc(capacity, 0x78), mode: 'byte' }], { errorCorrectionLevel: level, version });
+        expect(fits.version).toBe(version);
+        expect(() => QRCode.create([{ data: Buffer.alloc(capacity + 1, 0x78), mode: 'byte' }], { errorCorrectionLevel: level, version })).toThrow(/cannot contain|too big/);
+      });
+    }
+  });
+
+  it('chooses the smallest version that holds the text', () => {
+    expect(qrVersionFor('x'.repeat(14), 'M')).toBe(1);
+    expect(qrVersionFor('x'.repeat(15), 'M')).toBe(2);
+    expect(() => qrVersionFor('x'.repeat(2332), 'M')).toThrow(RangeError);
   });
 });

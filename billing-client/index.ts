@@ -1,0 +1,43 @@
+/**
+ * The billing PC's end of the serial link (docs/billing-protocol.md), for a
+ * billing application written for Node. Ring up a sale and wait for the
+ * customer to pay:
+ *
+ * ```ts
+ * import { BillingClient, EventInbox, awaitOutcome, openBillingPort } from './billing-client/index.js';
+ *
+ * const port = await openBillingPort('/dev/ttyUSB0', 115200);
+ * const client = new BillingClient(port.stream);
+ * const inbox = new EventInbox(client); // before the request: the qr event follows the reply at once
+ * try {
+ *   const reply = await client.request({ op: 'sale', amount: '250.00', ref: 'INV-42' }, 5000);
+ *   if (!reply.ok) throw new Error(`${reply.code}: ${reply.message}`);
+ *   if (reply.op === 'sale') {
+ *     const outcome = await awaitOutcome(inbox, reply.sale);
+ *     const paid = outcome !== 'aborted' && outcome.event === 'paid' && !outcome.mismatch;
+ *   }
+ * } finally {
+ *   inbox.close();
+ *   client.close();
+ *   await port.close();
+ * }
+ * ```
+ *
+ * A link failure (no port, no reply in time, port gone) rejects with
+ * LinkError; a refusal by the device is a reply with `ok: false`.
+ */
+export {
+  BillingClient,
+  EventInbox,
+  LinkError,
+  OUTCOME_GRACE_MS,
+  awaitOutcome,
+  isEvent,
+  isReply,
+  openBillingPort,
+  type ClientPort,
+  type ClientRequest,
+  type Waited,
+} from './client.js';
+export { isOutcome } from '../core/billing/protocol.js';
+export type { ErrorCode, EventName, OutcomeEvent, Reply, WireEvent, WireSale, WireStatus } from '../core/billing/protocol.js';

@@ -1,0 +1,364 @@
+import {
+  BillingClient,
+  EventInbox,
+  LinkError,
+  awaitOutcome,
+  openBillingPort,
+  type ClientPort,
+  type ClientRequest,
+} from '../billing-client/client.js';
+import { systemClock, type Clock } from '../core/clock.js';
+import { DEFAULT_SERIAL_BAUD_RATE } from '../core/config.js';
+import { InputError, describeError } from '../core/errors.js';
+import { formatWireAmount, parseAmountInput } from '../core/money.js';
+import type { EventName, OutcomeEvent, Reply, WireEvent, WireSale } from '../core/billing/protocol.js';
+import { MAX_EXPIRES_IN, MIN_EXPIRES_IN } from '../core/billing/requests.js';
+import { parseForSubcommands } from './args.js';
+
+export const BILLING_HELP = `dakbox billing <sale|cancel|status|ping|listen> --port /dev/ttyUSB0 [...]
+  The billing PC's side of the serial link (docs/billing-protocol.md), for
+  billing software that would rather run a command than speak serial.
+  \`dakbox billing --help\` lists its options and exit codes.`;
+
+/** The exit codes of `dakbox billing`, which a billing application branches on; EXIT_MEANINGS says what each means. */
+export const EXIT = {
+  ok: 0,
+  refused: 1,
+  usage: 2,
+  link: 3,
+  mismatch: 4,
+  failed: 5,
+  expired: 6,
+  cancelled: 7,
+  interrupted: 130,
+} as const;
+
+/** The meaning of each exit code, as `--help` prints it. */
+const EXIT_MEANINGS: Record<keyof typeof EXIT, string> = {
+  ok: 'done; with --wait, paid the amount asked',
+  refused: 'the device refused the request (the error code is printed)',
+  usage: 'bad command line',
+  link: 'no link: the port would not open, no reply came, or the port went away',
+  mismatch: '--wait: paid, but not the amount asked; the clerk must check',
+  failed: '--wait: the bank reported the payment failed',
+  expired: '--wait: the QR expired unpaid',
+  cancelled: '--wait: the sale was cancelled at the counter or replaced by another',
+  interrupted: 'interrupted while waiting',
+};
+
+const DEFAULT_REPLY_TIMEOUT_S = 5;
+
+const USAGE = `usage: dakbox billing <command> --port <path> [--baud ${DEFAULT_SERIAL_BAUD_RATE}] [--json] [--timeout ${DEFAULT_REPLY_TIMEOUT_S}]
+  sale <amount> [--ref <text>] [--note <text>] [--expires <seconds>] [--wait]
+  cancel [--tr <tr>]
+  status
+  ping
+  listen [--count <n>]
+exit codes:
+${(Object.keys(EXIT) as (keyof typeof EXIT)[]).map((name) => `  ${String(EXIT[name]).padStart(3)}  ${EXIT_MEANINGS[name]}`).join('\n')}`;
+
+export interface TextSink {
+  write(text: string): unknown;
+}
+
+export interface BillingCommandIo {
+  stdout: TextSink;
+  stderr: TextSink;
+  /** Opens the serial port; by default the operating system's. */
+  openPort?: (path: string, baudRate: number) => Promise<ClientPort>;
+  clock?: Clock;
+  /** Ends `--wait` and `listen` early. */
+  signal?: AbortSignal;
+}
+
+interface Options {
+  port: string;
+  baudRate: number;
+  json: boolean;
+  timeoutMs: number;
+}
+
+type Command =
+  | { name: 'sale'; request: Extract<ClientRequest, { op: 'sale' }>; wait: boolean }
+  | { name: 'cancel'; request: Extract<ClientRequest, { op: 'cancel' }> }
+  | { name: 'status' }
+  | { name: 'ping' }
+  | { name: 'listen'; count: number | undefined };
+
+const COMMON_OPTIONS = {
+  port: { type: 'string' },
+  baud: { type: 'string' },
+  json: { type: 'boolean' },
+  timeout: { type: 'string' },
+  help: { type: 'boolean' },
+} as const;
+const COMMAND_OPTIONS = {
+  sale: { ref: { type: 'string' }, note: { type: 'string' }, expires: { type: 'string' }, wait: { type: 'boolean' } },
+  cancel: { tr: { type: 'string' } },
+  status: {},
+  ping: {},
+  listen: { count: { type: 'string' } },
+} as const satisfies Record<Command['name'], object>;
+const ALL_OPTIONS = { ...COMMON_OPTIONS, ...COMMAND_OPTIONS.sale, ...COMMAND_OPTIONS.cancel, ...COMMAND_OPTIONS.listen };
+
+/**
+ * `dakbox billing ...`: lets a billing application use the link without
+ * serial code. Prints one line per reply or event (`--json`: the wire objects
+ * themselves) and returns the exit code; never throws.
+ */
+export async function billingCommand(argv: string[], io: BillingCommandIo): Promise<number> {
+  let command: Command;
+  let options: Options;
+  try {
+    const parsed = parseCommandLine(argv);
+    if (parsed === 'help') {
+      io.stdout.write(`${USAGE}\n`);
+      return EXIT.ok;
+    }
+    ({ command, options } = parsed);
+  } catch (err) {
+    if (err instanceof InputError) {
+      io.stderr.write(`dakbox billing: ${err.message}\n`);
+      return EXIT.usage;
+    }
+    io.stderr.write(`dakbox billing: ${describeError(err)}\n`);
+    return EXIT.usage;
+  }
+
+  const clock = io.clock ?? systemClock;
+  const out = new Output(io.stdout, options.json);
+  let port: ClientPort;
+  try {
+    port = await (io.openPort ?? openBillingPort)(options.port, options.baudRate);
+  } catch (err) {
+    io.stderr.write(`dakbox billing: ${describeError(err)}\n`);
+    return EXIT.link;
+  }
+  const client = new BillingClient(port.stream, clock);
+  try {
+    return await carryOut(command, client, options, out, io, clock);
+  } catch (err) {
+    io.stderr.write(`dakbox billing: ${describeError(err)}\n`);
+    return err instanceof LinkError ? EXIT.link : EXIT.refused;
+  } finally {
+    client.close();
+    await port.close().catch(() => undefined);
+  }
+}
+
+async function carryOut(
+  command: Command,
+  client: BillingClient,
+  options: Options,
+  out: Output,
+  io: BillingCommandIo,
+  clock: Clock,
+): Promise<number> {
+  // The inbox is opened before the request goes out: the device may send a
+  // sale's qr event on the heels of the reply.
+  const inbox = new EventInbox(client, clock);
+  try {
+    switch (command.name) {
+      case 'sale': {
+        const reply = await client.request(command.request, options.timeoutMs);
+        if (!reply.ok) return refused(reply, out, io);
+        if (reply.op !== 'sale') throw new LinkError(`the device answered sale with ${reply.op}`);
+        const { sale } = reply;
+        const qr = await inbox.take((e) => e.event === 'qr' && e.tr === sale.tr, options.timeoutMs, io.signal);
+        if (qr.kind === 'event') out.event(qr.event);
+        else out.sale('qr', sale);
+        if (!command.wait) return EXIT.ok;
+        const outcome = await awaitOutcome(inbox, sale, io.signal);
+        if (outcome === 'aborted') return EXIT.interrupted;
+        out.event(outcome);
+        return outcomeExit(outcome);
+      }
+      case 'cancel': {
+        const reply = await client.request(command.request, options.timeoutMs);
+        if (!reply.ok) return refused(reply, out, io);
+        if (reply.op !== 'cancel') throw new LinkError(`the device answered cancel with ${reply.op}`);
+        const { sale } = reply;
+        const event = await inbox.take((e) => e.event === 'cancelled' && e.tr === sale.tr, options.timeoutMs, io.signal);
+        if (event.kind === 'event') out.event(event.event);
+        else out.sale('cancelled', sale);
+        return EXIT.ok;
+      }
+      case 'status':
+      case 'ping': {
+        const reply = await client.request({ op: command.name }, options.timeoutMs);
+        if (!reply.ok) return refused(reply, out, io);
+        out.reply(reply);
+        return EXIT.ok;
+      }
+      case 'listen': {
+        let printed = 0;
+        for (;;) {
+          if (command.count !== undefined && printed >= command.count) return EXIT.ok;
+          const next = await inbox.take(() => true, undefined, io.signal);
+          switch (next.kind) {
+            case 'event':
+              out.event(next.event);
+              printed++;
+              break;
+            case 'gone':
+              throw new LinkError(next.reason);
+            case 'aborted':
+            case 'timeout':
+              return EXIT.ok;
+          }
+        }
+      }
+    }
+  } finally {
+    inbox.close();
+  }
+}
+
+function outcomeExit(event: OutcomeEvent): number {
+  switch (event.event) {
+    case 'paid':
+      return event.mismatch ? EXIT.mismatch : EXIT.ok;
+    case 'failed':
+      return EXIT.failed;
+    case 'expired':
+      return EXIT.expired;
+    case 'cancelled':
+      return EXIT.cancelled;
+  }
+}
+
+function refused(reply: Extract<Reply, { ok: false }>, out: Output, io: BillingCommandIo): number {
+  if (out.json) out.reply(reply);
+  else io.stderr.write(`dakbox billing: ${reply.message} (${reply.code})\n`);
+  return EXIT.refused;
+}
+
+/** Human lines are `name key=value ...`, values quoted only when they hold a space or a quote. */
+class Output {
+  constructor(
+    private readonly sink: TextSink,
+    readonly json: boolean,
+  ) {}
+
+  event(event: WireEvent): void {
+    if (this.json) return this.line(JSON.stringify(event));
+    const { event: name, ...fields } = event;
+    this.line(humanLine(name, fields));
+  }
+
+  reply(reply: Reply): void {
+    if (this.json) return this.line(JSON.stringify(reply));
+    if (!reply.ok) return this.line(humanLine('error', { code: reply.code, field: reply.field, message: reply.message }));
+    switch (reply.op) {
+      case 'ping':
+        return this.line(humanLine('pong', { protocol: reply.protocol, firmware: reply.firmware, deviceId: reply.deviceId, time: reply.time }));
+      case 'events':
+        // Not asked for by this command; printed as it came.
+        return this.line(JSON.stringify(reply));
+      case 'status': {
+        // A sale looked up by tr or ref is not asked for by this command; printed as it came.
+        if (!('status' in reply)) return this.line(JSON.stringify(reply));
+        const { sale, ...status } = reply.status;
+        this.line(humanLine('status', status));
+        if (sale) this.line(humanLine('sale', { ...sale }));
+        return;
+      }
+      case 'sale':
+      case 'cancel':
+        return this.line(humanLine(reply.op, { ...reply.sale }));
+    }
+  }
+
+  /** When the device's event did not arrive, the reply's own copy of the sale is printed in its place. */
+  sale(name: EventName, sale: WireSale): void {
+    if (this.json) return this.line(JSON.stringify({ event: name, ...sale }));
+    this.line(humanLine(name, { ...sale }));
+  }
+
+  private line(text: string): void {
+    this.sink.write(`${text}\n`);
+  }
+}
+
+function humanLine(name: string, fields: Record<string, unknown>): string {
+  const parts = [name];
+  for (const [key, value] of Object.entries(fields)) {
+    if (value === undefined || value === null) continue;
+    const text = typeof value === 'boolean' ? (value ? 'yes' : 'no') : typeof value === 'string' ? value : JSON.stringify(value);
+    parts.push(`${key}=${/[\s"]/.test(text) || text === '' ? JSON.stringify(text) : text}`);
+  }
+  return parts.join(' ');
+}
+
+function parseCommandLine(argv: string[]): { command: Command; options: Options } | 'help' {
+  const { values, given, positionals } = parseForSubcommands(argv, ALL_OPTIONS);
+  if (values.help || positionals[0] === 'help') return 'help';
+
+  const [name, ...rest] = positionals;
+  if (name === undefined) throw new InputError('command', `is missing; one of sale, cancel, status, ping, listen`);
+  if (!isCommandName(name)) throw new InputError('command', `${JSON.stringify(name)} is not one of sale, cancel, status, ping, listen`);
+  for (const option of given) {
+    if (!Object.hasOwn(COMMON_OPTIONS, option) && !Object.hasOwn(COMMAND_OPTIONS[name], option)) {
+      throw new InputError(`--${option}`, `is not an option of ${name}`);
+    }
+  }
+
+  const port = values.port ?? '';
+  if (port.trim() === '') throw new InputError('--port', 'is missing; name the serial port, e.g. --port /dev/ttyUSB0');
+  const options: Options = {
+    port,
+    baudRate: wholeNumber(values.baud ?? String(DEFAULT_SERIAL_BAUD_RATE), '--baud', 1, 4_000_000),
+    json: values.json === true,
+    timeoutMs: seconds(values.timeout ?? String(DEFAULT_REPLY_TIMEOUT_S), '--timeout') * 1000,
+  };
+
+  const expectArguments = (count: number, what: string): void => {
+    if (rest.length > count) throw new InputError(what, `unexpected ${JSON.stringify(rest[count])}`);
+  };
+  switch (name) {
+    case 'sale': {
+      if (rest[0] === undefined) throw new InputError('amount', 'is missing, e.g. dakbox billing sale 250.00');
+      expectArguments(1, 'amount');
+      const amount = formatWireAmount(parseAmountInput(rest[0], 'amount'));
+      const { ref, note, expires } = values;
+      const request: Extract<ClientRequest, { op: 'sale' }> = {
+        op: 'sale',
+        amount,
+        ...(ref === undefined ? {} : { ref }),
+        ...(note === undefined ? {} : { note }),
+        ...(expires === undefined ? {} : { expiresIn: wholeNumber(expires, '--expires', MIN_EXPIRES_IN, MAX_EXPIRES_IN) }),
+      };
+      return { command: { name, request, wait: values.wait === true }, options };
+    }
+    case 'cancel': {
+      expectArguments(0, 'cancel');
+      const { tr } = values;
+      return { command: { name, request: tr === undefined ? { op: 'cancel' } : { op: 'cancel', tr } }, options };
+    }
+    case 'status':
+    case 'ping':
+      expectArguments(0, name);
+      return { command: { name }, options };
+    case 'listen': {
+      expectArguments(0, name);
+      const { count } = values;
+      return { command: { name, count: count === undefined ? undefined : wholeNumber(count, '--count', 1, 1_000_000) }, options };
+    }
+  }
+}
+
+function isCommandName(name: string): name is Command['name'] {
+  return Object.hasOwn(COMMAND_OPTIONS, name);
+}
+
+function wholeNumber(text: string, field: string, min: number, max: number): number {
+  if (!/^\d+$/.test(text)) throw new InputError(field, `${JSON.stringify(text)} is not a whole number`);
+  const value = Number(text);
+  if (value < min || value > max) throw new InputError(field, `must be between ${min} and ${max}, got ${text}`);
+  return value;
+}
+
+function seconds(text: string, field: string): number {
+  if (!/^\d+(\.\d+)?$/.test(text) || Number(text) <= 0) throw new InputError(field, `${JSON.stringify(text)} is not a number of seconds`);
+  return Number(text);
+}
