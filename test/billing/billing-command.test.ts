@@ -72,7 +72,12 @@ describe('dakbox billing: arguments', () => {
     [['sale', '250.00', ...port, '--wait=yes'], '--wait'],
     [['sale', '250.00', '99', ...port], 'amount'],
     [['status', ...port, '--wait'], '--wait'],
-    [['status', ...port, '--tr', 'X'], '--tr'],
+    [['status', ...port, '--tr', 'X', '--ref', 'Y'], '--ref'],
+    [['ping', ...port, '--ref', 'INV-1'], '--ref'],
+    [['events', ...port], '--after'],
+    [['events', ...port, '--after', '-1'], '--after'],
+    [['events', ...port, '--after', 'last'], '--after'],
+    [['events', ...port, '--after', '3', '--count', '2'], '--count'],
     [['cancel', 'now', ...port], 'cancel'],
     [['listen', ...port, '--count', '0'], '--count'],
     [['ping', ...port, ...port], '--port'],
@@ -95,7 +100,7 @@ describe('dakbox billing: arguments', () => {
   it('--help lists every option and what every exit code means', async () => {
     const { io, stdout, stderr } = bench();
     expect(await billingCommand(['--help'], io)).toBe(EXIT.ok);
-    for (const option of ['--port', '--baud', '--json', '--timeout', '--ref', '--note', '--expires', '--wait', '--tr', '--count']) {
+    for (const option of ['--port', '--baud', '--json', '--timeout', '--ref', '--note', '--expires', '--wait', '--tr', '--count', '--after']) {
       expect(stdout.text).toMatch(new RegExp(`${option}\\b`));
     }
     for (const code of Object.values(EXIT)) expect(stdout.text).toMatch(new RegExp(`^ +${code}  \\S`, 'm'));
@@ -216,6 +221,40 @@ describe('dakbox billing: talking to the device', () => {
     expect(await billingCommand(['status', ...port], io)).toBe(EXIT.ok);
     expect(stdout.lines[0]).toBe('status deviceId=DAK0042 firmware=0.1.0-test link=online todayCount=0 todayTotal=0.00');
     expect(stdout.lines[1]).toMatch(new RegExp(String.raw`^sale tr=${counter.tr(1)} amount=5\.00 .*state=showing`));
+  });
+
+  it('status --ref prints the sale and each payment on it; an unknown one is refused', async () => {
+    const { io, stdout, stderr, counter } = bench();
+    await billingCommand(['sale', '250', '--ref', 'INV-42', ...port], io);
+    counter.pay(counter.tr(1), 'UTR42', paise(20_000));
+    stdout.text = '';
+    expect(await billingCommand(['status', '--ref', 'INV-42', ...port], io)).toBe(EXIT.ok);
+    expect(stdout.lines).toEqual([
+      expect.stringMatching(new RegExp(String.raw`^sale tr=${counter.tr(1)} amount=250\.00 uri=\S+ state=paid source=serial ref=INV-42 `)),
+      `payment tr=${counter.tr(1)} utr=UTR42 result=paid amount=200.00 mismatch=yes late=no receivedAt=2026-01-15T10:00:00+05:30`,
+    ]);
+    stdout.text = '';
+    expect(await billingCommand(['status', '--tr', counter.tr(1), '--json', ...port], io)).toBe(EXIT.ok);
+    expect(JSON.parse(stdout.lines[0] as string)).toMatchObject({ ok: true, op: 'status', sale: { tr: counter.tr(1), payments: [{ utr: 'UTR42' }] } });
+    expect(await billingCommand(['status', '--ref', 'INV-404', ...port], io)).toBe(EXIT.refused);
+    expect(stderr.lines).toEqual(['dakbox billing: no sale with ref "INV-404" in this device\'s records (NOT_FOUND)']);
+  });
+
+  it('events --after prints every event after that seq, oldest first', async () => {
+    const { io, stdout, counter } = bench();
+    await billingCommand(['sale', '1.00', '--ref', 'INV-1', ...port], io);
+    for (let i = 1; i <= 24; i++) counter.pay(counter.tr(1), `U${i}`);
+    stdout.text = '';
+    expect(await billingCommand(['events', '--after', '1', ...port], io)).toBe(EXIT.ok);
+    expect(stdout.lines).toHaveLength(24);
+    expect(stdout.lines[0]).toBe(`paid seq=2 tr=${counter.tr(1)} utr=U1 amount=1.00 asked=1.00 mismatch=no late=no ref=INV-1`);
+    expect(stdout.lines.map((line) => /seq=(\d+)/.exec(line)?.[1])).toEqual(Array.from({ length: 24 }, (_, i) => String(i + 2)));
+    stdout.text = '';
+    expect(await billingCommand(['events', '--after', '24', '--json', ...port], io)).toBe(EXIT.ok);
+    expect(stdout.lines.map((line) => JSON.parse(line) as unknown)).toEqual([expect.objectContaining({ event: 'paid', seq: 25, utr: 'U24' })]);
+    stdout.text = '';
+    expect(await billingCommand(['events', '--after', '25', ...port], io)).toBe(EXIT.ok);
+    expect(stdout.text).toBe('');
   });
 
   it('listen --count prints events as they come', async () => {
