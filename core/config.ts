@@ -121,7 +121,7 @@ export const deviceConfigSchema = z.strictObject({
   controls: controlsSchema.default({ kind: 'none' }),
   announce: z
     .strictObject({
-      /** Spoken prompts for the link (connected, network lost, network back) and low memory or storage. */
+      /** Spoken prompts for the link (connected, network lost, network back), low memory or storage, and sales paused (clock not set). */
       prompts: z.boolean().default(true),
       /** Speak today's count and total at this IST time each day, e.g. "20:00". */
       daySummaryAt: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be a time of day like "20:00"').optional(),

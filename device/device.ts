@@ -2,10 +2,12 @@ import type { Controls } from '../core/ports/controls.js';
 import type { Display } from '../core/ports/display.js';
 import type { BillingLine } from '../core/ports/billing-line.js';
 import type { Speaker } from '../core/ports/speaker.js';
+import type { TimeSync } from '../core/ports/time-sync.js';
 import { Announcer } from '../core/announce/announcer.js';
 import { BillingLink } from '../core/billing/link.js';
 import type { Clock } from '../core/clock.js';
 import { systemClock } from '../core/clock.js';
+import { deviceClockTrust, type ClockTrust } from '../core/clock-trust.js';
 import { saveSettings, type DeviceConfig } from '../core/config.js';
 import { Counter } from '../core/sale/counter.js';
 import { Lcd } from '../core/sale/lcd.js';
@@ -34,6 +36,8 @@ export interface DeviceParts {
   controls?: Controls | undefined;
   /** The serial cable to the billing PC; absent when the counter has none. */
   billingLine?: BillingLine | undefined;
+  /** Asks the board's time service whether the clock is synchronised; without one, the build time alone decides. */
+  timeSync?: TimeSync | undefined;
 }
 
 export interface DeviceOptions {
@@ -42,6 +46,8 @@ export interface DeviceOptions {
   log: Logger;
   clock?: Clock;
   probe?: SystemProbe;
+  /** Whether the wall clock may stamp QRs; by default what this board's time service says, and the firmware's build time. */
+  clockTrust?: ClockTrust;
 }
 
 /**
@@ -115,6 +121,7 @@ export class Device {
       clock: this.clock,
       log: log.child({ feature: 'counter' }),
       firmware: FIRMWARE_VERSION,
+      clockTrust: options.clockTrust ?? deviceClockTrust(this.clock, log.child({ feature: 'clock' }), options.parts.timeSync),
     });
     const line = options.parts.billingLine;
     if (line) {

@@ -24,6 +24,7 @@ export const ERROR_CODES = [
   'NOT_FOUND',
   'BUSY',
   'TIMEOUT',
+  'CLOCK_NOT_SET',
   'INTERNAL',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];

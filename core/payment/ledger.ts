@@ -238,15 +238,21 @@ export class Ledger {
    * it is new; a utr seen before is a duplicate and changes nothing.
    * A SUCCESS also closes the sale as paid, a FAILED as failed, if it is
    * still on screen; `late` is decided here, inside the same transaction.
+   * `lifetimeOver` is the caller's word on whether the QR's lifetime has run
+   * out, when it timed the QR itself; without it the wall clock is compared
+   * with the QR's expiry.
    */
-  acceptPayment(p: {
-    utr: string;
-    tr: string;
-    status: PaymentStatus;
-    amount: Paise;
-    payer?: string | undefined;
-    paidAt: string;
-  }): { record: PaymentRecord; fresh: boolean } {
+  acceptPayment(
+    p: {
+      utr: string;
+      tr: string;
+      status: PaymentStatus;
+      amount: Paise;
+      payer?: string | undefined;
+      paidAt: string;
+    },
+    lifetimeOver?: boolean,
+  ): { record: PaymentRecord; fresh: boolean } {
     return this.db.transaction(() => {
       const existing = this.findPayment(p.utr);
       if (existing) return { record: existing, fresh: false };
@@ -255,7 +261,7 @@ export class Ledger {
       const now = this.clock.now();
       // Late: the QR had expired or been taken off screen. A second payment
       // on a sale already paid is not late, just more money.
-      const late = now > sale.expires_at || sale.state === 'expired' || sale.state === 'cancelled';
+      const late = (lifetimeOver ?? now > sale.expires_at) || sale.state === 'expired' || sale.state === 'cancelled';
       const mismatch = p.status === 'SUCCESS' && p.amount !== sale.amount_paise;
       this.db
         .prepare(
