@@ -6,11 +6,11 @@ import { ManualClock } from '../../core/clock.js';
 import { DEFAULT_SERIAL_BAUD_RATE, deviceConfigSchema } from '../../core/config.js';
 import { silentLogger } from '../../core/log.js';
 import { paise } from '../../core/money.js';
-import { BenchCounter } from '../support/bench-counter.js';
+import { CounterOnBench } from './counter-on-bench.js';
 import { TextCapture, nullModem } from './wire-tap.js';
 
 const links: BillingLink[] = [];
-const counters: BenchCounter[] = [];
+const counters: CounterOnBench[] = [];
 afterEach(() => {
   for (const link of links.splice(0)) link.stop();
   for (const counter of counters.splice(0)) counter.close();
@@ -19,7 +19,7 @@ afterEach(() => {
 /** A device on the other end of a null-modem cable, and the client's view of the world. */
 function bench() {
   const deviceClock = new ManualClock();
-  const counter = BenchCounter.open(deviceClock, { limit: paise(50_000_00) });
+  const counter = CounterOnBench.open(deviceClock, { limit: paise(50_000_00) });
   counters.push(counter);
   const link = new BillingLink({ counter, records: counter.ledger, clock: deviceClock, log: silentLogger() });
   links.push(link);
@@ -146,13 +146,13 @@ describe('dakbox billing: talking to the device', () => {
   });
 
   it.each([
-    ['paid as asked', EXIT.ok, (c: BenchCounter): void => c.pay(c.tr(1), 'UTR1'), 'paid'],
-    ['paid short', EXIT.mismatch, (c: BenchCounter): void => c.pay(c.tr(1), 'UTR1', paise(20_000)), 'paid'],
-    ['failed', EXIT.failed, (c: BenchCounter): void => c.fail(c.tr(1), 'UTR1'), 'failed'],
+    ['paid as asked', EXIT.ok, (c: CounterOnBench): void => c.pay(c.tr(1), 'UTR1'), 'paid'],
+    ['paid short', EXIT.mismatch, (c: CounterOnBench): void => c.pay(c.tr(1), 'UTR1', paise(20_000)), 'paid'],
+    ['failed', EXIT.failed, (c: CounterOnBench): void => c.fail(c.tr(1), 'UTR1'), 'failed'],
     [
       'replaced by another sale',
       EXIT.cancelled,
-      (c: BenchCounter): void => void c.startSale({ amount: paise(100), source: 'mqtt' }),
+      (c: CounterOnBench): void => void c.startSale({ amount: paise(100), source: 'mqtt' }),
       'cancelled',
     ],
   ])('sale --wait: %s exits %i', async (_, exit, outcome, event) => {

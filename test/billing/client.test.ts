@@ -6,14 +6,14 @@ import { BillingLink } from '../../core/billing/link.js';
 import { ManualClock } from '../../core/clock.js';
 import { silentLogger } from '../../core/log.js';
 import { paise } from '../../core/money.js';
-import { BenchCounter } from '../support/bench-counter.js';
+import { CounterOnBench } from './counter-on-bench.js';
 import { nullModem } from './wire-tap.js';
 
 /** The library a billing application imports, without the command line around it. */
 
 const links: BillingLink[] = [];
 const clients: BillingClient[] = [];
-const counters: BenchCounter[] = [];
+const counters: CounterOnBench[] = [];
 afterEach(() => {
   for (const link of links.splice(0)) link.stop();
   for (const client of clients.splice(0)) client.close();
@@ -23,7 +23,7 @@ afterEach(() => {
 /** A device on the other end of a null-modem cable, and a client on this end. */
 function bench() {
   const deviceClock = new ManualClock();
-  const counter = BenchCounter.open(deviceClock, { limit: paise(50_000_00) });
+  const counter = CounterOnBench.open(deviceClock, { limit: paise(50_000_00) });
   counters.push(counter);
   const link = new BillingLink({ counter, records: counter.ledger, clock: deviceClock, log: silentLogger() });
   links.push(link);

@@ -4,13 +4,13 @@ import { BillingLink, type BillingLinkOptions } from '../../core/billing/link.js
 import { ManualClock } from '../../core/clock.js';
 import { silentLogger } from '../../core/log.js';
 import { paise } from '../../core/money.js';
-import { BenchCounter, benchFixture } from '../support/bench-counter.js';
+import { CounterOnBench, benchFixture } from './counter-on-bench.js';
 import type { DeviceFixture } from '../support/fixtures.js';
 import { settle } from '../support/stand-ins.js';
 import { WireTap, cable, type WireMessage } from './wire-tap.js';
 
 const links: BillingLink[] = [];
-const counters: BenchCounter[] = [];
+const counters: CounterOnBench[] = [];
 afterEach(() => {
   for (const link of links.splice(0)) link.stop();
   for (const counter of counters.splice(0)) counter.close();
@@ -18,7 +18,7 @@ afterEach(() => {
 
 function setUp(options: Partial<BillingLinkOptions> = {}) {
   const clock = new ManualClock();
-  const counter = BenchCounter.open(clock, { limit: paise(50_000_00) });
+  const counter = CounterOnBench.open(clock, { limit: paise(50_000_00) });
   counters.push(counter);
   const link = new BillingLink({ counter, records: counter.ledger, clock, log: silentLogger(), ...options });
   links.push(link);
@@ -339,7 +339,7 @@ describe('BillingLink', () => {
 
   it('refuses nonsensical options at construction', () => {
     const clock = new ManualClock();
-    const counter = BenchCounter.open(clock);
+    const counter = CounterOnBench.open(clock);
     counters.push(counter);
     expect(() => new BillingLink({ counter, records: counter.ledger, clock, log: silentLogger(), maxWaitingRequests: 0 })).toThrow(TypeError);
     expect(() => new BillingLink({ counter, records: counter.ledger, clock, log: silentLogger(), maxLineBytes: 4 })).toThrow(TypeError);
@@ -426,7 +426,7 @@ describe('BillingLink across a restart', () => {
 
   /** One run of the device on a ledger file that outlives it: the counter boots, then the link starts and a billing PC stream is attached. */
   function run({ clock, fixture }: { clock: ManualClock; fixture: DeviceFixture }) {
-    const counter = BenchCounter.open(clock, { fixture, ledgerPath: join(fixture.dir, 'ledger.sqlite') });
+    const counter = CounterOnBench.open(clock, { fixture, ledgerPath: join(fixture.dir, 'ledger.sqlite') });
     counters.push(counter);
     const link = new BillingLink({ counter, records: counter.ledger, clock, log: silentLogger() });
     links.push(link);

@@ -7,7 +7,7 @@ import { ManualClock } from '../../core/clock.js';
 import { silentLogger } from '../../core/log.js';
 import { paise } from '../../core/money.js';
 import { startCable, stopCable, unplugCable, type Cable } from '../support/serial-cable.js';
-import { BenchCounter } from '../support/bench-counter.js';
+import { CounterOnBench } from './counter-on-bench.js';
 import { TextCapture, WireTap } from './wire-tap.js';
 
 /**
@@ -44,7 +44,7 @@ function reach(serial: BillingSerialPort, wanted: SerialPortState): Promise<void
 describe('billing link over a real pty pair', () => {
   const clock = new ManualClock();
   const log = silentLogger();
-  const counter = BenchCounter.open(clock);
+  const counter = CounterOnBench.open(clock);
   const link = new BillingLink({ counter, records: counter.ledger, clock, log });
   let cable: Cable | undefined;
   let serial: BillingSerialPort | undefined;
@@ -128,7 +128,7 @@ describe('billing link over a real pty pair', () => {
 describe('billing link over a real pty pair that goes away and comes back', () => {
   const clock = new ManualClock();
   const log = silentLogger();
-  const counter = BenchCounter.open(clock);
+  const counter = CounterOnBench.open(clock);
   const link = new BillingLink({ counter, records: counter.ledger, clock, log });
   let cable: Cable | undefined;
   let serial: BillingSerialPort | undefined;

@@ -3,12 +3,12 @@ import { BillingLink } from '../../core/billing/link.js';
 import { ManualClock } from '../../core/clock.js';
 import { silentLogger } from '../../core/log.js';
 import { BillingSerialPort, type SerialPortState } from '../../adapters/serial/billing-serial-port.js';
-import { BenchCounter } from '../support/bench-counter.js';
+import { CounterOnBench } from './counter-on-bench.js';
 import { UsbSerialAdapter } from './usb-serial-adapter.js';
 import { WireTap } from './wire-tap.js';
 
 const running: { stop(): unknown }[] = [];
-const counters: BenchCounter[] = [];
+const counters: CounterOnBench[] = [];
 afterEach(async () => {
   for (const thing of running.splice(0).reverse()) await thing.stop();
   for (const counter of counters.splice(0)) counter.close();
@@ -18,7 +18,7 @@ let portNumber = 0;
 
 function setUp(options: { plugged?: boolean; retry?: { firstDelayMs?: number; maxDelayMs?: number } } = {}) {
   const clock = new ManualClock();
-  const counter = BenchCounter.open(clock);
+  const counter = CounterOnBench.open(clock);
   counters.push(counter);
   const log = silentLogger();
   const link = new BillingLink({ counter, records: counter.ledger, clock, log });

@@ -8,8 +8,8 @@ import { Outbox } from '../../core/payment/outbox.js';
 import { Counter, type CounterOptions } from '../../core/sale/counter.js';
 import type { CounterEvent, SaleRequest, SaleSnapshot } from '../../core/sale/counter-port.js';
 import { Lcd } from '../../core/sale/lcd.js';
-import { deviceFixture, type DeviceFixture } from './fixtures.js';
-import { FakePublisher, ScriptedAnnouncer } from './stand-ins.js';
+import { deviceFixture, type DeviceFixture } from '../support/fixtures.js';
+import { FakePublisher, ScriptedAnnouncer } from '../support/stand-ins.js';
 
 export interface BenchOptions {
   /** The per-sale limit; 100000.00 unless given. Ignored with `fixture`, whose config says. */
@@ -41,9 +41,10 @@ const PAID_AT = '2026-01-15T10:01:00+05:30';
  * soundbox and the broker. What it adds is only for the test's hands: the
  * bank's confirmations, signed with the device's notifier key, a record of
  * the sale requests the counter was asked for, and a way to make the next
- * sale fail or hang as a counter stuck on its storage would.
+ * sale fail or hang as a counter stuck on its storage would. It is the
+ * counter itself, so the billing link under test talks to it directly.
  */
-export class BenchCounter extends Counter {
+export class CounterOnBench extends Counter {
   readonly requests: SaleRequest[] = [];
   /** The transaction reference of each sale issued through startSale, in order. */
   readonly issued: string[] = [];
@@ -56,7 +57,7 @@ export class BenchCounter extends Counter {
   private requestWaiters: { count: number; resolve: (request: SaleRequest) => void }[] = [];
   private listening = 0;
 
-  static open(clock: ManualClock, options: BenchOptions = {}): BenchCounter {
+  static open(clock: ManualClock, options: BenchOptions = {}): CounterOnBench {
     const fixture = options.fixture ?? benchFixture(options);
     const config = loadConfig(fixture.configPath);
     const log = silentLogger();
@@ -66,7 +67,7 @@ export class BenchCounter extends Counter {
     const announcer = new ScriptedAnnouncer();
     const publisher = new FakePublisher();
     const outbox = new Outbox(ledger, publisher, log);
-    const counter = new BenchCounter(
+    const counter = new CounterOnBench(
       { config, ledger, lcd, announcer, outbox, clock, log, firmware: '0.1.0-test' },
       { ledger, fixture, ownsFixture: options.fixture === undefined, announcer, publisher },
     );
