@@ -3,14 +3,24 @@ import type { Duplex } from 'node:stream';
 import { systemClock, type Clock, type TimerHandle } from '../core/clock.js';
 import { describeError } from '../core/errors.js';
 import { FrameReader, type Frame } from '../core/billing/frame-reader.js';
-import { EVENT_NAMES, isOutcome, type OutcomeEvent, type Reply, type WireEvent, type WireSale } from '../core/billing/protocol.js';
+import {
+  EVENT_NAMES,
+  isOutcome,
+  type ErrorReply,
+  type NumberedEvent,
+  type OutcomeEvent,
+  type Reply,
+  type WireEvent,
+  type WireSale,
+} from '../core/billing/protocol.js';
 
 /** A request as the billing PC writes it, before the client gives it an id. */
 export type ClientRequest =
   | { op: 'sale'; amount: string; ref?: string; note?: string; expiresIn?: number }
   | { op: 'cancel'; tr?: string }
-  | { op: 'status' }
-  | { op: 'ping' };
+  | { op: 'status'; tr?: string; ref?: string }
+  | { op: 'ping' }
+  | { op: 'events'; after: number; limit?: number };
 
 /** Replies and events can be long (a signed UPI URI); the client's limit is only a guard against a runaway line. */
 const CLIENT_MAX_LINE_BYTES = 64 * 1024;
@@ -251,5 +261,35 @@ export async function awaitOutcome(inbox: EventInbox, sale: WireSale, signal?: A
       throw new LinkError(`${outcome.reason} before sale ${sale.tr} ended`);
     case 'aborted':
       return 'aborted';
+  }
+}
+
+/** What `missedEvents` found: the events, oldest first, and the newest seq the device has. */
+export interface MissedEvents {
+  ok: true;
+  events: NumberedEvent[];
+  lastSeq: number;
+}
+
+/**
+ * Every event the device keeps with a seq above `after`, oldest first,
+ * asked for a reply at a time until the device says there are no more: what
+ * a billing application missed while it was not listening, or while the
+ * device restarted (hello's `bootId` changed, or its `lastSeq` is above the
+ * last seq handled). A refusal (a device too old to know `events`) is
+ * returned as the device's error reply; a link failure rejects with LinkError.
+ */
+export async function missedEvents(client: BillingClient, after: number, timeoutMs: number): Promise<MissedEvents | ErrorReply> {
+  const events: NumberedEvent[] = [];
+  let cursor = after;
+  for (;;) {
+    const reply = await client.request({ op: 'events', after: cursor }, timeoutMs);
+    if (!reply.ok) return reply;
+    if (reply.op !== 'events') throw new LinkError(`the device answered events with ${reply.op}`);
+    events.push(...reply.events);
+    const last = reply.events.at(-1);
+    // A reply without events ends the catching up, whatever it says about more.
+    if (!reply.more || last === undefined) return { ok: true, events, lastSeq: reply.lastSeq };
+    cursor = last.seq;
   }
 }

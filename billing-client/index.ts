@@ -23,6 +23,14 @@
  * }
  * ```
  *
+ * After a restart of either end, catch up with what was missed:
+ *
+ * ```ts
+ * const missed = await missedEvents(client, lastSeqHandled, 5000);
+ * if (missed.ok) for (const event of missed.events) handle(event);
+ * const found = await client.request({ op: 'status', ref: 'INV-42' }, 5000); // the sale and its payments
+ * ```
+ *
  * A link failure (no port, no reply in time, port gone) rejects with
  * LinkError; a refusal by the device is a reply with `ok: false`.
  */
@@ -34,10 +42,24 @@ export {
   awaitOutcome,
   isEvent,
   isReply,
+  missedEvents,
   openBillingPort,
   type ClientPort,
   type ClientRequest,
+  type MissedEvents,
   type Waited,
 } from './client.js';
 export { isOutcome } from '../core/billing/protocol.js';
-export type { ErrorCode, EventName, OutcomeEvent, Reply, WireEvent, WireSale, WireStatus } from '../core/billing/protocol.js';
+export type {
+  ErrorCode,
+  ErrorReply,
+  EventName,
+  NumberedEvent,
+  OutcomeEvent,
+  Reply,
+  WireEvent,
+  WirePayment,
+  WireSale,
+  WireSaleRecord,
+  WireStatus,
+} from '../core/billing/protocol.js';

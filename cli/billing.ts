@@ -3,6 +3,7 @@ import {
   EventInbox,
   LinkError,
   awaitOutcome,
+  missedEvents,
   openBillingPort,
   type ClientPort,
   type ClientRequest,
@@ -11,11 +12,11 @@ import { systemClock, type Clock } from '../core/clock.js';
 import { DEFAULT_SERIAL_BAUD_RATE } from '../core/config.js';
 import { InputError, describeError } from '../core/errors.js';
 import { formatWireAmount, parseAmountInput } from '../core/money.js';
-import type { EventName, OutcomeEvent, Reply, WireEvent, WireSale } from '../core/billing/protocol.js';
+import type { EventName, OutcomeEvent, Reply, WireEvent, WireSale, WireSaleRecord } from '../core/billing/protocol.js';
 import { MAX_EXPIRES_IN, MIN_EXPIRES_IN } from '../core/billing/requests.js';
 import { parseForSubcommands } from './args.js';
 
-export const BILLING_HELP = `dakbox billing <sale|cancel|status|ping|listen> --port /dev/ttyUSB0 [...]
+export const BILLING_HELP = `dakbox billing <sale|cancel|status|ping|listen|events> --port /dev/ttyUSB0 [...]
   The billing PC's side of the serial link (docs/billing-protocol.md), for
   billing software that would rather run a command than speak serial.
   \`dakbox billing --help\` lists its options and exit codes.`;
@@ -51,9 +52,10 @@ const DEFAULT_REPLY_TIMEOUT_S = 5;
 const USAGE = `usage: dakbox billing <command> --port <path> [--baud ${DEFAULT_SERIAL_BAUD_RATE}] [--json] [--timeout ${DEFAULT_REPLY_TIMEOUT_S}]
   sale <amount> [--ref <text>] [--note <text>] [--expires <seconds>] [--wait]
   cancel [--tr <tr>]
-  status
+  status [--tr <tr> | --ref <text>]
   ping
   listen [--count <n>]
+  events --after <seq>
 exit codes:
 ${(Object.keys(EXIT) as (keyof typeof EXIT)[]).map((name) => `  ${String(EXIT[name]).padStart(3)}  ${EXIT_MEANINGS[name]}`).join('\n')}`;
 
@@ -81,9 +83,10 @@ interface Options {
 type Command =
   | { name: 'sale'; request: Extract<ClientRequest, { op: 'sale' }>; wait: boolean }
   | { name: 'cancel'; request: Extract<ClientRequest, { op: 'cancel' }> }
-  | { name: 'status' }
+  | { name: 'status'; request: Extract<ClientRequest, { op: 'status' }> }
   | { name: 'ping' }
-  | { name: 'listen'; count: number | undefined };
+  | { name: 'listen'; count: number | undefined }
+  | { name: 'events'; after: number };
 
 const COMMON_OPTIONS = {
   port: { type: 'string' },
@@ -95,11 +98,19 @@ const COMMON_OPTIONS = {
 const COMMAND_OPTIONS = {
   sale: { ref: { type: 'string' }, note: { type: 'string' }, expires: { type: 'string' }, wait: { type: 'boolean' } },
   cancel: { tr: { type: 'string' } },
-  status: {},
+  status: { tr: { type: 'string' }, ref: { type: 'string' } },
   ping: {},
   listen: { count: { type: 'string' } },
+  events: { after: { type: 'string' } },
 } as const satisfies Record<Command['name'], object>;
-const ALL_OPTIONS = { ...COMMON_OPTIONS, ...COMMAND_OPTIONS.sale, ...COMMAND_OPTIONS.cancel, ...COMMAND_OPTIONS.listen };
+const ALL_OPTIONS = {
+  ...COMMON_OPTIONS,
+  ...COMMAND_OPTIONS.sale,
+  ...COMMAND_OPTIONS.status,
+  ...COMMAND_OPTIONS.listen,
+  ...COMMAND_OPTIONS.events,
+};
+const COMMAND_NAMES = Object.keys(COMMAND_OPTIONS).join(', ');
 
 /**
  * `dakbox billing ...`: lets a billing application use the link without
@@ -185,9 +196,15 @@ async function carryOut(
       }
       case 'status':
       case 'ping': {
-        const reply = await client.request({ op: command.name }, options.timeoutMs);
+        const reply = await client.request(command.name === 'status' ? command.request : { op: 'ping' }, options.timeoutMs);
         if (!reply.ok) return refused(reply, out, io);
         out.reply(reply);
+        return EXIT.ok;
+      }
+      case 'events': {
+        const missed = await missedEvents(client, command.after, options.timeoutMs);
+        if (!missed.ok) return refused(missed, out, io);
+        for (const event of missed.events) out.event(event);
         return EXIT.ok;
       }
       case 'listen': {
@@ -252,7 +269,14 @@ class Output {
     switch (reply.op) {
       case 'ping':
         return this.line(humanLine('pong', { protocol: reply.protocol, firmware: reply.firmware, deviceId: reply.deviceId, time: reply.time }));
+      case 'events':
+        for (const event of reply.events) this.event(event);
+        return;
       case 'status': {
+        if (!('status' in reply)) {
+          for (const sale of [reply.sale, ...(reply.earlier ?? [])]) this.saleRecord(sale);
+          return;
+        }
         const { sale, ...status } = reply.status;
         this.line(humanLine('status', status));
         if (sale) this.line(humanLine('sale', { ...sale }));
@@ -262,6 +286,12 @@ class Output {
       case 'cancel':
         return this.line(humanLine(reply.op, { ...reply.sale }));
     }
+  }
+
+  /** A sale looked up by tr or ref: a `sale` line, then a `payment` line for each payment on it. */
+  private saleRecord({ payments, ...sale }: WireSaleRecord): void {
+    this.line(humanLine('sale', sale));
+    for (const payment of payments) this.line(humanLine('payment', { tr: sale.tr, ...payment }));
   }
 
   /** When the device's event did not arrive, the reply's own copy of the sale is printed in its place. */
@@ -290,8 +320,8 @@ function parseCommandLine(argv: string[]): { command: Command; options: Options 
   if (values.help || positionals[0] === 'help') return 'help';
 
   const [name, ...rest] = positionals;
-  if (name === undefined) throw new InputError('command', `is missing; one of sale, cancel, status, ping, listen`);
-  if (!isCommandName(name)) throw new InputError('command', `${JSON.stringify(name)} is not one of sale, cancel, status, ping, listen`);
+  if (name === undefined) throw new InputError('command', `is missing; one of ${COMMAND_NAMES}`);
+  if (!isCommandName(name)) throw new InputError('command', `${JSON.stringify(name)} is not one of ${COMMAND_NAMES}`);
   for (const option of given) {
     if (!Object.hasOwn(COMMON_OPTIONS, option) && !Object.hasOwn(COMMAND_OPTIONS[name], option)) {
       throw new InputError(`--${option}`, `is not an option of ${name}`);
@@ -330,10 +360,22 @@ function parseCommandLine(argv: string[]): { command: Command; options: Options 
       const { tr } = values;
       return { command: { name, request: tr === undefined ? { op: 'cancel' } : { op: 'cancel', tr } }, options };
     }
-    case 'status':
+    case 'status': {
+      expectArguments(0, name);
+      const { tr, ref } = values;
+      if (tr !== undefined && ref !== undefined) throw new InputError('--ref', 'give --tr or --ref, not both');
+      const request: Extract<ClientRequest, { op: 'status' }> = { op: 'status', ...(tr === undefined ? {} : { tr }), ...(ref === undefined ? {} : { ref }) };
+      return { command: { name, request }, options };
+    }
     case 'ping':
       expectArguments(0, name);
       return { command: { name }, options };
+    case 'events': {
+      expectArguments(0, name);
+      const { after } = values;
+      if (after === undefined) throw new InputError('--after', 'is missing; the seq of the last event you handled, or 0');
+      return { command: { name, after: wholeNumber(after, '--after', 0, Number.MAX_SAFE_INTEGER) }, options };
+    }
     case 'listen': {
       expectArguments(0, name);
       const { count } = values;

@@ -124,7 +124,9 @@ export class Device {
       clockTrust: options.clockTrust ?? deviceClockTrust(this.clock, log.child({ feature: 'clock' }), options.parts.timeSync),
     });
     const line = options.parts.billingLine;
-    if (line) this.billing = { link: new BillingLink({ counter: this.counter, clock: this.clock, log: log.child({ feature: 'billing' }) }), line };
+    if (line) {
+      this.billing = { link: new BillingLink({ counter: this.counter, records: this.ledger, clock: this.clock, log: log.child({ feature: 'billing' }) }), line };
+    }
     const settingsNow = () => this.settings;
     this.reporter = new TelemetryReporter({
       link: this.link,
@@ -191,6 +193,8 @@ export class Device {
     this.link.on('state', (state) => this.lcd.setLink(state));
     this.link.on('connected', () => this.outbox.reconnected());
     startFeatures(this.features, this.log);
+    // What boot finishes (QRs that ran out while the device was off) is in
+    // the ledger's billing events, which the billing link sends from.
     this.counter.boot();
     if (this.billing) {
       this.billing.link.start();

@@ -187,7 +187,7 @@ describe('dakbox billing', () => {
   it('is listed in dakbox --help', () => {
     const r = dakbox('--help');
     expect(r.status).toBe(0);
-    expect(r.stdout).toContain('dakbox billing <sale|cancel|status|ping|listen> --port /dev/ttyUSB0 [...]');
+    expect(r.stdout).toContain('dakbox billing <sale|cancel|status|ping|listen|events> --port /dev/ttyUSB0 [...]');
   });
 
   it('refuses a negative amount in one line, exit 2', () => {

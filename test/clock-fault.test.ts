@@ -43,7 +43,7 @@ function trust(builtAgo = DAY): ClockTrustRule {
 
 /** The billing PC on the serial link to the counter now running. */
 function billingPc() {
-  const link = new BillingLink({ counter: bench.counter, clock: bench.clock, log });
+  const link = new BillingLink({ counter: bench.counter, records: bench.ledger, clock: bench.clock, log });
   links.push(link);
   link.start();
   const { device, pc } = cable();

@@ -381,3 +381,65 @@ describe('a device provisioned with a QR signing key', () => {
     expect(ledger.findSale(sale.tr)?.uri).toBe(sale.uri);
   });
 });
+
+describe('events for the billing PC', () => {
+  it('records every event it reports in the ledger, in the order reported, numbered from 1', async () => {
+    const first = await counter.startSale({ amount: paise(25000), ref: 'INV-1', source: 'serial' });
+    const second = await counter.startSale({ amount: paise(30000), ref: 'INV-2', source: 'serial' });
+    counter.handlePayment(pay(first.tr, { amount: '250.00', utr: 'LATE1' }));
+    counter.handlePayment(pay(second.tr, { amount: '300.00', utr: 'FAIL1', status: 'FAILED' }));
+    const third = await counter.startSale({ amount: paise(100), source: 'cli' });
+    await counter.cancelSale(third.tr);
+    const fourth = await counter.startSale({ amount: paise(200), source: 'cli' });
+    clock.advance(120_000);
+    await settle();
+    expect(events.map((e) => e.type)).toEqual(['qr', 'cancelled', 'qr', 'paid', 'failed', 'qr', 'cancelled', 'qr', 'expired']);
+    const logged = ledger.eventsAfter(0, 100);
+    expect(logged.map((e) => e.seq)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    expect(logged.map((e) => e.event)).toEqual(events);
+    expect(logged.at(-1)?.event).toEqual({ type: 'expired', tr: fourth.tr, amount: 200 });
+  });
+
+  it('records a duplicate confirmation, a rejected one and a refused sale not at all', async () => {
+    const sale = await counter.startSale({ amount: paise(25000), source: 'serial' });
+    counter.handlePayment(pay(sale.tr, { amount: '250.00' }));
+    counter.handlePayment(pay(sale.tr, { amount: '250.00' }));
+    counter.handlePayment(pay(sale.tr, { amount: '250.00', utr: 'OTHER', deviceId: 'MYS02' }));
+    await expect(counter.startSale({ amount: paise(500001), source: 'serial' })).rejects.toThrow('over the per-sale limit');
+    expect(ledger.eventsAfter(0, 100).map((e) => e.event.type)).toEqual(['qr', 'paid']);
+  });
+
+  it('has a payment committed just before a power cut in the ledger with its paid event', async () => {
+    announcer.manual = true;
+    const sale = await counter.startSale({ amount: paise(12345), ref: 'INV-9', source: 'serial' });
+    counter.handlePayment(pay(sale.tr, { amount: '123.45' }));
+    // Power cut: nothing after the commit happens, nobody was told.
+    counter.stop();
+    ledger.close();
+    ledger = new Ledger(config.ledgerPath, clock, { deviceId: config.settings.deviceId, retention: config.settings.retention });
+    expect(ledger.eventsAfter(1, 10)).toEqual([
+      { seq: 2, at: clock.now(), event: { type: 'paid', tr: sale.tr, utr: 'UTR1', amount: 12345, asked: 12345, mismatch: false, late: false, ref: 'INV-9' } },
+    ]);
+    announcer = new ScriptedAnnouncer();
+    counter = build();
+    counter.boot();
+  });
+
+  it('records at boot the QRs that ran out while the device was off, before anyone listens', async () => {
+    const sale = await counter.startSale({ amount: paise(100), ref: 'INV-5', source: 'serial' });
+    counter.stop();
+    clock.advance(300_000);
+    counter = new Counter({
+      config,
+      ledger,
+      lcd: new Lcd(display, clock, silentLogger(), () => config.settings.language, { kind: 'boot', firmware: 'test', deviceId: 'MYS01' }),
+      announcer,
+      outbox: new Outbox(ledger, publisher, silentLogger()),
+      clock,
+      log: silentLogger(),
+      firmware: 'test',
+    });
+    counter.boot();
+    expect(ledger.eventsAfter(1, 10).map((e) => e.event)).toEqual([{ type: 'expired', tr: sale.tr, amount: 100, ref: 'INV-5' }]);
+  });
+});

@@ -5,9 +5,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../core/clock.js';
-import { LEDGER_APPLICATION_ID, Ledger, LedgerRefused, type LedgerRefusalReason, type LedgerRetention, type NewSale } from '../core/payment/ledger.js';
+import { BILLING_EVENTS_KEPT, LEDGER_APPLICATION_ID, Ledger, LedgerRefused, SCHEMA_VERSION, type LedgerRefusalReason, type LedgerRetention, type NewSale } from '../core/payment/ledger.js';
 import { TR_PATTERN } from '../core/sale/dynamic-qr.js';
 import { paise } from '../core/money.js';
+import type { CounterEvent } from '../core/sale/counter-port.js';
 import { walFrames } from './support/wal-frames.js';
 
 let dir: string;
@@ -244,7 +245,7 @@ describe('transaction references', () => {
     ledger.close();
     const db = new Database(path, { readonly: true });
     expect(db.pragma('application_id', { simple: true })).toBe(LEDGER_APPLICATION_ID);
-    expect(db.pragma('user_version', { simple: true })).toBe(2);
+    expect(db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
     const meta = Object.fromEntries((db.prepare(`SELECT key, value FROM meta`).all() as { key: string; value: string }[]).map((r) => [r.key, r.value]));
     expect(meta).toMatchObject({ device_id: 'MYS01', tr_epoch: next.tr.split('-')[1], tr_count: '1', tr_seq: '1768451404' });
     db.close();
@@ -373,7 +374,7 @@ describe('a ledger checked at open', () => {
     const db = new Database(path);
     db.pragma('user_version = 99');
     db.close();
-    expect(refused('newer-schema').message).toContain('ledger schema version 99; this firmware understands up to 2');
+    expect(refused('newer-schema').message).toContain(`ledger schema version 99; this firmware understands up to ${SCHEMA_VERSION}`);
     wipe();
   });
 
@@ -469,5 +470,106 @@ describe('outbox acknowledgements', () => {
     expect(ledger.unsent().map((m) => m.payload)).toEqual(['{"n":449}']);
     // One commit writes each changed page once; one per message would write at least 449 frames.
     expect(frames()).toBeLessThan(50);
+  });
+});
+
+describe('billing events', () => {
+  const expired = (tr: string): CounterEvent => ({ type: 'expired', tr, amount: paise(25000) });
+
+  it('numbers events from 1 and hands back exactly those after a seq, oldest first, as many as asked', () => {
+    const s = ledger.issueSale(sale(25000, { ref: 'INV-1' }), uriFor);
+    expect(ledger.lastEventSeq()).toBe(0);
+    expect(ledger.recordEvent({ type: 'qr', sale: s })).toBe(1);
+    clock.advance(1_000);
+    expect(ledger.recordEvent({ type: 'paid', tr: s.tr, utr: 'U1', amount: paise(25000), asked: paise(25000), mismatch: false, late: false, ref: 'INV-1' })).toBe(2);
+    expect(ledger.recordEvent(expired(s.tr))).toBe(3);
+    expect(ledger.lastEventSeq()).toBe(3);
+    expect(ledger.eventsAfter(0, 2)).toEqual([
+      { seq: 1, at: clock.now() - 1_000, event: { type: 'qr', sale: s } },
+      { seq: 2, at: clock.now(), event: { type: 'paid', tr: s.tr, utr: 'U1', amount: 25000, asked: 25000, mismatch: false, late: false, ref: 'INV-1' } },
+    ]);
+    expect(ledger.eventsAfter(2, 10).map((e) => e.seq)).toEqual([3]);
+    expect(ledger.eventsAfter(3, 10)).toEqual([]);
+  });
+
+  it('keeps counting across a restart and never goes back, even once old events are dropped', () => {
+    const s = ledger.issueSale(sale(), uriFor);
+    ledger.recordEvent(expired(s.tr));
+    ledger.recordEvent(expired(s.tr));
+    ledger.close();
+    ledger = open();
+    expect(ledger.lastEventSeq()).toBe(2);
+    expect(ledger.recordEvent(expired(s.tr))).toBe(3);
+    ledger.transaction(() => {
+      for (let i = 0; i < BILLING_EVENTS_KEPT + 2; i++) ledger.recordEvent(expired(s.tr));
+    });
+    const last = 3 + BILLING_EVENTS_KEPT + 2;
+    ledger.close();
+    ledger = open();
+    expect(ledger.lastEventSeq()).toBe(last);
+    // Only the newest are kept: the oldest still there is BILLING_EVENTS_KEPT from the end.
+    expect(ledger.eventsAfter(0, 1)[0]?.seq).toBe(last - BILLING_EVENTS_KEPT + 1);
+    expect(ledger.recordEvent(expired(s.tr))).toBe(last + 1);
+  });
+
+  it('leaves no event behind when the change it reports is rolled back', () => {
+    const s = ledger.issueSale(sale(), uriFor);
+    expect(() =>
+      ledger.transaction(() => {
+        ledger.closeSale(s.tr, 'expired', 'QR lifetime over');
+        ledger.recordEvent(expired(s.tr));
+        throw new Error('power cut');
+      }),
+    ).toThrow('power cut');
+    expect(ledger.findSale(s.tr)?.state).toBe('showing');
+    expect(ledger.eventsAfter(0, 10)).toEqual([]);
+    expect(ledger.lastEventSeq()).toBe(0);
+  });
+
+  it('remembers how far the billing PC port has taken events, across a restart, never moving back', () => {
+    expect(ledger.deliveredEventSeq()).toBe(0);
+    ledger.markEventsDelivered(5);
+    ledger.markEventsDelivered(3);
+    ledger.close();
+    ledger = open();
+    expect(ledger.deliveredEventSeq()).toBe(5);
+    ledger.markEventsDelivered(12);
+    expect(ledger.deliveredEventSeq()).toBe(12);
+  });
+
+  it('finds sales by the billing reference, newest first, with every payment on a sale', () => {
+    const first = ledger.issueSale(sale(25000, { ref: 'INV-42' }), uriFor);
+    ledger.acceptPayment({ utr: 'F1', tr: first.tr, status: 'FAILED', amount: paise(25000), paidAt: 'x' });
+    clock.advance(1_000);
+    const second = ledger.issueSale(sale(25000, { ref: 'INV-42' }), uriFor);
+    ledger.issueSale(sale(100, { ref: 'INV-43' }), uriFor);
+    ledger.acceptPayment({ utr: 'P1', tr: second.tr, status: 'SUCCESS', amount: paise(25000), paidAt: 'x' });
+    clock.advance(400_000);
+    ledger.acceptPayment({ utr: 'P2', tr: second.tr, status: 'SUCCESS', amount: paise(100), paidAt: 'x' });
+    expect(ledger.salesByRef('INV-42', 10).map((s) => [s.tr, s.state])).toEqual([
+      [second.tr, 'paid'],
+      [first.tr, 'failed'],
+    ]);
+    expect(ledger.salesByRef('INV-42', 1).map((s) => s.tr)).toEqual([second.tr]);
+    expect(ledger.salesByRef('INV-99', 10)).toEqual([]);
+    expect(ledger.paymentsForSale(second.tr).map((p) => [p.utr, p.status, p.amount, p.mismatch, p.late])).toEqual([
+      ['P1', 'SUCCESS', 25000, false, false],
+      ['P2', 'SUCCESS', 100, true, true],
+    ]);
+    expect(ledger.paymentsForSale(first.tr).map((p) => p.status)).toEqual(['FAILED']);
+  });
+
+  it('adds the event log to a ledger written by the previous firmware, keeping its sales', () => {
+    const s = ledger.issueSale(sale(25000, { ref: 'INV-7' }), uriFor);
+    ledger.close();
+    // The ledger as the previous firmware left it: schema 2, no event log.
+    const db = new Database(path);
+    db.exec(`DROP TABLE billing_events; DROP INDEX sales_ref;`);
+    db.pragma('user_version = 2');
+    db.close();
+    ledger = open();
+    expect(ledger.findSale(s.tr)?.state).toBe('showing');
+    expect(ledger.salesByRef('INV-7', 10).map((x) => x.tr)).toEqual([s.tr]);
+    expect(ledger.recordEvent(expired(s.tr))).toBe(1);
   });
 });

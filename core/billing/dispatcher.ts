@@ -2,7 +2,21 @@ import { formatIst, type Clock } from '../clock.js';
 import { ClockNotSetError, type CounterPort } from '../sale/counter-port.js';
 import { InputError, describeError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { PROTOCOL_VERSION, toWireSale, toWireStatus, type BillingRequest, type ErrorReply, type Reply } from './protocol.js';
+import {
+  EVENTS_PER_REPLY,
+  PROTOCOL_VERSION,
+  SALES_PER_REF,
+  toWireEvent,
+  toWireSale,
+  toWireSaleRecord,
+  toWireStatus,
+  type BillingRequest,
+  type ErrorReply,
+  type Reply,
+  type WireSaleRecord,
+} from './protocol.js';
+import type { BillingRecords } from './records.js';
+import type { SaleSnapshot } from '../sale/counter-port.js';
 
 /** Names the counter uses for request fields, where they differ from the wire. */
 const WIRE_FIELD: Record<string, string> = { expiresInSeconds: 'expiresIn' };
@@ -15,6 +29,7 @@ const WIRE_FIELD: Record<string, string> = { expiresInSeconds: 'expiresIn' };
 export class RequestDispatcher {
   constructor(
     private readonly counter: CounterPort,
+    private readonly records: BillingRecords,
     private readonly clock: Clock,
     private readonly log: Logger,
   ) {}
@@ -58,7 +73,15 @@ export class RequestDispatcher {
         }
       }
       case 'status':
+        if (request.tr !== undefined || request.ref !== undefined) return this.lookUp(request);
         return { id, ok: true, op: 'status', status: toWireStatus(this.counter.status()) };
+      case 'events': {
+        const limit = request.limit ?? EVENTS_PER_REPLY;
+        // One more than asked tells whether more follow.
+        const found = this.records.eventsAfter(request.after, limit + 1);
+        const events = found.slice(0, limit).map((logged) => toWireEvent(logged.event, logged.seq));
+        return { id, ok: true, op: 'events', events, more: found.length > limit, lastSeq: this.records.lastEventSeq() };
+      }
       case 'ping': {
         const status = this.counter.status();
         return {
@@ -72,6 +95,30 @@ export class RequestDispatcher {
         };
       }
     }
+  }
+
+  /** A sale by its tr, or the newest sale with a ref (and the ones before it), with their payments. */
+  private lookUp(request: Extract<BillingRequest, { op: 'status' }>): Reply {
+    const { id } = request;
+    if (request.tr !== undefined) {
+      const sale = this.records.findSale(request.tr);
+      if (!sale) return notFound(request, 'tr', `no sale ${request.tr} in this device's records`);
+      return { id, ok: true, op: 'status', sale: this.saleRecord(sale) };
+    }
+    const ref = request.ref ?? '';
+    const [newest, ...earlier] = this.records.salesByRef(ref, SALES_PER_REF);
+    if (!newest) return notFound(request, 'ref', `no sale with ref ${JSON.stringify(ref)} in this device's records`);
+    return {
+      id,
+      ok: true,
+      op: 'status',
+      sale: this.saleRecord(newest),
+      ...(earlier.length > 0 ? { earlier: earlier.map((sale) => this.saleRecord(sale)) } : {}),
+    };
+  }
+
+  private saleRecord(sale: SaleSnapshot): WireSaleRecord {
+    return toWireSaleRecord(sale, this.records.paymentsForSale(sale.tr));
   }
 
   private refusal(request: BillingRequest, err: unknown): ErrorReply {
@@ -90,6 +137,10 @@ export class RequestDispatcher {
       message: `the device could not carry out ${request.op}: ${describeError(err)}`,
     };
   }
+}
+
+function notFound(request: BillingRequest, field: 'tr' | 'ref', message: string): ErrorReply {
+  return { id: request.id, ok: false, op: request.op, code: 'NOT_FOUND', field, message };
 }
 
 function notShowing(request: BillingRequest, message: string, field?: string): ErrorReply {

@@ -1,22 +1,32 @@
+import { randomBytes } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import type { Clock, TimerHandle } from '../clock.js';
-import type { CounterEvent, CounterPort } from '../sale/counter-port.js';
+import type { CounterPort } from '../sale/counter-port.js';
 import { describeError } from '../errors.js';
 import type { Logger } from '../log.js';
+import type { LoggedEvent } from '../payment/ledger.js';
 import { RequestDispatcher } from './dispatcher.js';
 import { DEFAULT_MAX_LINE_BYTES, FrameReader, checkMaxLineBytes, type Frame } from './frame-reader.js';
-import { PROTOCOL_VERSION, encodeLine, toWireEvent, type BillingRequest, type Reply, type WireEvent } from './protocol.js';
+import { PROTOCOL_VERSION, encodeLine, toWireEvent, type BillingRequest, type Reply, type WireEvents } from './protocol.js';
+import type { BillingRecords } from './records.js';
 import { parseRequestLine } from './requests.js';
 
 export interface BillingLinkOptions {
   counter: CounterPort;
+  /** The numbered billing events and the sale records: the ledger. */
+  records: BillingRecords;
   clock: Clock;
   log: Logger;
+  /** Names this run of the device in `hello`; a new random one unless given. */
+  bootId?: string;
   /** Longest request line, in bytes. */
   maxLineBytes?: number;
   /** Requests that may wait behind the one being carried out before new ones are refused with BUSY. */
   maxWaitingRequests?: number;
-  /** Events kept while no billing PC stream is attached (the USB adapter is out); the oldest go first. */
+  /**
+   * Missed events sent unasked to a newly attached stream: the newest this
+   * many. The billing PC asks for older ones (`events`); they stay in the ledger.
+   */
   backlogLimit?: number;
   /** How long a request may take inside the counter before the billing PC is told TIMEOUT. */
   requestTimeoutMs?: number;
@@ -25,6 +35,8 @@ export interface BillingLinkOptions {
 export const DEFAULT_MAX_WAITING_REQUESTS = 8;
 export const DEFAULT_BACKLOG_LIMIT = 100;
 export const DEFAULT_REQUEST_TIMEOUT_MS = 15_000;
+/** Events read from the ledger at a time while catching a stream up. */
+const SEND_BATCH = 50;
 
 /** The stream the link is talking over, until it closes or another takes its place. */
 export interface BillingSession {
@@ -36,14 +48,19 @@ export interface BillingSession {
 /**
  * The billing PC link: reads requests from a byte stream (a serial port, a
  * pty, a socket, a test's PassThrough), carries them out on the counter one
- * at a time, and writes the replies and the counter's events back as lines.
+ * at a time, and writes the replies and the billing events back as lines.
  *
- * The link outlives the streams it talks over: when the USB serial adapter is
- * pulled, the adapter detaches the port, events are kept, and the next
- * stream attached hears `hello` and then what it missed.
+ * Events come from one place, the ledger, where the counter records each
+ * with the change it reports. The link sends a stream every event after the
+ * last one a stream took, and records how far that is; so events raised
+ * while no stream is attached (the USB adapter pulled, the device booting)
+ * or not yet sent when the device stopped are sent when a stream is next
+ * attached, after `hello`.
  */
 export class BillingLink {
+  readonly bootId: string;
   private readonly counter: CounterPort;
+  private readonly records: BillingRecords;
   private readonly clock: Clock;
   private readonly log: Logger;
   private readonly dispatcher: RequestDispatcher;
@@ -54,29 +71,31 @@ export class BillingLink {
 
   private unsubscribe: (() => void) | undefined;
   private session: Session | undefined;
-  private seq = 0;
-  private backlog: WireEvent[] = [];
-  /** Events raised while a request runs, written after its reply so a reply always comes before the events it caused. */
-  private deferred: WireEvent[] = [];
+  /** The seq of the last event handed to a stream; read from the ledger when first needed. */
+  private sent: number | undefined;
+  /** The highest seq recorded as taken by the port. */
+  private recorded = 0;
   private waiting: BillingRequest[] = [];
   private running = false;
   private timeout: TimerHandle | undefined;
 
   constructor(options: BillingLinkOptions) {
     this.counter = options.counter;
+    this.records = options.records;
+    this.bootId = options.bootId ?? randomBytes(8).toString('hex');
     this.clock = options.clock;
     this.log = options.log;
     this.maxLineBytes = checkMaxLineBytes(options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES);
     this.maxWaitingRequests = positiveInteger(options.maxWaitingRequests ?? DEFAULT_MAX_WAITING_REQUESTS, 'maxWaitingRequests');
     this.backlogLimit = positiveInteger(options.backlogLimit ?? DEFAULT_BACKLOG_LIMIT, 'backlogLimit');
     this.requestTimeoutMs = positiveInteger(options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS, 'requestTimeoutMs');
-    this.dispatcher = new RequestDispatcher(this.counter, this.clock, this.log);
+    this.dispatcher = new RequestDispatcher(this.counter, this.records, this.clock, this.log);
   }
 
-  /** Starts listening to the counter; events from here on reach the billing PC. */
+  /** Starts listening to the counter: each of its events sends the stream what the ledger holds for it. */
   start(): void {
     if (this.unsubscribe) return;
-    this.unsubscribe = this.counter.subscribe((event) => this.onCounterEvent(event));
+    this.unsubscribe = this.counter.subscribe(() => this.onCounterEvent());
   }
 
   /** Stops listening and lets go of the stream; the stream itself belongs to whoever attached it. */
@@ -108,44 +127,94 @@ export class BillingLink {
       },
     });
     this.session = session;
-    this.log.info('billing PC stream attached');
-    session.write(encodeLine({ event: 'hello', ...this.hello() }));
-    const missed = this.backlog;
-    this.backlog = [];
-    for (const event of missed) this.emit(event);
+    const hello = this.hello();
+    this.log.info({ bootId: hello.bootId, lastSeq: hello.lastSeq }, 'billing PC stream attached');
+    session.write(encodeLine({ event: 'hello', ...hello }));
+    this.skipOldMissed(hello.lastSeq);
+    this.sendMissed();
     return session;
   }
 
-  private hello(): { protocol: number; firmware: string; deviceId: string; maxLine: number } {
+  private hello(): WireEvents['hello'] {
+    let firmware = 'unknown';
+    let deviceId = 'unknown';
     try {
-      const { firmware, deviceId } = this.counter.status();
-      return { protocol: PROTOCOL_VERSION, firmware, deviceId, maxLine: this.maxLineBytes };
+      ({ firmware, deviceId } = this.counter.status());
     } catch (err) {
       this.log.error({ err }, 'counter status failed while greeting the billing PC');
-      return { protocol: PROTOCOL_VERSION, firmware: 'unknown', deviceId: 'unknown', maxLine: this.maxLineBytes };
     }
-  }
-
-  private onCounterEvent(event: CounterEvent): void {
-    // This runs inside the counter's emit: nothing may escape from here.
+    let lastSeq: number;
     try {
-      const wire = toWireEvent(event, ++this.seq);
-      if (this.running) this.deferred.push(wire);
-      else this.emit(wire);
+      lastSeq = this.records.lastEventSeq();
     } catch (err) {
-      this.log.error({ err, type: event.type }, 'could not pass a counter event to the billing PC');
+      this.log.error({ err }, 'could not read the last billing event while greeting the billing PC');
+      lastSeq = this.sent ?? 0;
+    }
+    return { protocol: PROTOCOL_VERSION, firmware, deviceId, maxLine: this.maxLineBytes, bootId: this.bootId, lastSeq };
+  }
+
+  private onCounterEvent(): void {
+    // Events raised while a request runs go after its reply, so a reply
+    // always comes before the events it caused.
+    if (!this.running) this.sendMissed();
+  }
+
+  /** The seq of the last event a stream took: from the ledger at first, after a restart. */
+  private cursor(): number {
+    this.sent ??= this.records.deliveredEventSeq();
+    return this.sent;
+  }
+
+  /** A stream back after a long time gets the newest `backlogLimit` events unasked; it asks for the rest. */
+  private skipOldMissed(lastSeq: number): void {
+    try {
+      const missed = lastSeq - this.cursor();
+      if (missed <= this.backlogLimit) return;
+      this.log.warn({ missed, sending: this.backlogLimit }, 'billing PC away too long; it can ask for the older events it missed');
+      this.sent = lastSeq - this.backlogLimit;
+    } catch (err) {
+      this.log.error({ err }, 'could not read which billing events the billing PC has');
     }
   }
 
-  private emit(event: WireEvent): void {
-    if (this.session?.attached) {
-      this.session.write(encodeLine(event));
-      return;
+  /** Writes every recorded event the attached stream has not been given, oldest first. Never throws. */
+  private sendMissed(): void {
+    const session = this.session;
+    if (!session?.attached) return;
+    try {
+      for (;;) {
+        const batch = this.records.eventsAfter(this.cursor(), SEND_BATCH);
+        for (const logged of batch) {
+          if (!this.send(session, logged)) return;
+        }
+        if (batch.length < SEND_BATCH) return;
+      }
+    } catch (err) {
+      this.log.error({ err }, 'could not read billing events to send to the billing PC');
     }
-    this.backlog.push(event);
-    if (this.backlog.length > this.backlogLimit) {
-      const dropped = this.backlog.shift();
-      this.log.warn({ seq: dropped && 'seq' in dropped ? dropped.seq : undefined }, 'billing PC away too long; oldest event dropped');
+  }
+
+  private send(session: Session, { seq, event }: LoggedEvent): boolean {
+    const written = session.write(encodeLine(toWireEvent(event, seq)), (err) => {
+      if (err) {
+        // The next stream attached gets it again.
+        this.sent = Math.min(this.sent ?? 0, seq - 1);
+        return;
+      }
+      this.taken(seq);
+    });
+    if (written) this.sent = seq;
+    return written;
+  }
+
+  /** Records that the port has taken events up to `seq`, so a restart does not send them again. */
+  private taken(seq: number): void {
+    if (seq <= this.recorded) return;
+    this.recorded = seq;
+    try {
+      this.records.markEventsDelivered(seq);
+    } catch (err) {
+      this.log.warn({ err, seq }, 'could not record which billing events the port has taken; they may be sent again');
     }
   }
 
@@ -189,20 +258,14 @@ export class BillingLink {
         this.log.debug({ id: request.id, op: request.op }, 'billing request');
         const reply = await this.executeInTime(request);
         this.reply(reply);
-        this.flushDeferred();
+        this.sendMissed();
       }
     } catch (err) {
       this.log.error({ err }, 'billing request loop failed');
     } finally {
       this.running = false;
-      this.flushDeferred();
+      this.sendMissed();
     }
-  }
-
-  private flushDeferred(): void {
-    const events = this.deferred;
-    this.deferred = [];
-    for (const event of events) this.emit(event);
   }
 
   private executeInTime(request: BillingRequest): Promise<Reply> {
@@ -276,11 +339,14 @@ class Session implements BillingSession {
     return this.live;
   }
 
-  write(line: string): void {
-    if (!this.live || this.stream.destroyed || this.stream.writableEnded) return;
+  /** Hands a line to the stream; false if the stream can no longer take it. `done` hears when the stream has taken it. */
+  write(line: string, done?: (err: Error | null | undefined) => void): boolean {
+    if (!this.live || this.stream.destroyed || this.stream.writableEnded) return false;
     this.stream.write(line, (err) => {
       if (err) this.log.warn({ err }, 'write to billing PC failed');
+      done?.(err);
     });
+    return true;
   }
 
   detach(): void {

@@ -2,6 +2,7 @@ import { formatIst } from '../clock.js';
 import type { CounterEvent, CounterStatus, SaleSnapshot, SaleSource, SaleState } from '../sale/counter-port.js';
 import { formatWireAmount, type Paise } from '../money.js';
 import type { LinkState } from '../link/link-state.js';
+import type { PaymentRecord } from '../payment/ledger.js';
 
 /**
  * The billing PC link protocol, as it travels: one JSON object per line.
@@ -10,7 +11,7 @@ import type { LinkState } from '../link/link-state.js';
  */
 export const PROTOCOL_VERSION = 1;
 
-export const OPERATIONS = ['sale', 'cancel', 'status', 'ping'] as const;
+export const OPERATIONS = ['sale', 'cancel', 'status', 'ping', 'events'] as const;
 export type Operation = (typeof OPERATIONS)[number];
 
 export const ERROR_CODES = [
@@ -20,6 +21,7 @@ export const ERROR_CODES = [
   'UNKNOWN_OP',
   'BAD_FIELD',
   'NOT_SHOWING',
+  'NOT_FOUND',
   'BUSY',
   'TIMEOUT',
   'CLOCK_NOT_SET',
@@ -34,8 +36,14 @@ export type RequestId = string | number;
 export type BillingRequest =
   | { op: 'sale'; id: RequestId; amount: Paise; ref?: string; note?: string; expiresIn?: number }
   | { op: 'cancel'; id: RequestId; tr?: string }
-  | { op: 'status'; id: RequestId }
-  | { op: 'ping'; id: RequestId };
+  | { op: 'status'; id: RequestId; tr?: string; ref?: string }
+  | { op: 'ping'; id: RequestId }
+  | { op: 'events'; id: RequestId; after: number; limit?: number };
+
+/** The most events one `events` reply carries; `more` says whether others follow. */
+export const EVENTS_PER_REPLY = 20;
+/** The most sales one `status` by `ref` reply describes: the newest and those before it. */
+export const SALES_PER_REF = 10;
 
 export interface WireSale {
   tr: string;
@@ -47,6 +55,22 @@ export interface WireSale {
   note?: string;
   shownAt: string;
   expiresAt: string;
+}
+
+/** A confirmation accepted for a sale, as `status` by `tr` or `ref` reports it. */
+export interface WirePayment {
+  utr: string;
+  result: 'paid' | 'failed';
+  /** The amount credited (for a failed payment, the amount it was for). */
+  amount: string;
+  mismatch: boolean;
+  late: boolean;
+  receivedAt: string;
+}
+
+/** A sale looked up by `tr` or `ref`, with every payment on it, late ones included. */
+export interface WireSaleRecord extends WireSale {
+  payments: WirePayment[];
 }
 
 export interface WireStatus {
@@ -73,13 +97,24 @@ export type OkReply =
   | { id: RequestId; ok: true; op: 'sale'; sale: WireSale }
   | { id: RequestId; ok: true; op: 'cancel'; sale: WireSale }
   | { id: RequestId; ok: true; op: 'status'; status: WireStatus }
-  | { id: RequestId; ok: true; op: 'ping'; protocol: number; firmware: string; deviceId: string; time: string };
+  | { id: RequestId; ok: true; op: 'status'; sale: WireSaleRecord; earlier?: WireSaleRecord[] }
+  | { id: RequestId; ok: true; op: 'ping'; protocol: number; firmware: string; deviceId: string; time: string }
+  | { id: RequestId; ok: true; op: 'events'; events: NumberedEvent[]; more: boolean; lastSeq: number };
 
 export type Reply = OkReply | ErrorReply;
 
 /** Everything the device says without being asked, by event name. */
 export interface WireEvents {
-  hello: { protocol: number; firmware: string; deviceId: string; maxLine: number };
+  hello: {
+    protocol: number;
+    firmware: string;
+    deviceId: string;
+    maxLine: number;
+    /** New each time the device starts: a different one means it restarted. */
+    bootId: string;
+    /** The newest event's seq when the stream was attached; 0 before the first. */
+    lastSeq: number;
+  };
   qr: {
     seq: number;
     tr: string;
@@ -108,6 +143,8 @@ export interface WireEvents {
 
 export type EventName = keyof WireEvents;
 export type WireEvent = { [E in EventName]: { event: E } & WireEvents[E] }[EventName];
+/** The events that report a sale, each with its seq: every event but hello. */
+export type NumberedEvent = Exclude<WireEvent, { event: 'hello' }>;
 /** The events that end a sale: after one of these its QR is off the screen. */
 export type OutcomeEvent = Extract<WireEvent, { event: 'paid' | 'failed' | 'expired' | 'cancelled' }>;
 
@@ -127,6 +164,20 @@ export function toWireSale(sale: SaleSnapshot): WireSale {
   };
 }
 
+export function toWireSaleRecord(sale: SaleSnapshot, payments: readonly PaymentRecord[]): WireSaleRecord {
+  return {
+    ...toWireSale(sale),
+    payments: payments.map((p) => ({
+      utr: p.utr,
+      result: p.status === 'SUCCESS' ? 'paid' : 'failed',
+      amount: money(p.amount),
+      mismatch: p.mismatch,
+      late: p.late,
+      receivedAt: formatIst(p.receivedAt),
+    })),
+  };
+}
+
 export function toWireStatus(status: CounterStatus): WireStatus {
   return {
     deviceId: status.deviceId,
@@ -138,7 +189,7 @@ export function toWireStatus(status: CounterStatus): WireStatus {
   };
 }
 
-export function toWireEvent(event: CounterEvent, seq: number): WireEvent {
+export function toWireEvent(event: CounterEvent, seq: number): NumberedEvent {
   switch (event.type) {
     case 'qr': {
       const { sale } = event;

@@ -3,7 +3,7 @@ import { SALE_EXPIRY_MAX_SECONDS, SALE_EXPIRY_MIN_SECONDS } from '../sale/counte
 import { REF_MAX_LENGTH, checkRef as checkSaleRef, checkShownText, hiddenCharacter } from '../text.js';
 import { parseWireAmount } from '../money.js';
 import { MAX_TN, TR_PATTERN } from '../sale/dynamic-qr.js';
-import { OPERATIONS, PROTOCOL_VERSION, type BillingRequest, type ErrorReply, type Operation, type RequestId } from './protocol.js';
+import { EVENTS_PER_REPLY, OPERATIONS, PROTOCOL_VERSION, type BillingRequest, type ErrorReply, type Operation, type RequestId } from './protocol.js';
 
 export const MAX_ID_LENGTH = 64;
 export const MAX_REF_LENGTH = REF_MAX_LENGTH;
@@ -14,8 +14,9 @@ export const MAX_EXPIRES_IN = SALE_EXPIRY_MAX_SECONDS;
 const FIELDS: Record<Operation, readonly string[]> = {
   sale: ['amount', 'ref', 'note', 'expiresIn'],
   cancel: ['tr'],
-  status: [],
+  status: ['tr', 'ref'],
   ping: [],
+  events: ['after', 'limit'],
 };
 const COMMON_FIELDS = ['id', 'op', 'v'];
 
@@ -88,11 +89,37 @@ function checkFields(op: Operation, id: RequestId, value: Record<string, unknown
       const tr = checkTr(value.tr);
       return tr === undefined ? { op, id } : { op, id, tr };
     }
-    case 'status':
-      return { op, id };
+    case 'status': {
+      const tr = checkTr(value.tr);
+      const ref = checkRef(value.ref);
+      if (tr !== undefined && ref !== undefined) throw new InputError('ref', 'give tr or ref, not both');
+      return { op, id, ...(tr === undefined ? {} : { tr }), ...(ref === undefined ? {} : { ref }) };
+    }
     case 'ping':
       return { op, id };
+    case 'events': {
+      const after = checkAfter(value.after);
+      const limit = checkLimit(value.limit);
+      return limit === undefined ? { op, id, after } : { op, id, after, limit };
+    }
   }
+}
+
+/** The billing PC's last seq: a whole number, 0 for "from the start". */
+function checkAfter(after: unknown): number {
+  if (after === undefined || after === null) throw new InputError('after', 'is missing; send the seq of the last event you have, or 0');
+  if (typeof after !== 'number' || !Number.isSafeInteger(after) || after < 0) {
+    throw new InputError('after', `must be a whole number, 0 or more, got ${typeName(after)}`);
+  }
+  return after;
+}
+
+function checkLimit(limit: unknown): number | undefined {
+  if (limit === undefined || limit === null) return undefined;
+  if (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 1 || limit > EVENTS_PER_REPLY) {
+    throw new InputError('limit', `must be a whole number from 1 to ${EVENTS_PER_REPLY}, got ${typeName(limit)}`);
+  }
+  return limit;
 }
 
 function checkId(id: unknown): RequestId {

@@ -3,7 +3,7 @@ import { randomInt } from 'node:crypto';
 import { closeSync, fsyncSync, mkdirSync, openSync, readSync, renameSync, rmSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { istDayStart, type Clock } from '../clock.js';
-import type { SaleSnapshot, SaleSource, SaleState } from '../sale/counter-port.js';
+import type { CounterEvent, SaleSnapshot, SaleSource, SaleState } from '../sale/counter-port.js';
 import { paise, type Paise } from '../money.js';
 
 /**
@@ -155,9 +155,18 @@ const MIGRATIONS: readonly Migration[] = [
     db.prepare(`INSERT INTO meta (key, value) VALUES ('device_id', ?)`).run(deviceId);
     db.pragma(`application_id = ${LEDGER_APPLICATION_ID}`);
   },
+  // The billing PC's event log (see "Billing events" below), and sales found by the billing PC's reference.
+  `CREATE TABLE billing_events (
+     seq INTEGER PRIMARY KEY AUTOINCREMENT,
+     at INTEGER NOT NULL,
+     type TEXT NOT NULL CHECK (type IN ('qr','paid','failed','expired','cancelled')),
+     tr TEXT NOT NULL,
+     body TEXT NOT NULL
+   );
+   CREATE INDEX sales_ref ON sales(ref) WHERE ref IS NOT NULL;`,
 ];
 
-const SCHEMA_VERSION = MIGRATIONS.length;
+export const SCHEMA_VERSION = MIGRATIONS.length;
 /** The tables of a version 1 ledger, made before ledgers carried an application id. */
 const V1_TABLES = ['meta', 'sales', 'payments', 'rejections', 'outbox'];
 
@@ -495,6 +504,102 @@ export class Ledger {
   close(): void {
     if (this.db.open) this.db.close();
   }
+
+  // ── Billing events ────────────────────────────────────────────────────
+  //
+  // Everything the billing PC is told about sales (qr, paid, failed, expired,
+  // cancelled), numbered by `seq`: one series per device that only goes up,
+  // across restarts (AUTOINCREMENT never hands out a number twice, even after
+  // old rows are deleted). The counter records each event in the same
+  // transaction as the change it reports, so an outcome is never committed
+  // without its event; the billing link sends events from here, and the
+  // billing PC can ask for the ones after a seq. The newest
+  // BILLING_EVENTS_KEPT events are kept.
+
+  /** Runs `work` as one transaction; inside another transaction it is a savepoint of it. */
+  transaction<T>(work: () => T): T {
+    return this.db.transaction(work)();
+  }
+
+  /** Records an event for the billing PC and returns its seq. Call it inside the transaction of the change it reports. */
+  recordEvent(event: CounterEvent): number {
+    const tr = event.type === 'qr' ? event.sale.tr : event.tr;
+    const result = this.db
+      .prepare(`INSERT INTO billing_events (at, type, tr, body) VALUES (?, ?, ?, ?)`)
+      .run(this.clock.now(), event.type, tr, JSON.stringify(event));
+    const seq = Number(result.lastInsertRowid);
+    this.db.prepare(`DELETE FROM billing_events WHERE seq <= ?`).run(seq - BILLING_EVENTS_KEPT);
+    return seq;
+  }
+
+  /** Events with a seq above `after`, oldest first, at most `limit`. */
+  eventsAfter(after: number, limit: number): LoggedEvent[] {
+    const rows = this.db.prepare(`SELECT seq, at, type, body FROM billing_events WHERE seq > ? ORDER BY seq LIMIT ?`).all(after, limit) as EventRow[];
+    return rows.map(loggedEvent);
+  }
+
+  /** The seq of the newest event recorded, 0 before the first. */
+  lastEventSeq(): number {
+    const row = this.db.prepare(`SELECT seq FROM sqlite_sequence WHERE name = 'billing_events'`).get() as { seq: number } | undefined;
+    return row?.seq ?? 0;
+  }
+
+  /** The newest event the billing PC's port has taken, as last recorded; 0 before the first. */
+  deliveredEventSeq(): number {
+    const row = this.db.prepare(`SELECT value FROM meta WHERE key = 'billing_delivered_seq'`).get() as { value: string } | undefined;
+    return row ? Number(row.value) : 0;
+  }
+
+  /** Records that the port has taken events up to `seq`; never moves back. */
+  markEventsDelivered(seq: number): void {
+    this.db
+      .prepare(
+        `INSERT INTO meta (key, value) VALUES ('billing_delivered_seq', ?)
+         ON CONFLICT(key) DO UPDATE SET value = excluded.value WHERE CAST(value AS INTEGER) < CAST(excluded.value AS INTEGER)`,
+      )
+      .run(String(seq));
+  }
+
+  /** Sales the billing PC gave this reference, newest first, at most `limit`. */
+  salesByRef(ref: string, limit: number): SaleSnapshot[] {
+    return (this.db.prepare(`SELECT * FROM sales WHERE ref = ? ORDER BY shown_at DESC, rowid DESC LIMIT ?`).all(ref, limit) as SaleRow[]).map(snapshot);
+  }
+
+  /** Every confirmation accepted for a sale, paid or failed, late ones included, in the order received. */
+  paymentsForSale(tr: string): PaymentRecord[] {
+    return (
+      this.db
+        .prepare(
+          `SELECT p.*, s.amount_paise AS asked_paise FROM payments p JOIN sales s ON s.tr = p.tr
+           WHERE p.tr = ? ORDER BY p.received_at, p.rowid`,
+        )
+        .all(tr) as PaymentRow[]
+    ).map(payment);
+  }
+}
+
+/** Billing events kept for the billing PC to ask for again: some days of a busy counter. */
+export const BILLING_EVENTS_KEPT = 10_000;
+
+/** A billing event as recorded: its number, when, and what happened. */
+export interface LoggedEvent {
+  seq: number;
+  /** Epoch ms. */
+  at: number;
+  event: CounterEvent;
+}
+
+interface EventRow {
+  seq: number;
+  at: number;
+  type: CounterEvent['type'];
+  body: string;
+}
+
+function loggedEvent(row: EventRow): LoggedEvent {
+  const event = JSON.parse(row.body) as CounterEvent;
+  if (event.type !== row.type) throw new Error(`billing event ${row.seq} is recorded as ${row.type} but holds ${String(event.type)}`);
+  return { seq: row.seq, at: row.at, event };
 }
 
 function snapshot(row: SaleRow): SaleSnapshot {

@@ -108,7 +108,9 @@ export class Counter implements CounterPort {
    * announced, and resumes a QR still valid. With a clock check, the QRs
    * left on screen wait for its answer: only a trusted clock can say
    * whether they are still valid. Until the first answer the screen is
-   * left as it is (the boot screen).
+   * left as it is (the boot screen). The sales it closes are in the billing
+   * events when they are closed, so the billing PC hears of them whenever
+   * its link starts.
    */
   boot(): void {
     const pending = this.o.ledger.pendingAnnouncements();
@@ -130,9 +132,11 @@ export class Counter implements CounterPort {
     const resume = leftOnScreen.at(-1);
     for (const sale of leftOnScreen) {
       if (sale === resume && sale.expiresAt > now) continue;
-      const state = sale.expiresAt <= now ? 'expired' : 'cancelled';
-      this.o.ledger.closeSale(sale.tr, state, state === 'expired' ? 'expired while the device was off' : 'superseded');
-      this.emit(state === 'expired' ? { type: 'expired', tr: sale.tr, amount: sale.amount, ...ref(sale) } : { type: 'cancelled', tr: sale.tr, amount: sale.amount, reason: 'superseded', ...ref(sale) });
+      const event: CounterEvent =
+        sale.expiresAt <= now
+          ? { type: 'expired', tr: sale.tr, amount: sale.amount, ...ref(sale) }
+          : { type: 'cancelled', tr: sale.tr, amount: sale.amount, reason: 'superseded', ...ref(sale) };
+      if (this.endSale(sale, event, event.type === 'expired' ? 'expired while the device was off' : 'superseded')) this.emit(event);
     }
     if (resume && resume.expiresAt > now) {
       this.o.log.info({ tr: resume.tr }, 'resuming the QR that was on screen');
@@ -243,11 +247,25 @@ export class Counter implements CounterPort {
     const expiresAt = shownAt + lifetime * 1000;
     const { payee } = this.settings;
     const signing = this.o.config.qrSigningKey && payee.orgId ? { key: this.o.config.qrSigningKey, orgId: payee.orgId } : undefined;
-    const sale = this.o.ledger.issueSale(
-      { source: request.source, amount, ref: request.ref, note, collectId, shownAt, expiresAt },
-      (tr) => buildDynamicQr({ vpa: payee.vpa, payeeName: payee.name, mcc: payee.mcc, tr, note, amount, shownAt, expiresAt, ...(signing ? { signing } : {}) }).uri,
-    );
-    this.supersede();
+    // The sale it replaces is closed, and both are recorded for the billing
+    // PC (cancelled, then qr), in one transaction with the new sale.
+    const previous = this.showing?.sale;
+    let superseded: CounterEvent | undefined;
+    const sale = this.o.ledger.transaction(() => {
+      if (previous) {
+        const event: CounterEvent = { type: 'cancelled', tr: previous.tr, amount: previous.amount, reason: 'superseded', ...ref(previous) };
+        if (this.endSale(previous, event, 'superseded')) superseded = event;
+      }
+      const issued = this.o.ledger.issueSale(
+        { source: request.source, amount, ref: request.ref, note, collectId, shownAt, expiresAt },
+        (tr) => buildDynamicQr({ vpa: payee.vpa, payeeName: payee.name, mcc: payee.mcc, tr, note, amount, shownAt, expiresAt, ...(signing ? { signing } : {}) }).uri,
+      );
+      this.o.ledger.recordEvent({ type: 'qr', sale: issued });
+      return issued;
+    });
+    // A replaced QR stays payable: a payment on it is announced as late.
+    if (previous) this.clearShowing();
+    if (superseded) this.emit(superseded);
     this.o.log.info({ tr: sale.tr, amount: formatWireAmount(amount), source: sale.source, ref: sale.ref }, 'QR shown');
     this.display(sale, lifetime * 1000);
     this.postQr(sale);
@@ -268,14 +286,17 @@ export class Counter implements CounterPort {
     this.o.outbox.post('qr', message);
   }
 
-  /** A new sale replaces the one on screen; that QR stays payable (a payment on it is announced as late). */
-  private supersede(): void {
-    const previous = this.showing;
-    if (!previous) return;
-    this.clearShowing();
-    if (this.o.ledger.closeSale(previous.sale.tr, 'cancelled', 'superseded')) {
-      this.emit({ type: 'cancelled', tr: previous.sale.tr, amount: previous.sale.amount, reason: 'superseded', ...ref(previous.sale) });
-    }
+  /**
+   * Moves a sale out of 'showing' and records the billing event that
+   * reports it, in one transaction. False if the sale had already left
+   * 'showing' (nothing is recorded then).
+   */
+  private endSale(sale: SaleSnapshot, event: Extract<CounterEvent, { type: 'expired' | 'cancelled' }>, reason: string): boolean {
+    return this.o.ledger.transaction(() => {
+      if (!this.o.ledger.closeSale(sale.tr, event.type, reason)) return false;
+      this.o.ledger.recordEvent(event);
+      return true;
+    });
   }
 
   /**
@@ -315,10 +336,11 @@ export class Counter implements CounterPort {
   private expire(sale: SaleSnapshot): void {
     if (this.showing?.sale.tr !== sale.tr) return;
     this.clearShowing();
-    if (!this.o.ledger.closeSale(sale.tr, 'expired', 'QR lifetime over')) return;
+    const event: CounterEvent = { type: 'expired', tr: sale.tr, amount: sale.amount, ...ref(sale) };
+    if (!this.endSale(sale, event, 'QR lifetime over')) return;
     this.o.log.info({ tr: sale.tr }, 'QR expired');
     this.showResult({ kind: 'expired', amount: sale.amount, tr: sale.tr });
-    this.emit({ type: 'expired', tr: sale.tr, amount: sale.amount, ...ref(sale) });
+    this.emit(event);
   }
 
   cancelSale(tr?: string): Promise<SaleSnapshot> {
@@ -326,10 +348,11 @@ export class Counter implements CounterPort {
     if (!current) return Promise.reject(new InputError('tr', 'no sale is on screen'));
     if (tr !== undefined && tr !== current.tr) return Promise.reject(new InputError('tr', `${tr} is not the sale on screen`));
     this.clearShowing();
-    this.o.ledger.closeSale(current.tr, 'cancelled', 'clerk');
+    const event: CounterEvent = { type: 'cancelled', tr: current.tr, amount: current.amount, reason: 'clerk', ...ref(current) };
+    const closed = this.endSale(current, event, 'clerk');
     this.o.log.info({ tr: current.tr }, 'sale cancelled');
     this.showResult({ kind: 'cancelled', amount: current.amount, tr: current.tr });
-    this.emit({ type: 'cancelled', tr: current.tr, amount: current.amount, reason: 'clerk', ...ref(current) });
+    if (closed) this.emit(event);
     return Promise.resolve({ ...current, state: 'cancelled' });
   }
 
@@ -411,13 +434,21 @@ export class Counter implements CounterPort {
       return;
     }
     const payer = maskPayer(c.payer);
-    const { record, fresh } = this.o.ledger.acceptPayment({ utr: c.utr, tr: c.tr, status: c.status, amount: c.amount, payer, paidAt: c.paidAt }, this.lifetimeOver(c.tr));
-    if (!fresh) {
+    const lifetimeOver = this.lifetimeOver(c.tr);
+    // The payment and the billing PC's paid or failed event commit together.
+    const accepted = this.o.ledger.transaction(() => {
+      const { record, fresh } = this.o.ledger.acceptPayment({ utr: c.utr, tr: c.tr, status: c.status, amount: c.amount, payer, paidAt: c.paidAt }, lifetimeOver);
+      if (!fresh) return undefined;
+      const event = paymentEvent(record, this.o.ledger.findSale(record.tr));
+      this.o.ledger.recordEvent(event);
+      return { record, event };
+    });
+    if (!accepted) {
       this.o.log.info({ tr: c.tr, utr: c.utr }, 'duplicate confirmation acknowledged, not announced again');
       this.o.outbox.post('receipt', this.receipt(c.tr, c.utr, 'duplicate'));
       return;
     }
-    this.accepted(record);
+    this.accepted(accepted.record, accepted.event);
   }
 
   /**
@@ -453,12 +484,10 @@ export class Counter implements CounterPort {
     this.o.outbox.flush();
   }
 
-  private accepted(record: PaymentRecord): void {
+  private accepted(record: PaymentRecord, event: CounterEvent): void {
     const current = this.showing?.sale;
     const wasOnScreen = current?.tr === record.tr;
     if (wasOnScreen) this.clearShowing();
-    const sale = this.o.ledger.findSale(record.tr);
-    const saleRef = sale ? ref(sale) : {};
     if (record.status === 'SUCCESS') {
       this.o.log.info(
         { tr: record.tr, utr: record.utr, amount: formatWireAmount(record.amount), asked: formatWireAmount(record.asked), late: record.late, mismatch: record.mismatch },
@@ -470,12 +499,11 @@ export class Counter implements CounterPort {
           : { kind: 'paid', amount: record.amount, utr: record.utr, late: record.late, ...(record.payer ? { payer: record.payer } : {}) };
         this.showResult(screen, record.mismatch ? MISMATCH_HOLD_FACTOR : 1);
       }
-      this.emit({ type: 'paid', tr: record.tr, utr: record.utr, amount: record.amount, asked: record.asked, mismatch: record.mismatch, late: record.late, ...saleRef });
     } else {
       this.o.log.info({ tr: record.tr, utr: record.utr }, 'payment failed');
       if (wasOnScreen || !this.showing) this.showResult({ kind: 'failed', amount: record.asked, tr: record.tr });
-      this.emit({ type: 'failed', tr: record.tr, utr: record.utr, amount: record.amount, ...saleRef });
     }
+    this.emit(event);
     this.announce(record);
   }
 
@@ -538,6 +566,14 @@ export class Counter implements CounterPort {
 
 function ref(sale: SaleSnapshot): { ref?: string } {
   return sale.ref !== undefined ? { ref: sale.ref } : {};
+}
+
+/** What the billing PC is told about an accepted confirmation. */
+function paymentEvent(record: PaymentRecord, sale: SaleSnapshot | undefined): CounterEvent {
+  const saleRef = sale ? ref(sale) : {};
+  return record.status === 'SUCCESS'
+    ? { type: 'paid', tr: record.tr, utr: record.utr, amount: record.amount, asked: record.asked, mismatch: record.mismatch, late: record.late, ...saleRef }
+    : { type: 'failed', tr: record.tr, utr: record.utr, amount: record.amount, ...saleRef };
 }
 
 /** Validates a `collect` payload (docs/contracts.md) into a sale request; throws InputError naming the field. */

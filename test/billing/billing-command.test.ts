@@ -6,19 +6,22 @@ import { ManualClock } from '../../core/clock.js';
 import { DEFAULT_SERIAL_BAUD_RATE, deviceConfigSchema } from '../../core/config.js';
 import { silentLogger } from '../../core/log.js';
 import { paise } from '../../core/money.js';
-import { TestCounter } from './test-counter.js';
+import { CounterOnBench } from './counter-on-bench.js';
 import { TextCapture, nullModem } from './wire-tap.js';
 
 const links: BillingLink[] = [];
+const counters: CounterOnBench[] = [];
 afterEach(() => {
   for (const link of links.splice(0)) link.stop();
+  for (const counter of counters.splice(0)) counter.close();
 });
 
 /** A device on the other end of a null-modem cable, and the client's view of the world. */
 function bench() {
   const deviceClock = new ManualClock();
-  const counter = new TestCounter(deviceClock, paise(50_000_00));
-  const link = new BillingLink({ counter, clock: deviceClock, log: silentLogger() });
+  const counter = CounterOnBench.open(deviceClock, { limit: paise(50_000_00) });
+  counters.push(counter);
+  const link = new BillingLink({ counter, records: counter.ledger, clock: deviceClock, log: silentLogger() });
   links.push(link);
   link.start();
   const stdout = new TextCapture();
@@ -69,7 +72,12 @@ describe('dakbox billing: arguments', () => {
     [['sale', '250.00', ...port, '--wait=yes'], '--wait'],
     [['sale', '250.00', '99', ...port], 'amount'],
     [['status', ...port, '--wait'], '--wait'],
-    [['status', ...port, '--tr', 'X'], '--tr'],
+    [['status', ...port, '--tr', 'X', '--ref', 'Y'], '--ref'],
+    [['ping', ...port, '--ref', 'INV-1'], '--ref'],
+    [['events', ...port], '--after'],
+    [['events', ...port, '--after', '-1'], '--after'],
+    [['events', ...port, '--after', 'last'], '--after'],
+    [['events', ...port, '--after', '3', '--count', '2'], '--count'],
     [['cancel', 'now', ...port], 'cancel'],
     [['listen', ...port, '--count', '0'], '--count'],
     [['ping', ...port, ...port], '--port'],
@@ -92,7 +100,7 @@ describe('dakbox billing: arguments', () => {
   it('--help lists every option and what every exit code means', async () => {
     const { io, stdout, stderr } = bench();
     expect(await billingCommand(['--help'], io)).toBe(EXIT.ok);
-    for (const option of ['--port', '--baud', '--json', '--timeout', '--ref', '--note', '--expires', '--wait', '--tr', '--count']) {
+    for (const option of ['--port', '--baud', '--json', '--timeout', '--ref', '--note', '--expires', '--wait', '--tr', '--count', '--after']) {
       expect(stdout.text).toMatch(new RegExp(`${option}\\b`));
     }
     for (const code of Object.values(EXIT)) expect(stdout.text).toMatch(new RegExp(`^ +${code}  \\S`, 'm'));
@@ -117,7 +125,7 @@ describe('dakbox billing: talking to the device', () => {
     expect(counter.requests).toEqual([{ amount: 25_000, ref: 'INV-42', note: 'Speed post', source: 'serial' }]);
     expect(stdout.lines).toHaveLength(1);
     expect(stdout.lines[0]).toMatch(
-      /^qr seq=1 tr=DAK0042-000001 amount=250\.00 uri=upi:\/\/pay\?\S+ source=serial ref=INV-42 note="Speed post" shownAt=2026-01-15T10:00:00\+05:30 expiresAt=2026-01-15T10:05:00\+05:30$/,
+      new RegExp(String.raw`^qr seq=1 tr=${counter.tr(1)} amount=250\.00 uri=upi://pay\?\S+ source=serial ref=INV-42 note="Speed post" shownAt=2026-01-15T10:00:00\+05:30 expiresAt=2026-01-15T10:05:00\+05:30$`),
     );
     expect(closedCount()).toBe(1);
   });
@@ -138,13 +146,13 @@ describe('dakbox billing: talking to the device', () => {
   });
 
   it.each([
-    ['paid as asked', EXIT.ok, (c: TestCounter): void => c.pay('DAK0042-000001', 'UTR1'), 'paid'],
-    ['paid short', EXIT.mismatch, (c: TestCounter): void => c.pay('DAK0042-000001', 'UTR1', paise(20_000)), 'paid'],
-    ['failed', EXIT.failed, (c: TestCounter): void => c.fail('DAK0042-000001', 'UTR1'), 'failed'],
+    ['paid as asked', EXIT.ok, (c: CounterOnBench): void => c.pay(c.tr(1), 'UTR1'), 'paid'],
+    ['paid short', EXIT.mismatch, (c: CounterOnBench): void => c.pay(c.tr(1), 'UTR1', paise(20_000)), 'paid'],
+    ['failed', EXIT.failed, (c: CounterOnBench): void => c.fail(c.tr(1), 'UTR1'), 'failed'],
     [
       'replaced by another sale',
       EXIT.cancelled,
-      (c: TestCounter): void => void c.startSale({ amount: paise(100), source: 'mqtt' }),
+      (c: CounterOnBench): void => void c.startSale({ amount: paise(100), source: 'mqtt' }),
       'cancelled',
     ],
   ])('sale --wait: %s exits %i', async (_, exit, outcome, event) => {
@@ -155,18 +163,18 @@ describe('dakbox billing: talking to the device', () => {
     expect(await run).toBe(exit);
     const printed = stdout.lines.map((line) => JSON.parse(line) as Record<string, unknown>);
     expect(printed.map((m) => m.event)).toEqual(['qr', event]);
-    expect(printed[1]).toMatchObject({ tr: 'DAK0042-000001' });
+    expect(printed[1]).toMatchObject({ tr: counter.tr(1) });
   });
 
   it('sale --wait: an expired QR exits 6, and human output reads as key=value', async () => {
-    const { io, stdout, stderr, deviceClock } = bench();
+    const { io, stdout, stderr, deviceClock, counter } = bench();
     const run = billingCommand(['sale', '10', '--expires', '30', '--wait', ...port], io);
     await stdout.printed(1);
     deviceClock.advance(30_000);
     const code = await run;
     expect(stderr.lines).toEqual([]);
     expect(code).toBe(EXIT.expired);
-    expect(stdout.lines[1]).toBe('expired seq=2 tr=DAK0042-000001 amount=10.00');
+    expect(stdout.lines[1]).toBe(`expired seq=2 tr=${counter.tr(1)} amount=10.00`);
   });
 
   it('sale --wait ignores events and replies that are not its own', async () => {
@@ -175,11 +183,11 @@ describe('dakbox billing: talking to the device', () => {
     stdout.text = '';
     const run = billingCommand(['sale', '2.00', '--wait', ...port], io);
     await counter.saleRequested(2);
-    counter.pay('DAK0042-000001', 'UTR-OLD');
-    counter.pay('DAK0042-000002', 'UTR-NEW');
+    counter.pay(counter.tr(1), 'UTROLD');
+    counter.pay(counter.tr(2), 'UTRNEW');
     expect(await run).toBe(EXIT.ok);
     expect(stdout.lines.map((line) => line.split(' ')[0])).toEqual(['qr', 'paid']);
-    expect(stdout.lines[1]).toContain('utr=UTR-NEW');
+    expect(stdout.lines[1]).toContain('utr=UTRNEW');
     expect(stdout.lines[1]).toContain('mismatch=no late=no');
   });
 
@@ -197,14 +205,14 @@ describe('dakbox billing: talking to the device', () => {
   });
 
   it('cancel prints the cancelled event', async () => {
-    const { io, stdout } = bench();
+    const { io, stdout, counter } = bench();
     await billingCommand(['sale', '75.25', '--ref', 'INV-3', ...port], io);
-    expect(await billingCommand(['cancel', '--tr', 'DAK0042-000001', ...port], io)).toBe(EXIT.ok);
-    expect(stdout.lines[1]).toBe('cancelled seq=2 tr=DAK0042-000001 amount=75.25 reason=clerk ref=INV-3');
+    expect(await billingCommand(['cancel', '--tr', counter.tr(1), ...port], io)).toBe(EXIT.ok);
+    expect(stdout.lines[1]).toBe(`cancelled seq=2 tr=${counter.tr(1)} amount=75.25 reason=clerk ref=INV-3`);
   });
 
   it('status and ping print one line each (status adds the sale on screen)', async () => {
-    const { io, stdout } = bench();
+    const { io, stdout, counter } = bench();
     expect(await billingCommand(['ping', ...port], io)).toBe(EXIT.ok);
     expect(stdout.lines).toEqual(['pong protocol=1 firmware=0.1.0-test deviceId=DAK0042 time=2026-01-15T10:00:00+05:30']);
     stdout.text = '';
@@ -212,14 +220,48 @@ describe('dakbox billing: talking to the device', () => {
     stdout.text = '';
     expect(await billingCommand(['status', ...port], io)).toBe(EXIT.ok);
     expect(stdout.lines[0]).toBe('status deviceId=DAK0042 firmware=0.1.0-test link=online todayCount=0 todayTotal=0.00');
-    expect(stdout.lines[1]).toMatch(/^sale tr=DAK0042-000001 amount=5\.00 .*state=showing/);
+    expect(stdout.lines[1]).toMatch(new RegExp(String.raw`^sale tr=${counter.tr(1)} amount=5\.00 .*state=showing`));
+  });
+
+  it('status --ref prints the sale and each payment on it; an unknown one is refused', async () => {
+    const { io, stdout, stderr, counter } = bench();
+    await billingCommand(['sale', '250', '--ref', 'INV-42', ...port], io);
+    counter.pay(counter.tr(1), 'UTR42', paise(20_000));
+    stdout.text = '';
+    expect(await billingCommand(['status', '--ref', 'INV-42', ...port], io)).toBe(EXIT.ok);
+    expect(stdout.lines).toEqual([
+      expect.stringMatching(new RegExp(String.raw`^sale tr=${counter.tr(1)} amount=250\.00 uri=\S+ state=paid source=serial ref=INV-42 `)),
+      `payment tr=${counter.tr(1)} utr=UTR42 result=paid amount=200.00 mismatch=yes late=no receivedAt=2026-01-15T10:00:00+05:30`,
+    ]);
+    stdout.text = '';
+    expect(await billingCommand(['status', '--tr', counter.tr(1), '--json', ...port], io)).toBe(EXIT.ok);
+    expect(JSON.parse(stdout.lines[0] as string)).toMatchObject({ ok: true, op: 'status', sale: { tr: counter.tr(1), payments: [{ utr: 'UTR42' }] } });
+    expect(await billingCommand(['status', '--ref', 'INV-404', ...port], io)).toBe(EXIT.refused);
+    expect(stderr.lines).toEqual(['dakbox billing: no sale with ref "INV-404" in this device\'s records (NOT_FOUND)']);
+  });
+
+  it('events --after prints every event after that seq, oldest first', async () => {
+    const { io, stdout, counter } = bench();
+    await billingCommand(['sale', '1.00', '--ref', 'INV-1', ...port], io);
+    for (let i = 1; i <= 24; i++) counter.pay(counter.tr(1), `U${i}`);
+    stdout.text = '';
+    expect(await billingCommand(['events', '--after', '1', ...port], io)).toBe(EXIT.ok);
+    expect(stdout.lines).toHaveLength(24);
+    expect(stdout.lines[0]).toBe(`paid seq=2 tr=${counter.tr(1)} utr=U1 amount=1.00 asked=1.00 mismatch=no late=no ref=INV-1`);
+    expect(stdout.lines.map((line) => /seq=(\d+)/.exec(line)?.[1])).toEqual(Array.from({ length: 24 }, (_, i) => String(i + 2)));
+    stdout.text = '';
+    expect(await billingCommand(['events', '--after', '24', '--json', ...port], io)).toBe(EXIT.ok);
+    expect(stdout.lines.map((line) => JSON.parse(line) as unknown)).toEqual([expect.objectContaining({ event: 'paid', seq: 25, utr: 'U24' })]);
+    stdout.text = '';
+    expect(await billingCommand(['events', '--after', '25', ...port], io)).toBe(EXIT.ok);
+    expect(stdout.text).toBe('');
   });
 
   it('listen --count prints events as they come', async () => {
     const { io, stdout, counter } = bench();
     const run = billingCommand(['listen', '--count', '3', '--json', ...port], io);
     void counter.startSale({ amount: paise(1234), source: 'mqtt', ref: 'M-1' });
-    counter.pay('DAK0042-000001', 'U1');
+    counter.pay(counter.tr(1), 'U1');
     expect(await run).toBe(EXIT.ok);
     // The bench attaches the link when the port opens, so its hello comes first.
     expect(stdout.lines.map((line) => (JSON.parse(line) as { event: string }).event)).toEqual(['hello', 'qr', 'paid']);
@@ -259,12 +301,12 @@ describe('dakbox billing: talking to the device', () => {
   });
 
   it('exits 3 when the port goes away while waiting for the outcome', async () => {
-    const { io, stdout, stderr, devices } = bench();
+    const { io, stdout, stderr, devices, counter } = bench();
     const run = billingCommand(['sale', '1', '--wait', ...port], io);
     await stdout.printed(1);
     devices.at(-1)?.end();
     expect(await run).toBe(EXIT.link);
-    expect(stderr.lines).toEqual(['dakbox billing: the port closed before sale DAK0042-000001 ended']);
+    expect(stderr.lines).toEqual([`dakbox billing: the port closed before sale ${counter.tr(1)} ended`]);
   });
 
   it('exits 3 when the port closes on the heels of the sale\'s reply', async () => {

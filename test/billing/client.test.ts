@@ -1,28 +1,31 @@
 import { PassThrough, Duplex } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import * as billingClient from '../../billing-client/index.js';
-import { BillingClient, EventInbox, LinkError, awaitOutcome, isEvent, isReply, openBillingPort, type WireSale } from '../../billing-client/index.js';
+import { BillingClient, EventInbox, LinkError, awaitOutcome, isEvent, isReply, missedEvents, openBillingPort, type WireSale } from '../../billing-client/index.js';
 import { BillingLink } from '../../core/billing/link.js';
 import { ManualClock } from '../../core/clock.js';
 import { silentLogger } from '../../core/log.js';
 import { paise } from '../../core/money.js';
-import { TestCounter } from './test-counter.js';
+import { CounterOnBench } from './counter-on-bench.js';
 import { nullModem } from './wire-tap.js';
 
 /** The library a billing application imports, without the command line around it. */
 
 const links: BillingLink[] = [];
 const clients: BillingClient[] = [];
+const counters: CounterOnBench[] = [];
 afterEach(() => {
   for (const link of links.splice(0)) link.stop();
   for (const client of clients.splice(0)) client.close();
+  for (const counter of counters.splice(0)) counter.close();
 });
 
 /** A device on the other end of a null-modem cable, and a client on this end. */
 function bench() {
   const deviceClock = new ManualClock();
-  const counter = new TestCounter(deviceClock, paise(50_000_00));
-  const link = new BillingLink({ counter, clock: deviceClock, log: silentLogger() });
+  const counter = CounterOnBench.open(deviceClock, { limit: paise(50_000_00) });
+  counters.push(counter);
+  const link = new BillingLink({ counter, records: counter.ledger, clock: deviceClock, log: silentLogger() });
   links.push(link);
   link.start();
   const { device, pc } = nullModem();
@@ -44,6 +47,7 @@ describe('billing-client/index.ts', () => {
       'isEvent',
       'isOutcome',
       'isReply',
+      'missedEvents',
       'openBillingPort',
     ]);
   });
@@ -144,6 +148,53 @@ describe('waiting for a sale', () => {
     clock.advance(30_000 + billingClient.OUTCOME_GRACE_MS);
     await expect(outcome).rejects.toThrow(new LinkError(`no outcome for ${shown.tr}: the QR should have expired by now`));
     inbox.close();
+  });
+});
+
+describe('catching up after a restart', () => {
+  it('missedEvents gathers every event after a seq, a reply at a time, oldest first', async () => {
+    const { client, counter } = bench();
+    await client.request({ op: 'sale', amount: '10.00', ref: 'INV-1' }, 5_000);
+    for (let i = 1; i <= 29; i++) counter.pay(counter.tr(1), `U${i}`);
+    const asked: unknown[] = [];
+    const request = client.request.bind(client);
+    client.request = (r, timeoutMs) => {
+      asked.push(r);
+      return request(r, timeoutMs);
+    };
+    const missed = await missedEvents(client, 2, 5_000);
+    expect(missed).toMatchObject({ ok: true, lastSeq: 30 });
+    if (!missed.ok) throw new Error('refused');
+    expect(missed.events.map((e) => e.seq)).toEqual(Array.from({ length: 28 }, (_, i) => i + 3));
+    expect(missed.events[0]).toMatchObject({ event: 'paid', utr: 'U2', ref: 'INV-1' });
+    expect(asked).toEqual([
+      { op: 'events', after: 2 },
+      { op: 'events', after: 22 },
+    ]);
+    expect(await missedEvents(client, 30, 5_000)).toEqual({ ok: true, events: [], lastSeq: 30 });
+  });
+
+  it('missedEvents hands back the refusal of a device that does not know events', async () => {
+    const toPc = new PassThrough();
+    const fromPc = new PassThrough();
+    fromPc.on('data', (chunk: Buffer) => {
+      const id = /"id":"([^"]+)"/.exec(chunk.toString())?.[1];
+      if (id !== undefined) toPc.write(`${JSON.stringify({ id, ok: false, code: 'UNKNOWN_OP', message: '"events" is not an operation' })}\n`);
+    });
+    const client = new BillingClient(Duplex.from({ readable: toPc, writable: fromPc }), new ManualClock());
+    clients.push(client);
+    expect(await missedEvents(client, 0, 5_000)).toMatchObject({ ok: false, code: 'UNKNOWN_OP' });
+  });
+
+  it('asks the device about a sale by its ref', async () => {
+    const { client, counter } = bench();
+    await client.request({ op: 'sale', amount: '250.00', ref: 'INV-42' }, 5_000);
+    counter.pay(counter.tr(1), 'UTR42');
+    expect(await client.request({ op: 'status', ref: 'INV-42' }, 5_000)).toMatchObject({
+      ok: true,
+      op: 'status',
+      sale: { tr: counter.tr(1), state: 'paid', payments: [{ utr: 'UTR42', result: 'paid', amount: '250.00', mismatch: false, late: false }] },
+    });
   });
 });
 

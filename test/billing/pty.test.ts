@@ -7,13 +7,13 @@ import { ManualClock } from '../../core/clock.js';
 import { silentLogger } from '../../core/log.js';
 import { paise } from '../../core/money.js';
 import { startCable, stopCable, unplugCable, type Cable } from '../support/serial-cable.js';
-import { TestCounter } from './test-counter.js';
+import { CounterOnBench } from './counter-on-bench.js';
 import { TextCapture, WireTap } from './wire-tap.js';
 
 /**
  * The whole path a billing application uses: `dakbox billing` on one end of
  * a real pseudo-terminal pair, the device's serial adapter and link on the
- * other, socat as the cable. Only the counter behind the link is a stand-in.
+ * other, socat as the cable, and the firmware's counter behind the link.
  */
 
 /** Read through a call, so the compiler does not assume the state from an earlier look. */
@@ -44,8 +44,8 @@ function reach(serial: BillingSerialPort, wanted: SerialPortState): Promise<void
 describe('billing link over a real pty pair', () => {
   const clock = new ManualClock();
   const log = silentLogger();
-  const counter = new TestCounter(clock);
-  const link = new BillingLink({ counter, clock, log });
+  const counter = CounterOnBench.open(clock);
+  const link = new BillingLink({ counter, records: counter.ledger, clock, log });
   let cable: Cable | undefined;
   let serial: BillingSerialPort | undefined;
 
@@ -60,6 +60,7 @@ describe('billing link over a real pty pair', () => {
   afterAll(async () => {
     await serial?.stop();
     link.stop();
+    counter.close();
     await stopCable(cable);
   });
 
@@ -75,13 +76,13 @@ describe('billing link over a real pty pair', () => {
     await stdout.printed(1);
     const qr = JSON.parse(stdout.lines[0] as string) as Record<string, unknown>;
     expect(qr).toMatchObject({ event: 'qr', amount: '250.00', ref: 'INV-42', note: 'स्पीड पोस्ट', source: 'serial' });
-    counter.pay(qr.tr as string, 'UTR-PTY-1');
+    counter.pay(qr.tr as string, 'UTRPTY1');
     expect(await run).toBe(EXIT.ok);
     expect(stderr.text).toBe('');
     expect(JSON.parse(stdout.lines[1] as string)).toMatchObject({
       event: 'paid',
       tr: qr.tr,
-      utr: 'UTR-PTY-1',
+      utr: 'UTRPTY1',
       amount: '250.00',
       asked: '250.00',
       mismatch: false,
@@ -108,7 +109,7 @@ describe('billing link over a real pty pair', () => {
     await stdout.printed(1);
     clock.advance(60_000);
     expect(await run).toBe(EXIT.expired);
-    expect(stdout.lines[1]).toMatch(/^expired seq=\d+ tr=DAK0042-\d+ amount=10\.00$/);
+    expect(stdout.lines[1]).toMatch(/^expired seq=\d+ tr=DAK0042-[0-9A-Z]{7}-\d+ amount=10\.00$/);
   });
 
   it('answers status and ping, and a bad request with a coded error', async () => {
@@ -127,14 +128,15 @@ describe('billing link over a real pty pair', () => {
 describe('billing link over a real pty pair that goes away and comes back', () => {
   const clock = new ManualClock();
   const log = silentLogger();
-  const counter = new TestCounter(clock);
-  const link = new BillingLink({ counter, clock, log });
+  const counter = CounterOnBench.open(clock);
+  const link = new BillingLink({ counter, records: counter.ledger, clock, log });
   let cable: Cable | undefined;
   let serial: BillingSerialPort | undefined;
 
   afterAll(async () => {
     await serial?.stop();
     link.stop();
+    counter.close();
     await stopCable(cable);
   });
 
@@ -154,7 +156,7 @@ describe('billing link over a real pty pair that goes away and comes back', () =
       await moved;
     }
     const sale = await counter.startSale({ amount: paise(4_000), ref: 'INV-46', source: 'mqtt' });
-    counter.pay(sale.tr, 'UTR-AWAY');
+    counter.pay(sale.tr, 'UTRAWAY');
 
     cable = await startCable(cable);
     // The billing PC's end is open before the device comes back, so nothing the device sends is lost.
@@ -170,7 +172,7 @@ describe('billing link over a real pty pair that goes away and comes back', () =
       const [hello, qr, paid] = await tap.next(3);
       expect(hello).toMatchObject({ event: 'hello', protocol: 1 });
       expect(qr).toMatchObject({ event: 'qr', seq: 1, tr: sale.tr, ref: 'INV-46', source: 'mqtt' });
-      expect(paid).toMatchObject({ event: 'paid', seq: 2, tr: sale.tr, utr: 'UTR-AWAY', amount: '40.00' });
+      expect(paid).toMatchObject({ event: 'paid', seq: 2, tr: sale.tr, utr: 'UTRAWAY', amount: '40.00' });
       pc.write('{"id":"after","op":"ping"}\n');
       expect(await tap.reply('after')).toMatchObject({ ok: true, op: 'ping' });
     } finally {

@@ -29,6 +29,14 @@ describe('parseRequestLine', () => {
     expect(parseRequestLine('{"id":"p","op":"ping"}')).toEqual({ ok: true, request: { id: 'p', op: 'ping' } });
   });
 
+  it('reads status by tr or by ref, and events after a seq', () => {
+    expect(parseRequestLine('{"id":1,"op":"status","tr":"DAK0042-1768451400"}')).toEqual({ ok: true, request: { id: 1, op: 'status', tr: 'DAK0042-1768451400' } });
+    expect(parseRequestLine('{"id":2,"op":"status","ref":"INV-42"}')).toEqual({ ok: true, request: { id: 2, op: 'status', ref: 'INV-42' } });
+    expect(parseRequestLine('{"id":3,"op":"status","tr":"","ref":null}')).toEqual({ ok: true, request: { id: 3, op: 'status' } });
+    expect(parseRequestLine('{"id":4,"op":"events","after":41}')).toEqual({ ok: true, request: { id: 4, op: 'events', after: 41 } });
+    expect(parseRequestLine('{"id":5,"op":"events","after":0,"limit":5}')).toEqual({ ok: true, request: { id: 5, op: 'events', after: 0, limit: 5 } });
+  });
+
   it('treats null and empty optional fields as not given', () => {
     const parsed = parseRequestLine(JSON.stringify({ id: 1, op: 'sale', amount: '10.00', ref: '', note: null, expiresIn: null }));
     expect(parsed).toEqual({ ok: true, request: { id: 1, op: 'sale', amount: paise(1000) } });
@@ -54,7 +62,16 @@ describe('parseRequestLine', () => {
     ['ammount', { ...sale, ammount: '250.00' }],
     ['tr', { id: 1, op: 'cancel', tr: 'has space' }],
     ['tr', { id: 1, op: 'cancel', tr: 17 }],
-    ['tr', { id: 1, op: 'status', tr: 'DAK-1' }],
+    ['tr', { id: 1, op: 'status', tr: 'has space' }],
+    ['ref', { id: 1, op: 'status', ref: 'चालान-42' }],
+    ['ref', { id: 1, op: 'status', tr: 'DAK-1', ref: 'INV-42' }],
+    ['after', { id: 1, op: 'events' }],
+    ['after', { id: 1, op: 'events', after: -1 }],
+    ['after', { id: 1, op: 'events', after: 4.5 }],
+    ['after', { id: 1, op: 'events', after: '41' }],
+    ['limit', { id: 1, op: 'events', after: 0, limit: 0 }],
+    ['limit', { id: 1, op: 'events', after: 0, limit: 21 }],
+    ['since', { id: 1, op: 'events', since: 41 }],
     ['v', { id: 1, op: 'ping', v: 2 }],
     ['op', { id: 1 }],
     ['op', { id: 1, op: 3 }],

@@ -3,22 +3,25 @@ import { BillingLink } from '../../core/billing/link.js';
 import { ManualClock } from '../../core/clock.js';
 import { silentLogger } from '../../core/log.js';
 import { BillingSerialPort, type SerialPortState } from '../../adapters/serial/billing-serial-port.js';
-import { TestCounter } from './test-counter.js';
+import { CounterOnBench } from './counter-on-bench.js';
 import { UsbSerialAdapter } from './usb-serial-adapter.js';
 import { WireTap } from './wire-tap.js';
 
 const running: { stop(): unknown }[] = [];
+const counters: CounterOnBench[] = [];
 afterEach(async () => {
   for (const thing of running.splice(0).reverse()) await thing.stop();
+  for (const counter of counters.splice(0)) counter.close();
 });
 
 let portNumber = 0;
 
 function setUp(options: { plugged?: boolean; retry?: { firstDelayMs?: number; maxDelayMs?: number } } = {}) {
   const clock = new ManualClock();
-  const counter = new TestCounter(clock);
+  const counter = CounterOnBench.open(clock);
+  counters.push(counter);
   const log = silentLogger();
-  const link = new BillingLink({ counter, clock, log });
+  const link = new BillingLink({ counter, records: counter.ledger, clock, log });
   const adapter = new UsbSerialAdapter(`/dev/ttyUSB-bench-${++portNumber}`, () => clock.now(), options);
   const serial = new BillingSerialPort({
     path: adapter.path,
@@ -75,7 +78,7 @@ describe('BillingSerialPort', () => {
     adapter.unplug();
     await reach(serial, 'waiting');
     expect(link.attached).toBe(false);
-    counter.pay('DAK0042-000001', 'UTR-AWAY');
+    counter.pay(counter.tr(1), 'UTRAWAY');
 
     // Still out at the first retry.
     const failed = becomes(serial, 'waiting');
@@ -89,7 +92,7 @@ describe('BillingSerialPort', () => {
     await reopened;
     const [hello, paid] = await tap.next(5).then((lines) => lines.slice(3));
     expect(hello).toMatchObject({ event: 'hello' });
-    expect(paid).toMatchObject({ event: 'paid', tr: 'DAK0042-000001', utr: 'UTR-AWAY', ref: 'INV-42', seq: 2 });
+    expect(paid).toMatchObject({ event: 'paid', tr: counter.tr(1), utr: 'UTRAWAY', ref: 'INV-42', seq: 2 });
     adapter.send('{"id":2,"op":"status"}\n');
     expect(await tap.reply(2)).toMatchObject({ ok: true, status: { todayCount: 1, todayTotal: '250.00' } });
     expect(states).toEqual(['opening', 'open', 'waiting', 'opening', 'waiting', 'opening', 'open']);
@@ -198,7 +201,7 @@ describe('BillingSerialPort', () => {
     await reach(serial, 'open');
     adapter.send('{"id":1,"op":"sale","amount":"10.00"}\n');
     await tap.event('qr');
-    for (let i = 0; i < 50; i++) counter.pay('DAK0042-000001', `UTR${i}`);
+    for (let i = 0; i < 50; i++) counter.pay(counter.tr(1), `UTR${i}`);
     const lines = await tap.next(3 + 50);
     expect(lines.slice(3).map((m) => m.utr)).toEqual(Array.from({ length: 50 }, (_, i) => `UTR${i}`));
   });

@@ -2,14 +2,19 @@
  * The clerk's path through the whole product: the billing PC runs
  * `dakbox billing sale --wait` on its end of a serial cable (a real pty
  * pair), the device process shows the QR and tells the backend over a real
- * mosquitto, the bank confirms, and the billing PC hears "paid".
+ * mosquitto, the bank confirms, and the billing PC hears "paid" — also when
+ * the device died before the billing PC read it.
  */
 import { spawn } from 'node:child_process';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { closeSerialPort, openSerialPort } from '../../adapters/serial/serial-port.js';
 import { formatIst } from '../../core/clock.js';
 import { signConfirmation } from '../../core/payment/confirmation.js';
+import { WireTap } from '../billing/wire-tap.js';
 import { DAKBOX_BIN, DeviceProcess } from '../support/device-process.js';
 import { deviceFixture, type DeviceFixture } from '../support/fixtures.js';
+import { LedgerReader, eventually } from '../support/ledger-reader.js';
 import { Mosquitto } from '../support/mosquitto.js';
 import { MqttWatch } from '../support/mqtt-watch.js';
 import { startCable, stopCable, type Cable } from '../support/serial-cable.js';
@@ -105,5 +110,57 @@ describe('a sale rung up on the billing PC', () => {
     expect(result.code).toBe(1);
     expect(JSON.stringify(result.lines)).toContain('over the per-sale limit');
     expect(device.running).toBe(true);
+  });
+});
+
+describe('a payment the billing PC had not read when the device died', () => {
+  it('is in the events the billing PC asks for after the restart', async () => {
+    const attached = (l: { feature?: unknown; msg: string }) => l.feature === 'billing' && l.msg === 'billing PC stream attached';
+    const firstBoot = (await device.waitForLog(attached)).bootId;
+    expect(firstBoot).toEqual(expect.any(String));
+
+    let pc = await openSerialPort({ path: cable.pcPath, baudRate: 115_200 });
+    let tap = new WireTap(pc);
+    pc.write('\n{"id":"r1","op":"sale","amount":"75.00","ref":"INV-2026-0042"}\n');
+    const qr = await tap.event('qr', (m) => m.ref === 'INV-2026-0042');
+    const lastSeq = qr.seq as number;
+    // The billing program stops reading; the customer pays.
+    await closeSerialPort(pc);
+    const utr = `CRASH${Date.now()}`;
+    await watch.publish(
+      topic('payment'),
+      JSON.stringify(signConfirmation({ deviceId: 'MYS01', tr: qr.tr as string, utr, amount: '75.00', status: 'SUCCESS', paidAt: formatIst(Date.now()) }, fixture.keys.privateKey)),
+    );
+    const ledger = new LedgerReader(join(fixture.dir, 'ledger.sqlite'));
+    try {
+      await eventually(() => ledger.payment(utr), 15_000, 'the payment committed');
+    } finally {
+      ledger.close();
+    }
+    await device.kill();
+
+    pc = await openSerialPort({ path: cable.pcPath, baudRate: 115_200 });
+    try {
+      tap = new WireTap(pc);
+      device = new DeviceProcess(fixture.configPath);
+      const hello = await tap.event('hello', (m) => m.bootId !== firstBoot);
+      expect(hello.lastSeq).toBeGreaterThan(lastSeq);
+      pc.write(`${JSON.stringify({ id: 'missed', op: 'events', after: lastSeq })}\n`);
+      const reply = await tap.reply('missed');
+      expect(reply).toMatchObject({ ok: true, op: 'events', more: false });
+      expect((reply.events as unknown[])[0]).toEqual({
+        event: 'paid',
+        seq: lastSeq + 1,
+        tr: qr.tr,
+        utr,
+        amount: '75.00',
+        asked: '75.00',
+        mismatch: false,
+        late: false,
+        ref: 'INV-2026-0042',
+      });
+    } finally {
+      await closeSerialPort(pc);
+    }
   });
 });
