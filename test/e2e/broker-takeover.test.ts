@@ -5,11 +5,12 @@
  * on either device listener; the backend's listener lets in only the
  * backend's certificate, whose instances keep their own client ids.
  */
+import { spawnSync } from 'node:child_process';
 import mqtt from 'mqtt';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { saveSecrets } from '../../core/config.js';
 import { signConfirmation } from '../../core/payment/confirmation.js';
-import { DeviceProcess } from '../support/device-process.js';
+import { DAKBOX_BIN, DeviceProcess } from '../support/device-process.js';
 import { deviceFixture, type DeviceFixture } from '../support/fixtures.js';
 import { LedgerReader, eventually } from '../support/ledger-reader.js';
 import { MqttWatch } from '../support/mqtt-watch.js';
@@ -162,6 +163,28 @@ describe('a device logging in as MYS02 with the client id MYS01', () => {
     await new Promise((r) => setTimeout(r, 1_500));
     expect(receiptsFor(watch, 'AWAY1')).toHaveLength(1);
     expect(ledgerOf(mys01).payments).toEqual([{ utr: 'AWAY1', announced: 1 }]);
+    expect(second.errors()).toEqual([]);
+  });
+});
+
+describe("the field engineer's check, which the broker logs in as the device itself", () => {
+  it('leaves the confirmations queued for the device while it is off', async () => {
+    const mys01 = device('MYS01', 'password');
+    const watch = await backend('notifier-1', [topic('MYS01', 'qr'), topic('MYS01', 'receipt'), topic('MYS01', 'status')]);
+    const first = startDevice(mys01);
+    await online(watch, 'MYS01');
+    const tr = await sale(watch, 'MYS01', 'check-1');
+    expect(await first.stop()).toBe(0);
+    await watch.publish(topic('MYS01', 'payment'), confirmation(mys01, tr, 'CHECK1'));
+
+    const check = spawnSync(process.execPath, [DAKBOX_BIN, 'check', '--config', mys01.configPath, '--no-display'], { encoding: 'utf8', timeout: 30_000 });
+    expect(check.stdout).toContain(`ok   broker: connected to ${broker.url(PASSWORD)}`);
+
+    const second = startDevice(mys01);
+    const receipt = await watch.waitFor((m) => m.topic === topic('MYS01', 'receipt') && m.json<{ utr: string }>().utr === 'CHECK1', 20_000, 'receipt for CHECK1');
+    expect(receipt.json<{ outcome: string }>().outcome).toBe('announced');
+    await new Promise((r) => setTimeout(r, 1_000));
+    expect(ledgerOf(mys01).payments).toEqual([{ utr: 'CHECK1', announced: 1 }]);
     expect(second.errors()).toEqual([]);
   });
 });
