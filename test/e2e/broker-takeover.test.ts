@@ -167,6 +167,27 @@ describe('a device logging in as MYS02 with the client id MYS01', () => {
   });
 });
 
+describe('sessions on the shipped broker', () => {
+  it('keep a confirmation published while the device is off across a broker restart', async () => {
+    const mys01 = device('MYS01', 'password');
+    const watch = await backend('notifier-1', [topic('MYS01', 'qr'), topic('MYS01', 'receipt'), topic('MYS01', 'status')]);
+    const first = startDevice(mys01);
+    await online(watch, 'MYS01');
+    const tr = await sale(watch, 'MYS01', 'restart-1');
+    expect(await first.stop()).toBe(0);
+
+    await broker.restart();
+    await eventually(() => watch.client.connected, 20_000, 'backend back on the broker');
+    await watch.publish(topic('MYS01', 'payment'), confirmation(mys01, tr, 'RESTART1'));
+
+    const second = startDevice(mys01);
+    const receipt = await watch.waitFor((m) => m.topic === topic('MYS01', 'receipt') && m.json<{ utr: string }>().utr === 'RESTART1', 20_000, 'receipt for RESTART1');
+    expect(receipt.json<{ outcome: string }>().outcome).toBe('announced');
+    expect(ledgerOf(mys01).payments).toEqual([{ utr: 'RESTART1', announced: 1 }]);
+    expect(second.errors()).toEqual([]);
+  });
+});
+
 describe("the field engineer's check, which the broker logs in as the device itself", () => {
   it('leaves the confirmations queued for the device while it is off', async () => {
     const mys01 = device('MYS01', 'password');

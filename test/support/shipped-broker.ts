@@ -176,13 +176,22 @@ export class ShippedBroker {
     throw new Error(`mosquitto did not listen on ${[...pending].join(', ')}: ${this.log}`);
   }
 
-  async stop(): Promise<void> {
+  /** Stops the broker (it saves its store) and starts it again on the same ports. */
+  async restart(): Promise<void> {
+    await this.halt();
+    await this.run();
+  }
+
+  private async halt(): Promise<void> {
     const child = this.process;
-    if (child && child.exitCode === null) {
-      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-      child.kill('SIGTERM');
-      await exited;
-    }
+    if (!child || child.exitCode !== null) return;
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    child.kill('SIGTERM');
+    await exited;
+  }
+
+  async stop(): Promise<void> {
+    await this.halt();
     rmSync(this.dir, { recursive: true, force: true });
   }
 }
