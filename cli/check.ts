@@ -9,7 +9,7 @@ import { buildParts } from '../device/parts.js';
 import { LANGUAGES } from '../core/language.js';
 import { Ledger } from '../core/payment/ledger.js';
 import { silentLogger } from '../core/log.js';
-import { tlsOptions } from '../core/link/mqtt-link.js';
+import { DEVICE_SESSION_EXPIRY_SECONDS, tlsOptions } from '../core/link/mqtt-link.js';
 import { parse, required } from './args.js';
 import type { CommandIo } from './main.js';
 
@@ -71,10 +71,16 @@ async function checkDisplay(config: DeviceConfig, report: Report): Promise<void>
 async function checkBroker(config: DeviceConfig, report: Report): Promise<void> {
   const s = config.settings;
   try {
-    // A client id of its own, so the check never takes over the running device's session.
-    const client = await mqtt.connectAsync(s.mqtt.url, {
+    // Where the broker makes the login the client id whatever is sent (the
+    // shipped mosquitto configuration does, so that no device can take over
+    // another's session), this connection resumes the device's own session.
+    // So it keeps that session as the device does (Clean Start 0, the same
+    // expiry) and acknowledges nothing: a confirmation queued for the device
+    // stays queued for it. Elsewhere the id is one of its own.
+    const client = mqtt.connect(s.mqtt.url, {
       clientId: `${s.deviceId}-check`,
-      clean: true,
+      clean: false,
+      ...(s.mqtt.protocolVersion === 5 ? { properties: { sessionExpiryInterval: DEVICE_SESSION_EXPIRY_SECONDS } } : {}),
       protocolVersion: s.mqtt.protocolVersion,
       connectTimeout: 10_000,
       reconnectPeriod: 0,
@@ -82,7 +88,17 @@ async function checkBroker(config: DeviceConfig, report: Report): Promise<void> 
       ...(config.mqttPassword ? { password: config.mqttPassword } : {}),
       ...tlsOptions(s.mqtt.tls),
     });
-    await client.endAsync();
+    client.handleMessage = () => undefined;
+    await new Promise<void>((resolve, reject) => {
+      client.once('connect', () => resolve());
+      client.once('error', reject);
+      client.once('close', () => reject(new Error('connection closed')));
+    }).catch(async (err: unknown) => {
+      await client.endAsync(true);
+      throw err;
+    });
+    // Closed at once: nothing in flight is acknowledged on the way out.
+    await client.endAsync(true);
     report(true, `broker: connected to ${s.mqtt.url}`);
   } catch (err) {
     report(false, `broker: ${s.mqtt.url}: ${describeError(err)}`);

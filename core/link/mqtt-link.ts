@@ -8,6 +8,9 @@ import type { Logger } from '../log.js';
 import { INBOUND_TOPICS, deviceTopic, type DeviceTopic, type DeviceTopics, type InboundTopic } from './topics.js';
 import type { LinkState } from './link-state.js';
 
+/** How long the broker keeps the device's session while it is offline (MQTT 5). */
+export const DEVICE_SESSION_EXPIRY_SECONDS = 7 * 24 * 3600;
+
 export interface MqttLinkOptions {
   url: string;
   deviceId: string;
@@ -103,7 +106,7 @@ export class MqttLink extends EventEmitter<LinkEvents> {
       connectTimeout: 15_000,
       will: { topic: this.topic('status'), payload: Buffer.from(this.status(false)), qos: 1, retain: true },
     };
-    if (o.protocolVersion === 5) clientOptions.properties = { sessionExpiryInterval: o.sessionExpirySeconds ?? 7 * 24 * 3600 };
+    if (o.protocolVersion === 5) clientOptions.properties = { sessionExpiryInterval: o.sessionExpirySeconds ?? DEVICE_SESSION_EXPIRY_SECONDS };
     if (o.username !== undefined) clientOptions.username = o.username;
     if (o.password !== undefined) clientOptions.password = o.password;
     Object.assign(clientOptions, tlsOptions(o.tls));

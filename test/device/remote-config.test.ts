@@ -84,6 +84,7 @@ describe('settings from the backend', () => {
 
   it.each([
     [{ payee: { vpa: 'thief@bank' } }, 'config/set: payee: is not a known setting'],
+    [{ notifierKeys: ['MCowBQYDK2VwAyEAthief'] }, 'config/set: notifierKeys: is not a known setting'],
     [{ volume: 11 }, 'config/set: volume: must be at most 10'],
     ['{"language":', 'config/set: is not JSON'],
   ])('refuse %j, change nothing and say why on config/state', async (change, error) => {

@@ -18,7 +18,9 @@ import { LedgerReader } from '../support/ledger-reader.js';
 import { Mosquitto, freePort } from '../support/mosquitto.js';
 import { MqttWatch } from '../support/mqtt-watch.js';
 
-const SHIPPED_ACL = readFileSync(new URL('../../deploy/mosquitto/dakbox.acl', import.meta.url), 'utf8').split('\n');
+// The device ACL and the backend's, in one file: this broker has a single
+// listener, where the test's backend logs in with a password.
+const SHIPPED_ACL = ['dakbox.acl', 'dakbox-backend.acl'].flatMap((file) => readFileSync(new URL(`../../deploy/mosquitto/${file}`, import.meta.url), 'utf8').split('\n'));
 const topic = (device: string, suffix: string) => `dakbox/v1/${device}/${suffix}`;
 
 const running: { stop(): Promise<unknown> }[] = [];

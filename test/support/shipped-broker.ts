@@ -1,0 +1,208 @@
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir, userInfo } from 'node:os';
+import { basename, dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { freePort } from './mosquitto.js';
+
+const DEPLOY = fileURLToPath(new URL('../../deploy/mosquitto/', import.meta.url));
+const INSTALLED = '/etc/mosquitto/';
+/** Options the test sets itself; the shipped value, if any, is dropped. */
+const OWN = new Set(['persistence_location', 'log_dest', 'log_type', 'user', 'pid_file']);
+
+export interface ShippedBrokerOptions {
+  /** Device id → password, written with mosquitto_passwd to the shipped password file. */
+  devices?: Record<string, string>;
+}
+
+/** What a client needs to check the broker's certificate and present its own. */
+export interface ClientCertificate {
+  ca: string;
+  cert: string;
+  key: string;
+}
+
+/**
+ * The broker exactly as deploy/mosquitto/dakbox.conf configures it, run on a
+ * real mosquitto for a test: the files it names under /etc/mosquitto/ live
+ * in a temporary folder instead (the shipped ACLs copied, the password file
+ * written, the certificates made with openssl: a CA for the broker's own
+ * certificate, the device CA and the backend CA), and every listener moves to
+ * a free loopback port. Nothing else in the configuration is changed.
+ */
+export class ShippedBroker {
+  private process?: ChildProcess;
+  private log = '';
+
+  private constructor(
+    readonly dir: string,
+    /** Port in dakbox.conf → port it runs on here. */
+    private readonly ports: Map<number, number>,
+  ) {}
+
+  static async start(options: ShippedBrokerOptions = {}): Promise<ShippedBroker> {
+    const dir = mkdtempSync(join(tmpdir(), 'dakbox-shipped-broker-'));
+    const ports = new Map<number, number>();
+    const referenced = new Set<string>();
+    const lines: string[] = [
+      `persistence_location ${dir}/`,
+      'log_dest stderr',
+      'log_type error',
+      'log_type warning',
+      'log_type notice',
+      'log_type information',
+      // Started as root (CI), mosquitto would switch to its own user and lose
+      // access to this private folder; stay the user who started it.
+      `user ${userInfo().username}`,
+    ];
+    for (const line of readFileSync(join(DEPLOY, 'dakbox.conf'), 'utf8').split('\n')) {
+      const words = line.trim().split(/\s+/);
+      if (line.trim().startsWith('#')) continue;
+      if (OWN.has(words[0] ?? '')) continue;
+      if (words[0] === 'listener') {
+        const shipped = Number(words[1]);
+        if (ports.has(shipped)) throw new Error(`dakbox.conf: listener ${shipped} twice`);
+        const port = await freePort();
+        ports.set(shipped, port);
+        lines.push(`listener ${port} 127.0.0.1`);
+        continue;
+      }
+      lines.push(
+        line.replace(new RegExp(`${INSTALLED}(\\S+)`, 'g'), (_, rel: string) => {
+          referenced.add(rel);
+          return join(dir, rel);
+        }),
+      );
+    }
+    const broker = new ShippedBroker(dir, ports);
+    broker.provide(referenced, options.devices ?? {});
+    writeFileSync(join(dir, 'mosquitto.conf'), `${lines.join('\n')}\n`, { mode: 0o600 });
+    await broker.run();
+    return broker;
+  }
+
+  /** The files the configuration names: shipped ones copied, the rest made. */
+  private provide(referenced: Set<string>, devices: Record<string, string>): void {
+    mkdirSync(join(this.dir, 'certs'), { recursive: true });
+    this.makeCa('broker-ca');
+    this.issue('broker', 'localhost', 'broker-ca', 'subjectAltName=IP:127.0.0.1,DNS:localhost');
+    for (const rel of referenced) {
+      const path = join(this.dir, rel);
+      if (existsSync(path)) continue;
+      mkdirSync(dirname(path), { recursive: true });
+      if (existsSync(join(DEPLOY, basename(rel)))) copyFileSync(join(DEPLOY, basename(rel)), path);
+      else if (rel.endsWith('.passwd')) this.writePasswords(path, devices);
+      else if (rel.startsWith('certs/') && rel.endsWith('-ca.crt')) this.makeCa(basename(rel, '.crt'));
+      else throw new Error(`dakbox.conf names ${INSTALLED}${rel}, which this test does not know how to make`);
+    }
+  }
+
+  private writePasswords(path: string, users: Record<string, string>): void {
+    writeFileSync(path, '', { mode: 0o600 });
+    for (const [user, password] of Object.entries(users)) {
+      const made = spawnSync('mosquitto_passwd', ['-b', path, user, password], { encoding: 'utf8' });
+      if (made.status !== 0) throw new Error(`mosquitto_passwd failed: ${made.stderr}`);
+    }
+  }
+
+  private ssl(...args: string[]): void {
+    execFileSync('openssl', args, { cwd: join(this.dir, 'certs'), stdio: 'pipe' });
+  }
+
+  private makeCa(name: string): void {
+    this.ssl('req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.crt`, '-days', '2', '-subj', `/CN=dakbox test ${name}`);
+  }
+
+  private issue(name: string, cn: string, ca: string, ext?: string): void {
+    this.ssl('req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${cn}`);
+    const extArgs: string[] = [];
+    if (ext) {
+      writeFileSync(join(this.dir, 'certs', `${name}.ext`), `${ext}\n`);
+      extArgs.push('-extfile', `${name}.ext`);
+    }
+    this.ssl('x509', '-req', '-in', `${name}.csr`, '-CA', `${ca}.crt`, '-CAkey', `${ca}.key`, '-CAcreateserial', '-out', `${name}.crt`, '-days', '2', ...extArgs);
+  }
+
+  /**
+   * A client certificate with this CN from the device CA or the backend CA,
+   * with the CA that checks the broker's certificate.
+   */
+  certificate(cn: string, ca: 'device-ca' | 'backend-ca'): ClientCertificate {
+    const name = `client-${ca}-${cn}`;
+    if (!existsSync(join(this.dir, 'certs', `${name}.crt`))) this.issue(name, cn, ca);
+    return { ca: this.brokerCa, cert: join(this.dir, 'certs', `${name}.crt`), key: join(this.dir, 'certs', `${name}.key`) };
+  }
+
+  /** The CA a client checks the broker's certificate with. */
+  get brokerCa(): string {
+    return join(this.dir, 'certs', 'broker-ca.crt');
+  }
+
+  /** mqtt.js TLS options: check the broker, and present this certificate if given. */
+  tls(certificate?: ClientCertificate): { ca: Buffer; cert?: Buffer; key?: Buffer; rejectUnauthorized: true } {
+    return {
+      ca: readFileSync(this.brokerCa),
+      ...(certificate ? { cert: readFileSync(certificate.cert), key: readFileSync(certificate.key) } : {}),
+      rejectUnauthorized: true,
+    };
+  }
+
+  /** The URL of the listener dakbox.conf puts on this port. */
+  url(shippedPort: number): string {
+    const port = this.ports.get(shippedPort);
+    if (port === undefined) throw new Error(`dakbox.conf has no listener ${shippedPort}`);
+    return `mqtts://127.0.0.1:${port}`;
+  }
+
+  get output(): string {
+    return this.log;
+  }
+
+  private async run(): Promise<void> {
+    const child = spawn('mosquitto', ['-c', join(this.dir, 'mosquitto.conf')], { stdio: ['ignore', 'ignore', 'pipe'] });
+    this.process = child;
+    child.stderr?.on('data', (chunk: Buffer) => {
+      this.log += chunk.toString();
+    });
+    const deadline = Date.now() + 10_000;
+    const pending = new Set(this.ports.values());
+    while (Date.now() < deadline) {
+      if (child.exitCode !== null) throw new Error(`mosquitto exited: ${this.log}`);
+      for (const port of pending) if (await listening(port)) pending.delete(port);
+      if (pending.size === 0) return;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new Error(`mosquitto did not listen on ${[...pending].join(', ')}: ${this.log}`);
+  }
+
+  /** Stops the broker (it saves its store) and starts it again on the same ports. */
+  async restart(): Promise<void> {
+    await this.halt();
+    await this.run();
+  }
+
+  private async halt(): Promise<void> {
+    const child = this.process;
+    if (!child || child.exitCode !== null) return;
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    child.kill('SIGTERM');
+    await exited;
+  }
+
+  async stop(): Promise<void> {
+    await this.halt();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+function listening(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
