@@ -29,18 +29,27 @@ export class RecordingDisplay implements Display {
   }
 }
 
-/** An announcer whose sentences finish when the test says so (or at once). */
+/**
+ * An announcer whose sentences finish when the test says so (or at once),
+ * keeping the real Announcer's promise: `announce` resolves once the
+ * sentence was spoken, or once the chime sounded in its place when speech
+ * failed; it rejects only after `close()`.
+ */
 export class ScriptedAnnouncer implements AnnouncerPort {
   readonly spoken: Announcement[] = [];
-  private readonly waiting: { announcement: Announcement; done: () => void; fail: (e: Error) => void }[] = [];
+  /** Announcements the speaker could not say, chimed instead (as the real Announcer does). */
+  readonly chimed: Announcement[] = [];
+  private readonly waiting: { announcement: Announcement; done: () => void }[] = [];
+  private closed = false;
   manual = false;
 
   announce(announcement: Announcement): Promise<void> {
+    if (this.closed) return Promise.reject(new Error('the announcer is closed'));
     if (!this.manual) {
       this.spoken.push(announcement);
       return Promise.resolve();
     }
-    return new Promise((done, fail) => this.waiting.push({ announcement, done, fail }));
+    return new Promise((done) => this.waiting.push({ announcement, done }));
   }
 
   /** Finishes the oldest sentence in progress. */
@@ -51,10 +60,17 @@ export class ScriptedAnnouncer implements AnnouncerPort {
     next.done();
   }
 
+  /** The speaker fails on the oldest sentence in progress: the chime sounds instead, and the announcement resolves. */
   failNext(): void {
     const next = this.waiting.shift();
     if (!next) throw new Error('nothing is being announced');
-    next.fail(new Error('speaker unplugged'));
+    this.chimed.push(next.announcement);
+    next.done();
+  }
+
+  /** Refuses announcements from now on, as the real one does once closed. */
+  close(): void {
+    this.closed = true;
   }
 
   get inProgress(): number {
