@@ -328,7 +328,7 @@ export class Device {
   private sendTelemetry(): void {
     const t = this.telemetry();
     if (this.link.state === 'online') {
-      this.link.publish('telemetry', JSON.stringify(t), { qos: 0 }).catch((err: unknown) => this.log.debug({ err }, 'telemetry not sent'));
+      this.link.publish('telemetry', t).catch((err: unknown) => this.log.debug({ err }, 'telemetry not sent'));
     }
     const now = this.clock.now();
     if (!this.settings.announce.prompts) return;

@@ -5,7 +5,7 @@ import { Backoff } from '../backoff.js';
 import type { Clock, TimerHandle } from '../clock.js';
 import { formatIst } from '../clock.js';
 import type { Logger } from '../log.js';
-import { INBOUND_TOPICS, deviceTopic, type DeviceTopic, type DeviceTopics, type InboundTopic } from './topics.js';
+import { INBOUND_TOPICS, OUTBOUND_DELIVERY, deviceTopic, type DeviceTopic, type DeviceTopics, type InboundTopic, type OutboundTopic } from './topics.js';
 import type { LinkState } from './link-state.js';
 
 export interface MqttLinkOptions {
@@ -119,7 +119,7 @@ export class MqttLink extends EventEmitter<LinkEvents> {
       // backend that waits for it never publishes into the void.
       this.subscribeAll(client, () => {
         if (client !== this.client || !client.connected) return;
-        client.publish(this.topic('status'), this.status(true), { qos: 1, retain: true }, (err) => {
+        client.publish(this.topic('status'), this.status(true), OUTBOUND_DELIVERY.status, (err) => {
           if (err) this.o.log.warn({ err }, 'status not published');
         });
         this.setState('online');
@@ -186,12 +186,22 @@ export class MqttLink extends EventEmitter<LinkEvents> {
     }
   }
 
-  /** Publishes and resolves when the broker has acknowledged (QoS 1) or the packet is written (QoS 0). */
-  publish(topic: DeviceTopic, payload: string, options: { qos: 0 | 1; retain?: boolean } = { qos: 1 }): Promise<void> {
+  /** Publishes `payload` as `topic`'s contract says (QoS, retain); resolves when the broker has acknowledged (QoS 1) or the packet is written (QoS 0). */
+  publish<T extends OutboundTopic>(topic: T, payload: DeviceTopics[T]): Promise<void> {
+    return this.send(topic, JSON.stringify(payload));
+  }
+
+  /** Publishes a message from the outbox, byte for byte as it was queued (see queuedMessage in topics.ts). */
+  publishQueued(topic: OutboundTopic, json: string): Promise<void> {
+    return this.send(topic, json);
+  }
+
+  private send(topic: OutboundTopic, json: string): Promise<void> {
     const client = this.client;
     if (!client || this.linkState !== 'online') return Promise.reject(new Error('not connected to the broker'));
+    const { qos, retain } = OUTBOUND_DELIVERY[topic];
     return new Promise((resolve, reject) => {
-      client.publish(this.topic(topic), payload, { qos: options.qos, retain: options.retain ?? false }, (err) => (err ? reject(err) : resolve()));
+      client.publish(this.topic(topic), json, { qos, retain }, (err) => (err ? reject(err) : resolve()));
     });
   }
 
@@ -209,7 +219,7 @@ export class MqttLink extends EventEmitter<LinkEvents> {
     if (!client) return;
     if (client.connected) {
       await new Promise<void>((resolve) => {
-        client.publish(this.topic('status'), this.status(false), { qos: 1, retain: true }, () => resolve());
+        client.publish(this.topic('status'), this.status(false), OUTBOUND_DELIVERY.status, () => resolve());
       });
     }
     await client.endAsync(false);

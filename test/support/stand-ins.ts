@@ -3,7 +3,7 @@ import type { Display, Frame, PanelSize } from '../../core/ports/display.js';
 import type { Announcement } from '../../core/announce/announcement.js';
 import type { AnnouncerPort } from '../../core/sale/counter.js';
 import type { Publisher } from '../../core/payment/outbox.js';
-import type { DeviceTopic } from '../../core/link/topics.js';
+import type { OutboundTopic } from '../../core/link/topics.js';
 
 /** Keeps every frame shown; like a real panel, one frame at a time. */
 export class RecordingDisplay implements Display {
@@ -81,15 +81,15 @@ export class ScriptedAnnouncer implements AnnouncerPort {
 /** A broker link that acknowledges every publish while "online". */
 export class FakePublisher implements Publisher {
   state: LinkState = 'online';
-  readonly published: { topic: DeviceTopic; payload: unknown }[] = [];
+  readonly published: { topic: OutboundTopic; payload: unknown }[] = [];
 
-  publish(topic: DeviceTopic, payload: string): Promise<void> {
+  publishQueued(topic: OutboundTopic, json: string): Promise<void> {
     if (this.state !== 'online') return Promise.reject(new Error('not connected to the broker'));
-    this.published.push({ topic, payload: JSON.parse(payload) as unknown });
+    this.published.push({ topic, payload: JSON.parse(json) as unknown });
     return Promise.resolve();
   }
 
-  on(topic: DeviceTopic): unknown[] {
+  on(topic: OutboundTopic): unknown[] {
     return this.published.filter((p) => p.topic === topic).map((p) => p.payload);
   }
 }
