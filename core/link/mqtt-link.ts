@@ -50,15 +50,28 @@ interface LinkEvents {
  * will, and reconnection with backoff. A message is acknowledged to the
  * broker only after its handler has finished, so a confirmation the device
  * has not yet committed to its ledger is redelivered after a crash.
+ *
+ * Online means subscribed: the link reports 'online' and publishes the
+ * retained online status only when the broker has granted every
+ * subscription at QoS 1. Until then it stays 'connecting' and asks again
+ * with backoff.
  */
 export class MqttLink extends EventEmitter<LinkEvents> {
   private client?: MqttClient;
   private linkState: LinkState = 'offline';
   private readonly handlers = new Map<InboundTopic, InboundHandler>();
+  /** Between attempts to connect. */
   private readonly backoff = new Backoff(1000, 60_000);
+  /** Between attempts to subscribe on one connection while the broker refuses. */
+  private readonly subscribeBackoff = new Backoff(1000, 60_000);
   private reconnectTimer?: TimerHandle | undefined;
+  private subscribeTimer?: TimerHandle | undefined;
   private stopping = false;
   private reconnectCount = 0;
+  /** Counts connections, so that work for one that has since closed is dropped. */
+  private connection = 0;
+  /** One error line per outage, not one per attempt. */
+  private outage = { refusedSubscriptions: false };
 
   constructor(private readonly options: MqttLinkOptions) {
     super();
@@ -113,23 +126,17 @@ export class MqttLink extends EventEmitter<LinkEvents> {
       );
     };
     client.on('connect', (connack) => {
+      this.connection++;
       this.backoff.reset();
       this.o.log.info({ sessionPresent: connack.sessionPresent }, 'connected to broker');
-      // "online" is announced only once the device can hear its topics, so a
-      // backend that waits for it never publishes into the void.
-      this.subscribeAll(client, () => {
-        if (client !== this.client || !client.connected) return;
-        client.publish(this.topic('status'), this.status(true), OUTBOUND_DELIVERY.status, (err) => {
-          if (err) this.o.log.warn({ err }, 'status not published');
-        });
-        this.setState('online');
-        this.emit('connected');
-      });
+      this.subscribeAll(client, this.connection);
     });
     client.on('error', (err) => {
       this.o.log.warn({ err }, 'broker connection error');
     });
     client.on('close', () => {
+      this.o.clock.clearTimeout(this.subscribeTimer);
+      this.subscribeTimer = undefined;
       if (this.stopping) return;
       this.setState('offline');
       this.scheduleReconnect(client);
@@ -140,20 +147,56 @@ export class MqttLink extends EventEmitter<LinkEvents> {
     return this.options;
   }
 
-  private subscribeAll(client: MqttClient, then: () => void): void {
-    const topics = Object.fromEntries(INBOUND_TOPICS.map((t) => [this.topic(t), { qos: 1 as const }]));
-    client.subscribe(topics, (err, granted) => {
-      if (err) {
-        // The connection is going down; the next connect subscribes again.
-        this.o.log.error({ err }, 'subscription failed');
+  private current(client: MqttClient, connection: number): boolean {
+    return client === this.client && connection === this.connection && client.connected && !this.stopping;
+  }
+
+  /**
+   * Subscribes to every inbound topic and goes online only if the broker
+   * grants all of them at QoS 1. mqtt.js reports a SUBACK holding any code
+   * with bit 0x80 set (3.1.1's 0x80, MQTT 5's reason codes from 0x80) as an
+   * error to the callback, with the SUBACK itself as the third argument; a
+   * grant of QoS 0 is no error to mqtt.js but is refused here, because a
+   * confirmation delivered at QoS 0 is never delivered again.
+   */
+  private subscribeAll(client: MqttClient, connection: number): void {
+    const requested = INBOUND_TOPICS.map((t) => this.topic(t));
+    client.subscribe(requested, { qos: 1 }, (err, _granted, suback) => {
+      if (!this.current(client, connection)) return;
+      const codes = suback?.granted;
+      const refused = requested.flatMap((topic, i) => {
+        const code = codes?.[i];
+        return typeof code === 'number' && code >= 1 && code < 0x80 ? [] : [{ topic, code: typeof code === 'number' ? code : null }];
+      });
+      if (refused.length) {
+        this.subscriptionsRefused(client, connection, refused, err);
         return;
       }
-      // 128 (0x80) and up is the broker refusing, e.g. by its ACL.
-      const refused = (granted ?? []).filter((g) => g.qos >= 0x80).map((g) => g.topic);
-      if (refused.length) this.o.log.error({ refused }, 'broker refused subscriptions; check the ACL for this device');
-      else this.o.log.info({ topics: Object.keys(topics) }, 'subscribed');
-      then();
+      this.subscribeBackoff.reset();
+      if (this.outage.refusedSubscriptions) {
+        this.outage.refusedSubscriptions = false;
+        this.o.log.info('broker granted the subscriptions it had refused');
+      }
+      this.o.log.info({ topics: requested }, 'subscribed');
+      client.publish(this.topic('status'), this.status(true), OUTBOUND_DELIVERY.status, (e) => {
+        if (e) this.o.log.warn({ err: e }, 'status not published');
+      });
+      this.setState('online');
+      this.emit('connected');
     });
+  }
+
+  private subscriptionsRefused(client: MqttClient, connection: number, refused: { topic: string; code: number | null }[], err: Error | null): void {
+    const delay = this.subscribeBackoff.next();
+    if (!this.outage.refusedSubscriptions) {
+      this.outage.refusedSubscriptions = true;
+      this.o.log.error({ refused, err }, 'broker refused subscriptions; check the ACL for this device');
+    }
+    this.o.log.info({ inMs: delay }, 'staying offline to payments; subscribing again');
+    this.subscribeTimer = this.o.clock.setTimeout(() => {
+      this.subscribeTimer = undefined;
+      if (this.current(client, connection)) this.subscribeAll(client, connection);
+    }, delay);
   }
 
   private scheduleReconnect(client: MqttClient): void {
@@ -214,7 +257,7 @@ export class MqttLink extends EventEmitter<LinkEvents> {
   /** Says goodbye (retained offline status) and closes; the session stays on the broker. */
   async stop(): Promise<void> {
     this.stopping = true;
-    this.o.clock.clearTimeout(this.reconnectTimer);
+    for (const timer of [this.reconnectTimer, this.subscribeTimer]) this.o.clock.clearTimeout(timer);
     const client = this.client;
     if (!client) return;
     if (client.connected) {

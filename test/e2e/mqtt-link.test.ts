@@ -1,7 +1,10 @@
 /**
- * The broker link against a real mosquitto: the device publishes each
- * topic only with its own payload type, and with its contract's QoS.
+ * The broker link against a real mosquitto: online means subscribed, and
+ * the device publishes each topic only with its own payload type.
  */
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
 import { systemClock } from '../../core/clock.js';
@@ -10,8 +13,15 @@ import type { DeviceTopics } from '../../core/link/topics.js';
 import { recordingLogger, type LogLine } from '../support/log-lines.js';
 import { eventually } from '../support/ledger-reader.js';
 import { Mosquitto } from '../support/mosquitto.js';
+import { MqttWatch } from '../support/mqtt-watch.js';
 
 const topic = (suffix: string) => `dakbox/v1/MYS01/${suffix}`;
+const REFUSED = 'broker refused subscriptions; check the ACL for this device';
+
+/** mosquitto's dynamic security plugin, where the distribution puts it. */
+const DYNSEC = ['/usr/lib/x86_64-linux-gnu', '/usr/lib/aarch64-linux-gnu', '/usr/lib/arm-linux-gnueabihf', '/usr/lib', '/usr/local/lib']
+  .map((dir) => join(dir, 'mosquitto_dynamic_security.so'))
+  .find((path) => existsSync(path));
 
 const cleanup: (() => Promise<unknown> | void)[] = [];
 afterEach(async () => {
@@ -30,6 +40,72 @@ async function broker(options: Parameters<typeof Mosquitto.start>[0] = {}): Prom
   cleanup.push(() => b.stop());
   return b;
 }
+
+async function watch(url: string, options: mqtt.IClientOptions = {}): Promise<MqttWatch> {
+  const w = await MqttWatch.connect(url, [topic('#')], { clientId: `watch-${Math.random().toString(36).slice(2)}`, protocolVersion: 5, ...options });
+  cleanup.push(() => w.close());
+  return w;
+}
+
+/** A dynamic-security setup where anonymous clients may do anything but subscribe to `denied`. */
+function dynsecConfig(dir: string, denied: string[]): string {
+  const path = join(dir, 'dynamic-security.json');
+  writeFileSync(
+    path,
+    JSON.stringify({
+      defaultACLAccess: { publishClientSend: true, publishClientReceive: true, subscribe: true, unsubscribe: true },
+      clients: [],
+      groups: [{ groupname: 'devices', roles: [{ rolename: 'device' }] }],
+      roles: [{ rolename: 'device', acls: denied.map((t) => ({ acltype: 'subscribePattern', topic: t, priority: 0, allow: false })) }],
+      anonymousGroup: 'devices',
+    }),
+  );
+  return path;
+}
+
+describe('online means subscribed', () => {
+  it.skipIf(!DYNSEC).each([5, 4] as const)(
+    'MQTT %s: a refused subscription keeps the device connecting, asks again with backoff, logs once, and goes online when granted',
+    async (protocolVersion) => {
+      const dir = mkdtempSync(join(tmpdir(), 'dakbox-dynsec-'));
+      cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
+      const config = dynsecConfig(dir, ['dakbox/v1/+/payment']);
+      const b = await broker({ extra: ['per_listener_settings false', `plugin ${DYNSEC}`, `plugin_opt_config_file ${config}`] });
+      const w = await watch(b.url);
+      const { link: l, lines, count } = link(b.url, protocolVersion);
+      const states: string[] = [];
+      l.on('state', (s) => states.push(s));
+      l.start();
+
+      await eventually(() => count('staying offline to payments; subscribing again') >= 2, 10_000, 'two refused attempts');
+      expect(l.state).toBe('connecting');
+      expect(states).not.toContain('online');
+      expect(count(REFUSED)).toBe(1);
+      const refusal = lines.find((line) => line.msg === REFUSED);
+      expect(refusal?.refused).toEqual([{ topic: topic('payment'), code: protocolVersion === 5 ? 0x87 : 0x80 }]);
+      expect(w.on('status').filter((m) => m.json<{ online: boolean }>().online)).toEqual([]);
+
+      // The broker's operator fixes the ACL.
+      dynsecConfig(dir, []);
+      await b.restart();
+      await eventually(() => l.state === 'online', 15_000, 'online once granted');
+      await w.waitFor((m) => m.topic === topic('status') && m.json<{ online: boolean }>().online, 10_000, 'online status');
+      expect(count(REFUSED)).toBe(1);
+      expect(count('broker granted the subscriptions it had refused')).toBe(1);
+    },
+  );
+
+  it("mosquitto's acl_file cannot be caught this way: it grants a subscription its ACL denies and drops the messages instead", async () => {
+    const acl = readFileSync(new URL('../../deploy/mosquitto/dakbox.acl', import.meta.url), 'utf8')
+      .split('\n')
+      .filter((line) => line !== 'pattern read dakbox/v1/%u/payment');
+    const b = await broker({ acl, users: { MYS01: 'pw-mys01', 'dakbox-backend': 'pw-backend' } });
+    const client = await mqtt.connectAsync(b.url, { clientId: 'MYS01', username: 'MYS01', password: 'pw-mys01', protocolVersion: 5, reconnectPeriod: 0 });
+    cleanup.push(() => client.endAsync(true));
+    const granted = await client.subscribeAsync([topic('payment'), topic('collect')], { qos: 1 });
+    expect(granted.map((g) => g.qos)).toEqual([1, 1]);
+  });
+});
 
 describe('publishing', () => {
   it("sends each topic with its contract's QoS and retain, and only the payload its topic has", async () => {
