@@ -36,6 +36,11 @@ export function tlsOptions(tls: MqttLinkOptions['tls']): Pick<IClientOptions, 'c
   };
 }
 
+/**
+ * Handles one message. Returning (or resolving) means the message is dealt
+ * with for good and may be acknowledged; throwing (or rejecting) means it
+ * was not, and the broker must deliver it again.
+ */
 export type InboundHandler = (payload: Buffer) => void | Promise<void>;
 
 interface LinkEvents {
@@ -47,14 +52,29 @@ interface LinkEvents {
 /**
  * The device's connection to the payments broker: a persistent session
  * under the device's own id, QoS 1 both ways, a retained status with a last
- * will, and reconnection with backoff. A message is acknowledged to the
- * broker only after its handler has finished, so a confirmation the device
- * has not yet committed to its ledger is redelivered after a crash.
+ * will, and reconnection with backoff.
  *
  * Online means subscribed: the link reports 'online' and publishes the
  * retained online status only when the broker has granted every
  * subscription at QoS 1. Until then it stays 'connecting' and asks again
  * with backoff.
+ *
+ * A QoS 1 message is acknowledged only when its handler has returned. When
+ * the handler throws (the ledger could not be written), the acknowledgement
+ * is withheld and, after a backoff, the connection is started again so that
+ * the broker delivers the message again from the persistent session.
+ *
+ * How mqtt.js 5.16 lets a handler refuse, read from its source
+ * (lib/handlers/publish.js, lib/client.js) and shown against mosquitto in
+ * test/e2e/mqtt-link.test.ts: for QoS 1 it calls `handleMessage(packet, cb)`
+ * and sends the PUBACK inside `cb` only when `cb` gets no error. With an
+ * error, `cb` passes it to the packet pump's "next packet" function, which
+ * ignores it: no PUBACK is sent, no 'error' is emitted, the connection
+ * stays up and the next packet is processed. The broker does not send the
+ * message again on that connection, only on the next connection of the
+ * session, so the link ends the connection itself. A PUBACK with a reason
+ * code of 0x80 or more (MQTT 5, through `customHandleAcks`) would lose the
+ * message: the broker takes it as finished with and drops it.
  */
 export class MqttLink extends EventEmitter<LinkEvents> {
   private client?: MqttClient;
@@ -64,14 +84,21 @@ export class MqttLink extends EventEmitter<LinkEvents> {
   private readonly backoff = new Backoff(1000, 60_000);
   /** Between attempts to subscribe on one connection while the broker refuses. */
   private readonly subscribeBackoff = new Backoff(1000, 60_000);
+  /** Between a message left unacknowledged and the new connection that has it delivered again. */
+  private readonly redeliveryBackoff = new Backoff(1000, 60_000);
   private reconnectTimer?: TimerHandle | undefined;
   private subscribeTimer?: TimerHandle | undefined;
+  private redeliveryTimer?: TimerHandle | undefined;
   private stopping = false;
   private reconnectCount = 0;
   /** Counts connections, so that work for one that has since closed is dropped. */
   private connection = 0;
-  /** One error line per outage, not one per attempt. */
-  private outage = { refusedSubscriptions: false };
+  /** The connection on which a message was last left unacknowledged. */
+  private withheldOn = -1;
+  /** The next close was ours, to have unacknowledged messages delivered again: reconnect at once. */
+  private restarting = false;
+  /** One error line per outage, not one per message or per attempt. */
+  private outage = { refusedSubscriptions: false, unhandledMessages: false };
 
   constructor(private readonly options: MqttLinkOptions) {
     super();
@@ -119,11 +146,19 @@ export class MqttLink extends EventEmitter<LinkEvents> {
     const client = mqtt.connect(o.url, clientOptions);
     this.client = client;
     client.handleMessage = (packet: IPublishPacket, done: (error?: Error) => void) => {
-      this.dispatch(packet).then(
-        () => done(),
-        // dispatch never rejects; this only satisfies the linter's promise rules.
-        () => done(),
-      );
+      const connection = this.connection;
+      this.dispatch(packet)
+        .then((handled) => {
+          if (handled) {
+            done();
+            this.handledOn(connection);
+          } else {
+            // An error withholds the PUBACK (see the class comment).
+            done(new Error('not handled; left unacknowledged'));
+            this.withheld(packet, connection);
+          }
+        })
+        .catch((err: unknown) => this.o.log.error({ err }, 'message acknowledgement failed'));
     };
     client.on('connect', (connack) => {
       this.connection++;
@@ -139,7 +174,9 @@ export class MqttLink extends EventEmitter<LinkEvents> {
       this.subscribeTimer = undefined;
       if (this.stopping) return;
       this.setState('offline');
-      this.scheduleReconnect(client);
+      const now = this.restarting;
+      this.restarting = false;
+      this.scheduleReconnect(client, now ? 0 : this.backoff.next());
     });
   }
 
@@ -182,7 +219,7 @@ export class MqttLink extends EventEmitter<LinkEvents> {
         if (e) this.o.log.warn({ err: e }, 'status not published');
       });
       this.setState('online');
-      this.emit('connected');
+      this.tell('connected');
     });
   }
 
@@ -199,9 +236,8 @@ export class MqttLink extends EventEmitter<LinkEvents> {
     }, delay);
   }
 
-  private scheduleReconnect(client: MqttClient): void {
+  private scheduleReconnect(client: MqttClient, delay: number): void {
     if (this.reconnectTimer) return;
-    const delay = this.backoff.next();
     this.o.log.info({ inMs: delay }, 'reconnecting to broker');
     this.reconnectTimer = this.o.clock.setTimeout(() => {
       this.reconnectTimer = undefined;
@@ -212,21 +248,60 @@ export class MqttLink extends EventEmitter<LinkEvents> {
     }, delay);
   }
 
-  private async dispatch(packet: IPublishPacket): Promise<void> {
+  /** Resolves true when the message is dealt with and may be acknowledged; never rejects. */
+  private async dispatch(packet: IPublishPacket): Promise<boolean> {
     const suffix = INBOUND_TOPICS.find((t) => packet.topic === this.topic(t));
     const handler = suffix && this.handlers.get(suffix);
     if (!handler) {
       this.o.log.warn({ topic: packet.topic }, 'message on a topic this device does not handle');
-      return;
+      return true;
     }
     const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : Buffer.from(packet.payload);
     try {
       await handler(payload);
+      return true;
     } catch (err) {
-      // A handler failing must not take the link down; the handler is
-      // responsible for recording what it refused.
-      this.o.log.error({ topic: suffix, err }, 'message handler failed');
+      if (!this.outage.unhandledMessages) {
+        this.o.log.error({ topic: suffix, err }, 'message not handled; leaving it unacknowledged for the broker to deliver again');
+      } else {
+        this.o.log.debug({ topic: suffix, err }, 'message not handled');
+      }
+      this.outage.unhandledMessages = true;
+      return false;
     }
+  }
+
+  private handledOn(connection: number): void {
+    // A message handled on a connection where none was refused: whatever
+    // was wrong is over, so the next refusal starts the waits afresh.
+    if (connection === this.withheldOn) return;
+    this.redeliveryBackoff.reset();
+    if (this.outage.unhandledMessages) {
+      this.outage.unhandledMessages = false;
+      this.o.log.info('messages are handled again');
+    }
+  }
+
+  private withheld(packet: IPublishPacket, connection: number): void {
+    if (packet.qos === 0) {
+      this.o.log.warn({ topic: packet.topic }, 'a QoS 0 message was not handled; the broker will not deliver it again');
+      return;
+    }
+    this.withheldOn = connection;
+    if (this.redeliveryTimer) return;
+    const delay = this.redeliveryBackoff.next();
+    this.o.log.info({ inMs: delay }, 'connecting again then, for the broker to deliver what was not acknowledged');
+    this.redeliveryTimer = this.o.clock.setTimeout(() => {
+      this.redeliveryTimer = undefined;
+      const client = this.client;
+      // A connection that closed meanwhile has already had the broker
+      // deliver again on the next one.
+      if (!client || this.withheldOn !== this.connection || !this.current(client, this.connection)) return;
+      this.restarting = true;
+      // Like a dropped network: no DISCONNECT is sent, and the session
+      // with its unacknowledged messages stays with the broker.
+      client.stream.destroy();
+    }, delay);
   }
 
   /** Publishes `payload` as `topic`'s contract says (QoS, retain); resolves when the broker has acknowledged (QoS 1) or the packet is written (QoS 0). */
@@ -251,13 +326,22 @@ export class MqttLink extends EventEmitter<LinkEvents> {
   private setState(state: LinkState): void {
     if (state === this.linkState) return;
     this.linkState = state;
-    this.emit('state', state);
+    this.tell('state', state);
+  }
+
+  /** Tells the listeners; one that throws (say, the outbox on a full disk) must not take the link down. */
+  private tell<K extends keyof LinkEvents>(event: K, ...args: LinkEvents[K]): void {
+    try {
+      (this.emit as (event: K, ...args: LinkEvents[K]) => boolean)(event, ...args);
+    } catch (err) {
+      this.o.log.error({ event, err }, 'a listener of the broker link failed');
+    }
   }
 
   /** Says goodbye (retained offline status) and closes; the session stays on the broker. */
   async stop(): Promise<void> {
     this.stopping = true;
-    for (const timer of [this.reconnectTimer, this.subscribeTimer]) this.o.clock.clearTimeout(timer);
+    for (const timer of [this.reconnectTimer, this.subscribeTimer, this.redeliveryTimer]) this.o.clock.clearTimeout(timer);
     const client = this.client;
     if (!client) return;
     if (client.connected) {

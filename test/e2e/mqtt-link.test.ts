@@ -1,5 +1,6 @@
 /**
- * The broker link against a real mosquitto: online means subscribed, and
+ * The broker link against a real mosquitto: online means subscribed, a
+ * message whose handler failed stays with the broker and comes again, and
  * the device publishes each topic only with its own payload type.
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -104,6 +105,97 @@ describe('online means subscribed', () => {
     cleanup.push(() => client.endAsync(true));
     const granted = await client.subscribeAsync([topic('payment'), topic('collect')], { qos: 1 });
     expect(granted.map((g) => g.qos)).toEqual([1, 1]);
+  });
+});
+
+describe('what mqtt.js 5 and mosquitto do with a message whose handler refuses it', () => {
+  it('no PUBACK, no error, the connection stays up, nothing comes again on it; the next connection of the session gets it again', async () => {
+    const b = await broker();
+    const w = await watch(b.url);
+    const options = { clientId: 'refuser', clean: false, protocolVersion: 5 as const, reconnectPeriod: 0, properties: { sessionExpiryInterval: 600 } };
+    const first = await mqtt.connectAsync(b.url, options);
+    cleanup.push(() => first.endAsync(true));
+    const errors: Error[] = [];
+    first.on('error', (err) => errors.push(err));
+    let deliveries = 0;
+    first.handleMessage = (_packet, done) => {
+      deliveries++;
+      done(new Error('not handled'));
+    };
+    await first.subscribeAsync(topic('payment'), { qos: 1 });
+    await w.publish(topic('payment'), 'p1');
+    await eventually(() => deliveries === 1, 5_000, 'delivered');
+    await new Promise((r) => setTimeout(r, 2_000));
+    expect([deliveries, first.connected, errors]).toEqual([1, true, []]);
+
+    first.stream.destroy();
+    const second = mqtt.connect(b.url, options);
+    cleanup.push(() => second.endAsync(true));
+    const again: string[] = [];
+    second.on('message', (_t, payload) => again.push(payload.toString()));
+    await eventually(() => again.length === 1, 5_000, 'delivered again');
+    expect(again).toEqual(['p1']);
+  });
+
+  it('a PUBACK with a failure reason code (MQTT 5) ends the message: the next connection does not get it again', async () => {
+    const b = await broker();
+    const w = await watch(b.url);
+    const options = { clientId: 'nacker', clean: false, protocolVersion: 5 as const, reconnectPeriod: 0, properties: { sessionExpiryInterval: 600 } };
+    let deliveries = 0;
+    const first = await mqtt.connectAsync(b.url, {
+      ...options,
+      customHandleAcks: (_topic, _message, _packet, done) => {
+        deliveries++;
+        done(0x80);
+      },
+    });
+    cleanup.push(() => first.endAsync(true));
+    await first.subscribeAsync(topic('payment'), { qos: 1 });
+    await w.publish(topic('payment'), 'p1');
+    await eventually(() => deliveries === 1, 5_000, 'delivered');
+    await new Promise((r) => setTimeout(r, 300));
+    first.stream.destroy();
+    const second = mqtt.connect(b.url, options);
+    cleanup.push(() => second.endAsync(true));
+    const again: string[] = [];
+    second.on('message', (_t, payload) => again.push(payload.toString()));
+    await eventually(() => second.connected, 5_000, 'connected again');
+    await new Promise((r) => setTimeout(r, 1_500));
+    expect(again).toEqual([]);
+  });
+});
+
+describe('a message whose handler failed', () => {
+  it.each([5, 4] as const)('MQTT %s: is not acknowledged; the link connects again and the broker delivers it again until it is handled', async (protocolVersion) => {
+    const b = await broker();
+    const w = await watch(b.url);
+    const { link: l, count } = link(b.url, protocolVersion);
+    const deliveries: string[] = [];
+    l.handle('payment', (payload) => {
+      deliveries.push(payload.toString());
+      if (deliveries.length <= 2) throw new Error('database or disk is full');
+    });
+    l.start();
+    await eventually(() => l.state === 'online', 10_000, 'online');
+
+    await w.publish(topic('payment'), '{"utr":"U1"}');
+    await eventually(() => deliveries.length >= 3, 15_000, 'three deliveries');
+    expect(deliveries).toEqual(['{"utr":"U1"}', '{"utr":"U1"}', '{"utr":"U1"}']);
+    expect(l.reconnects).toBeGreaterThanOrEqual(2);
+    expect(count('message not handled; leaving it unacknowledged for the broker to deliver again')).toBe(1);
+    await eventually(() => count('messages are handled again') === 1, 10_000, 'handled again');
+
+    // Handled at last, hence acknowledged: a new connection of the same session gets nothing.
+    await new Promise((r) => setTimeout(r, 300));
+    await l.stop();
+    const again = link(b.url, protocolVersion);
+    const later: string[] = [];
+    again.link.handle('payment', (payload) => void later.push(payload.toString()));
+    again.link.start();
+    await eventually(() => again.link.state === 'online', 10_000, 'online again');
+    await new Promise((r) => setTimeout(r, 1_000));
+    expect(later).toEqual([]);
+    expect(deliveries).toHaveLength(3);
   });
 });
 
