@@ -1,6 +1,6 @@
 import { formatIst, type Clock } from '../clock.js';
 import type { CounterPort } from '../sale/counter-port.js';
-import { InputError, describeError } from '../errors.js';
+import { InputError, StorageFault, describeError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { PROTOCOL_VERSION, toWireSale, toWireStatus, type BillingRequest, type ErrorReply, type Reply } from './protocol.js';
 
@@ -78,6 +78,9 @@ export class RequestDispatcher {
     if (err instanceof InputError) {
       const field = WIRE_FIELD[err.field] ?? err.field;
       return { id: request.id, ok: false, op: request.op, code: 'BAD_FIELD', field, message: `${field}: ${err.problem}` };
+    }
+    if (err instanceof StorageFault) {
+      return { id: request.id, ok: false, op: request.op, code: 'STORAGE', message: err.message };
     }
     this.log.error({ err, op: request.op, id: request.id }, 'billing request failed inside the counter');
     return {

@@ -135,6 +135,9 @@ interface PaymentRow {
   announced: number;
 }
 
+/** What a storage probe writes: more than a payment and its receipt need, so a probe that passes means a payment can too. */
+const PROBE_BYTES = 32 * 1024;
+
 const IST_OFFSET_MS = 330 * 60 * 1000;
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -367,6 +370,21 @@ export class Ledger {
 
   close(): void {
     if (this.db.open) this.db.close();
+  }
+
+  /**
+   * A committed write about the size of a payment's: throws while the
+   * ledger cannot take one (disk full, read-only, failing, at its size
+   * limit). Within one transaction it stores PROBE_BYTES, which needs pages
+   * as a payment does, then only the time, which frees them again for the
+   * next probe or payment.
+   */
+  probeWrite(): void {
+    const upsert = this.db.prepare(`INSERT INTO meta (key, value) VALUES ('write_probe', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value`);
+    this.db.transaction(() => {
+      upsert.run(Buffer.alloc(PROBE_BYTES));
+      upsert.run(String(this.clock.now()));
+    })();
   }
 }
 

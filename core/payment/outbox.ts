@@ -54,9 +54,15 @@ export class Outbox {
       this.link.publishQueued(topic, message.payload).then(
         () => {
           this.inFlight.delete(message.id);
-          this.ledger.markSent(message.id);
-          // A long outage can leave more than one batch waiting.
-          if (this.inFlight.size === 0 && this.ledger.unsentCount() > 0) this.flush();
+          try {
+            this.ledger.markSent(message.id);
+            // A long outage can leave more than one batch waiting.
+            if (this.inFlight.size === 0 && this.ledger.unsentCount() > 0) this.flush();
+          } catch (err) {
+            // Not struck off: it goes again on the next flush, which the
+            // backend's deduplication absorbs.
+            this.log.debug({ id: message.id, err }, 'outbox message delivered but not struck off');
+          }
         },
         (err: unknown) => {
           this.inFlight.delete(message.id);

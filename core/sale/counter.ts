@@ -1,5 +1,6 @@
 import type { Screen } from '../ports/display.js';
 import type { Announcement } from '../announce/announcement.js';
+import { Backoff } from '../backoff.js';
 import type { Clock, TimerHandle } from '../clock.js';
 import { formatIst } from '../clock.js';
 import type { DeviceConfig } from '../config.js';
@@ -13,7 +14,7 @@ import {
   type SaleRequest,
   type SaleSnapshot,
 } from './counter-port.js';
-import { InputError, describeError } from '../errors.js';
+import { InputError, StorageFault, describeError } from '../errors.js';
 import { readJsonMessage } from '../json-message.js';
 import { checkRef } from '../text.js';
 import type { Lcd } from './lcd.js';
@@ -21,7 +22,8 @@ import type { Ledger, PaymentRecord } from '../payment/ledger.js';
 import type { Logger } from '../log.js';
 import { checkSaleAmount, formatWireAmount, parseWireAmount } from '../money.js';
 import type { Outbox } from '../payment/outbox.js';
-import type { DeviceTopics } from '../link/topics.js';
+import { queuedMessage, type DeviceTopics } from '../link/topics.js';
+import { isStorageFailure } from '../payment/storage-failure.js';
 import { buildDynamicQr, checkNote } from './dynamic-qr.js';
 
 /** What the counter needs of the soundbox: resolves when the sentence has been spoken. */
@@ -56,8 +58,18 @@ interface ShowingSale {
  *
  * A confirmation is verified, committed to the ledger, shown, reported to
  * listeners (the billing PC), announced, marked announced, and only then
- * receipted — so a power cut at any point is finished at the next boot and
- * nothing is announced twice.
+ * receipted. A power cut before the mark is finished at the next boot,
+ * which says the payment again.
+ *
+ * When the ledger cannot be written (disk full, read-only, failing), the
+ * counter pauses sales: the fault screen goes up, the prompt is spoken
+ * once (if prompts are on), the error is logged once, new sales are
+ * refused with StorageFault, and a confirmation it could not record makes
+ * `handlePayment` throw so that the broker link leaves it unacknowledged.
+ * A write the size of a payment's is tried on a backoff; when it passes
+ * (or a confirmation commits), sales resume and what could not be written
+ * is finished. Once a confirmation is committed, nothing that fails after
+ * it (speaking, marking, receipting) throws out of the counter.
  */
 export class Counter implements CounterPort {
   private showing?: ShowingSale | undefined;
@@ -65,6 +77,14 @@ export class Counter implements CounterPort {
   private readonly listeners = new Set<(event: CounterEvent) => void>();
   private announcing = 0;
   private readonly rejected = { confirmations: 0, collects: 0, lastReason: null as string | null };
+  /** Set while the ledger cannot be written. */
+  private fault?: { since: number; probe?: TimerHandle | undefined } | undefined;
+  private readonly probeBackoff = new Backoff(1000, 30_000);
+  /** The QR that was on screen when the fault began; put back (if still valid) when it ends. */
+  private paused?: SaleSnapshot | undefined;
+  /** Payments spoken whose mark could not be written: marked when the ledger can be written. */
+  private readonly unmarked = new Map<string, PaymentRecord>();
+  private stopped = false;
 
   constructor(private readonly o: CounterOptions) {}
 
@@ -74,22 +94,33 @@ export class Counter implements CounterPort {
 
   /** Finishes what the last run left: resumes a QR still valid, announces accepted payments not yet announced. */
   boot(): void {
-    const now = this.o.clock.now();
-    const leftOnScreen = this.o.ledger.showingSales();
-    const resume = leftOnScreen.at(-1);
-    for (const sale of leftOnScreen) {
-      if (sale === resume && sale.expiresAt > now) continue;
-      const state = sale.expiresAt <= now ? 'expired' : 'cancelled';
-      this.o.ledger.closeSale(sale.tr, state, state === 'expired' ? 'expired while the device was off' : 'superseded');
-      this.emit(state === 'expired' ? { type: 'expired', tr: sale.tr, amount: sale.amount, ...ref(sale) } : { type: 'cancelled', tr: sale.tr, amount: sale.amount, reason: 'superseded', ...ref(sale) });
-    }
+    this.guarded('sales left on screen not closed', () => this.restoreScreen());
     const pending = this.o.ledger.pendingAnnouncements();
     if (pending.length) this.o.log.warn({ count: pending.length }, 'announcing payments accepted before the last stop');
     for (const record of pending) this.announce(record);
+  }
+
+  /**
+   * Closes the sales left 'showing' in the ledger that are not to stay up,
+   * then shows the QR still valid (the one paused by a fault, else the
+   * newest), or the idle screen.
+   */
+  private restoreScreen(): void {
+    const now = this.o.clock.now();
+    const leftOnScreen = this.o.ledger.showingSales();
+    const paused = this.paused && leftOnScreen.find((s) => s.tr === this.paused?.tr);
+    const resume = paused ?? leftOnScreen.at(-1);
+    for (const sale of leftOnScreen) {
+      if (sale.tr === resume?.tr && sale.expiresAt > now) continue;
+      const state = sale.expiresAt <= now ? 'expired' : 'cancelled';
+      this.o.ledger.closeSale(sale.tr, state, state === 'expired' ? 'expired while not on screen' : 'superseded');
+      this.emit(state === 'expired' ? { type: 'expired', tr: sale.tr, amount: sale.amount, ...ref(sale) } : { type: 'cancelled', tr: sale.tr, amount: sale.amount, reason: 'superseded', ...ref(sale) });
+    }
+    this.paused = undefined;
     if (resume && resume.expiresAt > now) {
       this.o.log.info({ tr: resume.tr }, 'resuming the QR that was on screen');
       this.display(resume);
-    } else {
+    } else if (!this.resultTimer) {
       this.showIdle();
     }
   }
@@ -117,7 +148,9 @@ export class Counter implements CounterPort {
     }
   }
 
+  /** Throws StorageFault while the ledger cannot be written: a sale the device cannot record must not be payable. */
   private issue(request: SaleRequest, collectId?: string): SaleSnapshot {
+    if (this.fault) throw new StorageFault('sales are paused: the ledger cannot be written');
     const amount = checkSaleAmount(request.amount, this.o.config.saleLimit);
     const note = checkNote(request.note ?? this.settings.sale.note);
     if (request.ref !== undefined) checkRef(request.ref);
@@ -129,15 +162,21 @@ export class Counter implements CounterPort {
     const expiresAt = shownAt + lifetime * 1000;
     const { payee } = this.settings;
     const signing = this.o.config.qrSigningKey && payee.orgId ? { key: this.o.config.qrSigningKey, orgId: payee.orgId } : undefined;
-    const sale = this.o.ledger.issueSale(
-      this.settings.deviceId,
-      { source: request.source, amount, ref: request.ref, note, collectId, shownAt, expiresAt },
-      (tr) => buildDynamicQr({ vpa: payee.vpa, payeeName: payee.name, mcc: payee.mcc, tr, note, amount, shownAt, expiresAt, ...(signing ? { signing } : {}) }).uri,
-    );
-    this.supersede();
+    // Every write before anything is shown: a sale whose writes failed is
+    // never on screen, and a sale left 'showing' by a write that failed
+    // half-way is closed when the ledger works again.
+    const sale = this.recording('sale not recorded', () => {
+      const issued = this.o.ledger.issueSale(
+        this.settings.deviceId,
+        { source: request.source, amount, ref: request.ref, note, collectId, shownAt, expiresAt },
+        (tr) => buildDynamicQr({ vpa: payee.vpa, payeeName: payee.name, mcc: payee.mcc, tr, note, amount, shownAt, expiresAt, ...(signing ? { signing } : {}) }).uri,
+      );
+      this.postQr(issued);
+      this.supersede();
+      return issued;
+    });
     this.o.log.info({ tr: sale.tr, amount: formatWireAmount(amount), source: sale.source, ref: sale.ref }, 'QR shown');
     this.display(sale);
-    this.postQr(sale);
     this.emit({ type: 'qr', sale });
     return sale;
   }
@@ -159,8 +198,10 @@ export class Counter implements CounterPort {
   private supersede(): void {
     const previous = this.showing;
     if (!previous) return;
+    // Closed first: if that write fails, the QR on screen is still the one paused.
+    const closed = this.o.ledger.closeSale(previous.sale.tr, 'cancelled', 'superseded');
     this.clearShowing();
-    if (this.o.ledger.closeSale(previous.sale.tr, 'cancelled', 'superseded')) {
+    if (closed) {
       this.emit({ type: 'cancelled', tr: previous.sale.tr, amount: previous.sale.amount, reason: 'superseded', ...ref(previous.sale) });
     }
   }
@@ -189,7 +230,8 @@ export class Counter implements CounterPort {
   private expire(sale: SaleSnapshot): void {
     if (this.showing?.sale.tr !== sale.tr) return;
     this.clearShowing();
-    if (!this.o.ledger.closeSale(sale.tr, 'expired', 'QR lifetime over')) return;
+    // Not closed: restoreScreen closes it when the ledger works again.
+    if (!this.guarded('expired QR not closed', () => this.o.ledger.closeSale(sale.tr, 'expired', 'QR lifetime over'))) return;
     this.o.log.info({ tr: sale.tr }, 'QR expired');
     this.showResult({ kind: 'expired', amount: sale.amount, tr: sale.tr });
     this.emit({ type: 'expired', tr: sale.tr, amount: sale.amount, ...ref(sale) });
@@ -199,8 +241,12 @@ export class Counter implements CounterPort {
     const current = this.showing?.sale;
     if (!current) return Promise.reject(new InputError('tr', 'no sale is on screen'));
     if (tr !== undefined && tr !== current.tr) return Promise.reject(new InputError('tr', `${tr} is not the sale on screen`));
+    try {
+      this.recording('cancel not recorded', () => this.o.ledger.closeSale(current.tr, 'cancelled', 'clerk'));
+    } catch (err) {
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+    }
     this.clearShowing();
-    this.o.ledger.closeSale(current.tr, 'cancelled', 'clerk');
     this.o.log.info({ tr: current.tr }, 'sale cancelled');
     this.showResult({ kind: 'cancelled', amount: current.amount, tr: current.tr });
     this.emit({ type: 'cancelled', tr: current.tr, amount: current.amount, reason: 'clerk', ...ref(current) });
@@ -216,11 +262,17 @@ export class Counter implements CounterPort {
     }, this.settings.sale.resultSeconds * 1000 * holdFactor);
   }
 
+  /** The idle screen, or the fault screen while sales are paused. */
   showIdle(): void {
-    this.o.lcd.show({ kind: 'idle', payeeName: this.settings.payee.name, deviceId: this.settings.deviceId });
+    if (this.fault) this.o.lcd.show({ kind: 'fault', fault: 'storage', deviceId: this.settings.deviceId });
+    else this.o.lcd.show({ kind: 'idle', payeeName: this.settings.payee.name, deviceId: this.settings.deviceId });
   }
 
-  /** A `collect` request from the backend. Bad requests are logged and counted, never shown. */
+  /**
+   * A `collect` request from the backend. Bad requests are logged and
+   * counted, never shown. Throws StorageFault while the ledger cannot be
+   * written, so that the request stays with the broker.
+   */
   handleCollect(payload: Buffer): void {
     let request: SaleRequest;
     let id: string;
@@ -235,52 +287,56 @@ export class Counter implements CounterPort {
     const known = this.o.ledger.findSaleByCollectId(id);
     if (known) {
       // Redelivery or a retry by the backend: the same sale, never a second QR.
-      if (known.state === 'showing') this.postQr(known);
+      if (known.state === 'showing') this.recording('qr not queued', () => this.postQr(known));
       this.o.log.info({ id, tr: known.tr, state: known.state }, 'collect request already handled');
       return;
     }
     try {
       this.issue(request, id);
     } catch (err) {
+      if (!(err instanceof InputError)) throw err;
       this.rejected.collects++;
       this.rejected.lastReason = `collect: ${describeError(err)}`;
-      if (!(err instanceof InputError)) throw err;
       this.o.log.warn({ id, reason: err.message }, 'collect request refused');
     }
   }
 
   /**
-   * A `payment` confirmation. Everything up to the ledger commit happens
-   * before this returns, so the broker's acknowledgement (sent after) never
-   * covers a confirmation the device could still lose.
+   * A `payment` confirmation. It returns only once the confirmation is
+   * committed to the ledger (or its rejection, or its duplicate receipt, is
+   * recorded); the broker's acknowledgement, sent after, never covers a
+   * confirmation the device could still lose. When the ledger cannot be
+   * written it throws StorageFault and nothing is acknowledged.
    */
   handlePayment(payload: Buffer): void {
-    let c;
-    try {
-      c = checkConfirmation(payload, {
-        deviceId: this.settings.deviceId,
-        keys: this.o.config.notifierKeys,
-        issued: (tr) => this.o.ledger.findSale(tr) !== undefined,
-      });
-    } catch (err) {
-      if (!(err instanceof Rejection)) throw err;
-      this.reject(err, payload);
-      return;
-    }
-    const payer = maskPayer(c.payer);
-    const { record, fresh } = this.o.ledger.acceptPayment({ utr: c.utr, tr: c.tr, status: c.status, amount: c.amount, payer, paidAt: c.paidAt });
-    if (!fresh) {
-      this.o.log.info({ tr: c.tr, utr: c.utr }, 'duplicate confirmation acknowledged, not announced again');
-      this.o.outbox.post('receipt', this.receipt(c.tr, c.utr, 'duplicate'));
-      return;
-    }
-    this.accepted(record);
+    const accepted = this.recording('confirmation not recorded', () => {
+      let c;
+      try {
+        c = checkConfirmation(payload, {
+          deviceId: this.settings.deviceId,
+          keys: this.o.config.notifierKeys,
+          issued: (tr) => this.o.ledger.findSale(tr) !== undefined,
+        });
+      } catch (err) {
+        if (!(err instanceof Rejection)) throw err;
+        this.reject(err, payload);
+        return undefined;
+      }
+      const payer = maskPayer(c.payer);
+      const { record, fresh } = this.o.ledger.acceptPayment({ utr: c.utr, tr: c.tr, status: c.status, amount: c.amount, payer, paidAt: c.paidAt });
+      if (!fresh) {
+        this.o.outbox.post('receipt', this.receipt(c.tr, c.utr, 'duplicate'));
+        this.o.log.info({ tr: c.tr, utr: c.utr }, 'duplicate confirmation acknowledged, not announced again');
+        return undefined;
+      }
+      return record;
+    });
+    // Whatever was recorded above is proof the ledger can be written.
+    this.storageWorks();
+    if (accepted) this.accepted(accepted);
   }
 
   private reject(rejection: Rejection, payload: Buffer): void {
-    this.rejected.confirmations++;
-    this.rejected.lastReason = rejection.message;
-    this.o.log.warn({ reason: rejection.message, tr: rejection.tr, utr: rejection.utr, bytes: payload.length }, 'confirmation rejected');
     this.o.ledger.recordRejection(
       {
         reason: rejection.message,
@@ -290,57 +346,166 @@ export class Counter implements CounterPort {
         sha256: digest(payload),
         excerpt: payload.subarray(0, 256).toString('utf8').replace(/[^\x20-\x7e]/g, '?'),
       },
-      { topic: 'receipt', payload: JSON.stringify(this.receipt(rejection.tr ?? null, rejection.utr ?? null, 'rejected', rejection.message)) },
+      queuedMessage('receipt', this.receipt(rejection.tr ?? null, rejection.utr ?? null, 'rejected', rejection.message)),
     );
-    this.o.outbox.flush();
+    this.rejected.confirmations++;
+    this.rejected.lastReason = rejection.message;
+    this.o.log.warn({ reason: rejection.message, tr: rejection.tr, utr: rejection.utr, bytes: payload.length }, 'confirmation rejected');
+    this.flushOutbox();
   }
 
   private accepted(record: PaymentRecord): void {
     const current = this.showing?.sale;
     const wasOnScreen = current?.tr === record.tr;
     if (wasOnScreen) this.clearShowing();
-    const sale = this.o.ledger.findSale(record.tr);
+    const sale = this.guarded('sale not read for its reference', () => this.o.ledger.findSale(record.tr));
     const saleRef = sale ? ref(sale) : {};
     if (record.status === 'SUCCESS') {
       this.o.log.info(
         { tr: record.tr, utr: record.utr, amount: formatWireAmount(record.amount), asked: formatWireAmount(record.asked), late: record.late, mismatch: record.mismatch },
         record.mismatch ? 'payment received, amount differs from the QR' : 'payment received',
       );
-      if (wasOnScreen || !this.showing) {
-        const screen: Screen = record.mismatch
-          ? { kind: 'mismatch', asked: record.asked, received: record.amount, utr: record.utr, ...(record.payer ? { payer: record.payer } : {}) }
-          : { kind: 'paid', amount: record.amount, utr: record.utr, late: record.late, ...(record.payer ? { payer: record.payer } : {}) };
-        this.showResult(screen, record.mismatch ? MISMATCH_HOLD_FACTOR : 1);
-      }
+      if (wasOnScreen || !this.showing) this.showPayment(record);
       this.emit({ type: 'paid', tr: record.tr, utr: record.utr, amount: record.amount, asked: record.asked, mismatch: record.mismatch, late: record.late, ...saleRef });
     } else {
       this.o.log.info({ tr: record.tr, utr: record.utr }, 'payment failed');
-      if (wasOnScreen || !this.showing) this.showResult({ kind: 'failed', amount: record.asked, tr: record.tr });
+      if (wasOnScreen || !this.showing) this.showPayment(record);
       this.emit({ type: 'failed', tr: record.tr, utr: record.utr, amount: record.amount, ...saleRef });
     }
     this.announce(record);
   }
 
-  /** Speaks, then marks announced and queues the receipt in one transaction. */
+  private showPayment(record: PaymentRecord): void {
+    const payer = record.payer ? { payer: record.payer } : {};
+    if (record.status === 'FAILED') this.showResult({ kind: 'failed', amount: record.asked, tr: record.tr });
+    else if (record.mismatch) this.showResult({ kind: 'mismatch', asked: record.asked, received: record.amount, utr: record.utr, ...payer }, MISMATCH_HOLD_FACTOR);
+    else this.showResult({ kind: 'paid', amount: record.amount, utr: record.utr, late: record.late, ...payer });
+  }
+
+  /**
+   * Speaks, then marks announced and queues the receipt in one
+   * transaction. Throws nothing: a mark that cannot be written is retried
+   * when the ledger works, and if the device stops first, the next boot
+   * says the payment again.
+   */
   private announce(record: PaymentRecord): void {
     const announcement: Announcement = record.status === 'SUCCESS' ? { kind: 'payment', amount: record.amount } : { kind: 'payment-failed' };
     this.announcing++;
-    this.o.announcer
+    void this.o.announcer
       .announce(announcement)
       .then(
-        () => {
-          this.o.ledger.markAnnounced(record.utr, { topic: 'receipt', payload: JSON.stringify(this.receipt(record.tr, record.utr, 'announced')) });
-          this.o.outbox.flush();
-        },
+        () => this.spoken(record),
         (err: unknown) => {
-          // Left unannounced in the ledger: the next boot tries again rather
-          // than pretending the customer heard it.
-          this.o.log.error({ utr: record.utr, err }, 'announcement failed; it will be retried at the next start');
+          // The announcer refuses only once it is closed (the device is
+          // stopping); the payment stays unannounced for the next boot.
+          this.o.log.error({ utr: record.utr, err }, 'announcement not spoken; it will be tried at the next start');
         },
       )
       .finally(() => {
         this.announcing--;
       });
+  }
+
+  /** After the sentence: the mark and the receipt, in one transaction. Throws nothing. */
+  private spoken(record: PaymentRecord): void {
+    try {
+      this.o.ledger.markAnnounced(record.utr, queuedMessage('receipt', this.receipt(record.tr, record.utr, 'announced')));
+      this.unmarked.delete(record.utr);
+    } catch (err) {
+      this.unmarked.set(record.utr, record);
+      if (isStorageFailure(err)) this.storageFailed(err, 'announcement not marked');
+      else this.o.log.error({ utr: record.utr, err }, 'announcement not marked; the next start will say it again');
+      return;
+    }
+    this.flushOutbox();
+  }
+
+  private flushOutbox(): void {
+    try {
+      this.o.outbox.flush();
+    } catch (err) {
+      this.o.log.warn({ err }, 'outbox not flushed; it is flushed again on the next message or connection');
+    }
+  }
+
+  /**
+   * Runs ledger writes for a message or a request: when the ledger cannot
+   * be written, sales are paused and StorageFault is thrown, so that the
+   * caller refuses (serial link) or leaves the message unacknowledged
+   * (broker link).
+   */
+  private recording<T>(what: string, work: () => T): T {
+    try {
+      return work();
+    } catch (err) {
+      if (!isStorageFailure(err)) throw err;
+      this.storageFailed(err, what);
+      throw new StorageFault(`sales are paused: the ledger cannot be written (${describeError(err)})`, { cause: err });
+    }
+  }
+
+  /** Runs ledger writes nobody waits on; a storage failure pauses sales. Returns undefined if the work failed. */
+  private guarded<T>(what: string, work: () => T): T | undefined {
+    try {
+      return work();
+    } catch (err) {
+      if (isStorageFailure(err)) this.storageFailed(err, what);
+      else this.o.log.error({ err }, what);
+      return undefined;
+    }
+  }
+
+  /** The ledger could not be written: pause sales, once per fault. */
+  private storageFailed(err: unknown, what: string): void {
+    if (this.fault) {
+      this.o.log.debug({ err, what }, 'the ledger still cannot be written');
+      return;
+    }
+    this.fault = { since: this.o.clock.now() };
+    this.o.log.error({ err, what }, 'the ledger cannot be written; sales are paused until it can');
+    if (this.showing) {
+      this.paused = this.showing.sale;
+      this.clearShowing();
+    }
+    // A result already up (say, the payment just received) stays for its
+    // time; the fault screen follows it.
+    if (!this.resultTimer) this.showIdle();
+    if (this.settings.announce.prompts) {
+      this.o.announcer.announce({ kind: 'fault', fault: 'storage' }).catch((e: unknown) => this.o.log.debug({ err: e }, 'fault prompt not spoken'));
+    }
+    this.scheduleProbe();
+  }
+
+  private scheduleProbe(): void {
+    const fault = this.fault;
+    if (!fault || this.stopped) return;
+    fault.probe = this.o.clock.setTimeout(() => {
+      fault.probe = undefined;
+      if (this.fault !== fault || this.stopped) return;
+      try {
+        this.o.ledger.probeWrite();
+      } catch (err) {
+        this.o.log.debug({ err }, 'the ledger still cannot be written');
+        this.scheduleProbe();
+        return;
+      }
+      this.storageWorks();
+    }, this.probeBackoff.next());
+  }
+
+  /** The ledger can be written again: resume sales and finish what could not be written. */
+  private storageWorks(): void {
+    const fault = this.fault;
+    if (!fault) return;
+    this.fault = undefined;
+    this.o.clock.clearTimeout(fault.probe);
+    this.probeBackoff.reset();
+    this.o.log.info({ pausedForMs: this.o.clock.now() - fault.since }, 'the ledger can be written again; sales resume');
+    for (const record of [...this.unmarked.values()]) {
+      this.spoken(record);
+      if (this.fault) return;
+    }
+    this.guarded('sales left on screen not closed', () => this.restoreScreen());
   }
 
   private receipt(tr: string | null, utr: string | null, outcome: DeviceTopics['receipt']['outcome'], reason?: string): DeviceTopics['receipt'] {
@@ -368,6 +533,8 @@ export class Counter implements CounterPort {
   }
 
   stop(): void {
+    this.stopped = true;
+    this.o.clock.clearTimeout(this.fault?.probe);
     this.clearShowing();
     this.o.clock.clearTimeout(this.resultTimer);
     this.resultTimer = undefined;
