@@ -322,6 +322,7 @@ export class Device {
       language: this.settings.language,
       link: { state: this.link.state, reconnects: this.link.reconnects },
       rejected: health.rejected,
+      announcements: health.announcements,
     };
   }
 

@@ -154,7 +154,7 @@ describe('ledger', () => {
     const db = new Database(path);
     db.pragma('user_version = 99');
     db.close();
-    expect(() => new Ledger(path, clock)).toThrow('ledger schema version 99 is newer than this firmware understands (1)');
+    expect(() => new Ledger(path, clock)).toThrow('ledger schema version 99 is newer than this firmware understands (2)');
     ledger = new Ledger(':memory:', clock);
   });
 });

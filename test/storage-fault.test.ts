@@ -5,6 +5,7 @@
  * real Counter, Ledger (with writes that fail on demand), Outbox and
  * Announcer, on a manual clock.
  */
+import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Announcer } from '../core/announce/announcer.js';
 import { RequestDispatcher } from '../core/billing/dispatcher.js';
@@ -12,15 +13,16 @@ import { ManualClock } from '../core/clock.js';
 import { loadConfig, type DeviceConfig } from '../core/config.js';
 import { StorageFault } from '../core/errors.js';
 import { signConfirmation } from '../core/payment/confirmation.js';
+import { Ledger } from '../core/payment/ledger.js';
 import { Outbox } from '../core/payment/outbox.js';
 import type { Speaker, Utterance } from '../core/ports/speaker.js';
 import { paise } from '../core/money.js';
-import { Counter } from '../core/sale/counter.js';
+import { Counter, MAX_ANNOUNCE_ATTEMPTS } from '../core/sale/counter.js';
 import { Lcd } from '../core/sale/lcd.js';
 import { FailingLedger } from './support/failing-ledger.js';
 import { deviceFixture, type DeviceFixture } from './support/fixtures.js';
 import { recordingLogger, type LogLine } from './support/log-lines.js';
-import { FakePublisher, RecordingDisplay, settle } from './support/stand-ins.js';
+import { FakePublisher, RecordingDisplay, ScriptedAnnouncer, settle } from './support/stand-ins.js';
 
 const FAULT_PROMPT = 'Payments cannot be recorded. New sales are paused';
 const PAUSED = 'the ledger cannot be written; sales are paused until it can';
@@ -53,11 +55,11 @@ let lines: LogLine[];
 let unhandled: unknown[];
 const onUnhandled = (reason: unknown) => unhandled.push(reason);
 
-function build(): Counter {
+function build(announcer?: ScriptedAnnouncer): Counter {
   const { log, lines: logged } = recordingLogger();
   lines = logged;
   const lcd = new Lcd(display, clock, log, () => config.settings.language, { kind: 'boot', firmware: 'test', deviceId: 'MYS01' });
-  const voice = new Announcer({ speaker, volumeStore: { loadVolume: () => 5, saveVolume: () => undefined }, language: () => 'en', log, clock });
+  const voice = announcer ?? new Announcer({ speaker, volumeStore: { loadVolume: () => 5, saveVolume: () => undefined }, language: () => 'en', log, clock });
   return new Counter({ config, ledger, lcd, announcer: voice, outbox: new Outbox(ledger, publisher, log), clock, log, firmware: 'test' });
 }
 
@@ -189,13 +191,14 @@ describe('a confirmation the ledger cannot commit', () => {
 });
 
 describe('nothing after a commit crashes the device', () => {
-  it('a mark that cannot be written after speaking: no unhandled rejection, marked when the ledger works', async () => {
+  it('a mark that cannot be written after speaking: no unhandled rejection, counted once, marked when the ledger works', async () => {
     const sale = await counter.startSale({ amount: paise(25000), source: 'serial' });
     ledger.failOnly.add('markAnnounced');
     counter.handlePayment(pay(sale.tr));
     await settled();
     expect(unhandled).toEqual([]);
     expect(speaker.said).toEqual(['Received two hundred fifty rupees', FAULT_PROMPT]);
+    expect(ledger.announcementAttempts('UTR1')).toBe(1);
     expect(ledger.findPayment('UTR1')?.announced).toBe(false);
     // The Paid screen stays its time, then the fault screen.
     expect(display.last?.screen.kind).toBe('paid');
@@ -226,4 +229,97 @@ describe('nothing after a commit crashes the device', () => {
     expect(ledger.unsentCount()).toBe(0);
   });
 
+  it('a start of speaking that cannot be counted waits for the ledger, then is spoken once', async () => {
+    const sale = await counter.startSale({ amount: paise(25000), source: 'serial' });
+    ledger.failOnly.add('countAnnouncementAttempt');
+    counter.handlePayment(pay(sale.tr));
+    await settled();
+    expect(speaker.said).toEqual([FAULT_PROMPT]);
+    expect(ledger.findPayment('UTR1')?.announced).toBe(false);
+    ledger.failOnly.clear();
+    clock.advance(2_000);
+    await settled();
+    expect(speaker.said).toEqual([FAULT_PROMPT, 'Received two hundred fifty rupees']);
+    expect(ledger.announcementAttempts('UTR1')).toBe(1);
+    expect(publisher.on('receipt')).toMatchObject([{ outcome: 'announced' }]);
+  });
+});
+
+describe('announcing again at boot, a fixed number of times', () => {
+  it(`says a payment whose mark never landed at each boot, at most ${MAX_ANNOUNCE_ATTEMPTS} starts in all, then shows it and flags it`, async () => {
+    let announcer = new ScriptedAnnouncer();
+    announcer.manual = true;
+    counter.stop();
+    counter = build(announcer);
+    counter.boot();
+    const sale = await counter.startSale({ amount: paise(12345), source: 'serial' });
+    counter.handlePayment(pay(sale.tr, 'UTR9', '123.45'));
+    const starts = () => announcer.inProgress;
+    let total = starts();
+
+    // Power lost mid-sentence, every time: the same ledger file opened again.
+    for (let boot = 1; boot <= 4; boot++) {
+      counter.stop();
+      ledger.close();
+      ledger = new FailingLedger(config.ledgerPath, clock);
+      announcer = new ScriptedAnnouncer();
+      announcer.manual = true;
+      counter = build(announcer);
+      counter.boot();
+      await settled();
+      total += starts();
+    }
+    expect(total).toBe(MAX_ANNOUNCE_ATTEMPTS);
+    expect(ledger.announcementAttempts('UTR9')).toBe(MAX_ANNOUNCE_ATTEMPTS);
+    expect(ledger.pendingAnnouncements()).toEqual([]);
+    expect(ledger.findPayment('UTR9')?.announced).toBe(true);
+    expect(publisher.on('receipt')).toMatchObject([{ outcome: 'announced', utr: 'UTR9' }]);
+  });
+
+  it('the boot that gives up shows the payment, says nothing, and counts it for telemetry', async () => {
+    let announcer = new ScriptedAnnouncer();
+    announcer.manual = true;
+    counter.stop();
+    counter = build(announcer);
+    counter.boot();
+    const sale = await counter.startSale({ amount: paise(12345), source: 'serial' });
+    counter.handlePayment(pay(sale.tr, 'UTR9', '123.45'));
+    for (let boot = 1; boot < MAX_ANNOUNCE_ATTEMPTS; boot++) {
+      counter.stop();
+      ledger.close();
+      ledger = new FailingLedger(config.ledgerPath, clock);
+      counter = build(announcer);
+      counter.boot();
+    }
+    counter.stop();
+    ledger.close();
+    ledger = new FailingLedger(config.ledgerPath, clock);
+    announcer = new ScriptedAnnouncer();
+    counter = build(announcer);
+    counter.boot();
+    await settled();
+    expect(announcer.spoken).toEqual([]);
+    expect(display.last?.screen).toEqual({ kind: 'paid', amount: 12345, utr: 'UTR9', late: false });
+    expect(counter.health().announcements).toEqual({ givenUp: 1 });
+    expect(lines.filter((l) => l.msg === 'payment announced too often without the end being recorded; shown, not said again')).toHaveLength(1);
+  });
+
+  it('a ledger from before the count opens with every payment at no starts yet', async () => {
+    const sale = await counter.startSale({ amount: paise(100), source: 'serial' });
+    ledger.failOnly.add('markAnnounced');
+    counter.handlePayment(pay(sale.tr));
+    await settled();
+    counter.stop();
+    ledger.close();
+    // What the previous firmware left: schema 1, no count columns.
+    const old = new Database(config.ledgerPath);
+    old.exec('ALTER TABLE payments DROP COLUMN announce_attempts; ALTER TABLE payments DROP COLUMN announce_given_up_at; PRAGMA user_version = 1;');
+    old.close();
+    const reopened = new Ledger(config.ledgerPath, clock);
+    expect(reopened.announcementAttempts('UTR1')).toBe(0);
+    expect(reopened.pendingAnnouncements().map((p) => p.utr)).toEqual(['UTR1']);
+    reopened.close();
+    ledger = new FailingLedger(config.ledgerPath, clock);
+    counter = build();
+  });
 });

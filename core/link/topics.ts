@@ -37,6 +37,8 @@ export interface Telemetry {
   language: string;
   link: { state: string; reconnects: number };
   rejected: { confirmations: number; collects: number; lastReason: string | null };
+  /** Payments whose announcement was given up at boot since start: speaking began too often without its end being recorded. */
+  announcements: { givenUp: number };
 }
 
 export type DeviceTopic = keyof DeviceTopics;

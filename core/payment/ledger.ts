@@ -55,7 +55,7 @@ export interface NewSale {
   expiresAt: number;
 }
 
-const SCHEMA_VERSION = 1;
+const SCHEMA_VERSION = 2;
 
 const MIGRATIONS: readonly string[] = [
   `CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -107,6 +107,10 @@ const MIGRATIONS: readonly string[] = [
      sent_at INTEGER
    );
    CREATE INDEX outbox_unsent ON outbox(id) WHERE sent_at IS NULL;`,
+  // How often speaking each payment has started, so that a payment whose
+  // end of speech is never recorded is not announced at every boot for ever.
+  `ALTER TABLE payments ADD COLUMN announce_attempts INTEGER NOT NULL DEFAULT 0;
+   ALTER TABLE payments ADD COLUMN announce_given_up_at INTEGER;`,
 ];
 
 interface SaleRow {
@@ -384,6 +388,44 @@ export class Ledger {
     this.db.transaction(() => {
       upsert.run(Buffer.alloc(PROBE_BYTES));
       upsert.run(String(this.clock.now()));
+    })();
+  }
+
+  // ── Announcement attempts ─────────────────────────────────────────────
+  //
+  // A payment's sentence may start and never be marked finished: the power
+  // goes mid-sentence, or the process dies before the mark. The boot
+  // sequence then says it again. Each start is counted here before the
+  // speaker begins, so the counter can stop after a fixed number of starts
+  // instead of repeating the amount at every boot.
+
+  /** Counts one more start of speaking for a payment; returns the starts so far, this one included. */
+  countAnnouncementAttempt(utr: string): number {
+    return this.db.transaction(() => {
+      this.db.prepare(`UPDATE payments SET announce_attempts = announce_attempts + 1 WHERE utr = ?`).run(utr);
+      return this.announcementAttempts(utr);
+    })();
+  }
+
+  /** How many times speaking this payment has started. */
+  announcementAttempts(utr: string): number {
+    const row = this.db.prepare(`SELECT announce_attempts AS n FROM payments WHERE utr = ?`).get(utr) as { n: number } | undefined;
+    return row?.n ?? 0;
+  }
+
+  /**
+   * Stops announcing a payment: marks it announced, notes that this was a
+   * giving up, and queues its receipt, atomically. Returns false if it was
+   * already marked.
+   */
+  giveUpAnnouncement(utr: string, receipt: { topic: string; payload: string }): boolean {
+    return this.db.transaction(() => {
+      const now = this.clock.now();
+      const result = this.db
+        .prepare(`UPDATE payments SET announced = 1, announced_at = ?, announce_given_up_at = ? WHERE utr = ? AND announced = 0`)
+        .run(now, now, utr);
+      if (result.changes === 1) this.enqueue(receipt.topic, receipt.payload);
+      return result.changes === 1;
     })();
   }
 }

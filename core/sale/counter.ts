@@ -45,6 +45,13 @@ export interface CounterOptions {
 const COLLECT_ID_PATTERN = /^[A-Za-z0-9._:-]{1,64}$/;
 /** A mismatch needs the clerk's attention, so it stays up longer than a plain result. */
 const MISMATCH_HOLD_FACTOR = 3;
+/**
+ * Starts of speaking per payment, across boots, before the counter stops
+ * trying. A start is counted in the ledger before the speaker begins; only
+ * a start whose end was never recorded (power lost mid-sentence, the
+ * process gone before the mark) leads to another.
+ */
+export const MAX_ANNOUNCE_ATTEMPTS = 3;
 
 interface ShowingSale {
   sale: SaleSnapshot;
@@ -59,7 +66,8 @@ interface ShowingSale {
  * A confirmation is verified, committed to the ledger, shown, reported to
  * listeners (the billing PC), announced, marked announced, and only then
  * receipted. A power cut before the mark is finished at the next boot,
- * which says the payment again.
+ * which says the payment again; the starts of speaking are counted in the
+ * ledger and stop at MAX_ANNOUNCE_ATTEMPTS.
  *
  * When the ledger cannot be written (disk full, read-only, failing), the
  * counter pauses sales: the fault screen goes up, the prompt is spoken
@@ -77,11 +85,14 @@ export class Counter implements CounterPort {
   private readonly listeners = new Set<(event: CounterEvent) => void>();
   private announcing = 0;
   private readonly rejected = { confirmations: 0, collects: 0, lastReason: null as string | null };
+  private givenUp = 0;
   /** Set while the ledger cannot be written. */
   private fault?: { since: number; probe?: TimerHandle | undefined } | undefined;
   private readonly probeBackoff = new Backoff(1000, 30_000);
   /** The QR that was on screen when the fault began; put back (if still valid) when it ends. */
   private paused?: SaleSnapshot | undefined;
+  /** Committed payments whose start of speaking could not be counted: spoken when the ledger can be written. */
+  private readonly waitingForStorage = new Map<string, PaymentRecord>();
   /** Payments spoken whose mark could not be written: marked when the ledger can be written. */
   private readonly unmarked = new Map<string, PaymentRecord>();
   private stopped = false;
@@ -92,12 +103,19 @@ export class Counter implements CounterPort {
     return this.o.config.settings;
   }
 
-  /** Finishes what the last run left: resumes a QR still valid, announces accepted payments not yet announced. */
+  /**
+   * Finishes what the last run left: resumes a QR still valid, announces
+   * accepted payments not yet announced, and gives up (shows, does not say)
+   * those already started MAX_ANNOUNCE_ATTEMPTS times.
+   */
   boot(): void {
     this.guarded('sales left on screen not closed', () => this.restoreScreen());
     const pending = this.o.ledger.pendingAnnouncements();
     if (pending.length) this.o.log.warn({ count: pending.length }, 'announcing payments accepted before the last stop');
-    for (const record of pending) this.announce(record);
+    for (const record of pending) {
+      if (this.o.ledger.announcementAttempts(record.utr) >= MAX_ANNOUNCE_ATTEMPTS) this.giveUp(record);
+      else this.announce(record);
+    }
   }
 
   /**
@@ -383,12 +401,24 @@ export class Counter implements CounterPort {
   }
 
   /**
-   * Speaks, then marks announced and queues the receipt in one
-   * transaction. Throws nothing: a mark that cannot be written is retried
-   * when the ledger works, and if the device stops first, the next boot
-   * says the payment again.
+   * Counts the start in the ledger, speaks, then marks announced and queues
+   * the receipt in one transaction. Throws nothing: a start that cannot be
+   * counted waits for the ledger (speaking uncounted could repeat at every
+   * boot); a mark that cannot be written is retried when the ledger works,
+   * and if the device stops first, the next boot says the payment again.
    */
   private announce(record: PaymentRecord): void {
+    try {
+      this.o.ledger.countAnnouncementAttempt(record.utr);
+    } catch (err) {
+      if (isStorageFailure(err)) {
+        this.waitingForStorage.set(record.utr, record);
+        this.storageFailed(err, 'announcement not started');
+      } else {
+        this.o.log.error({ utr: record.utr, err }, 'announcement not started; it will be tried at the next start');
+      }
+      return;
+    }
     const announcement: Announcement = record.status === 'SUCCESS' ? { kind: 'payment', amount: record.amount } : { kind: 'payment-failed' };
     this.announcing++;
     void this.o.announcer
@@ -417,6 +447,25 @@ export class Counter implements CounterPort {
       else this.o.log.error({ utr: record.utr, err }, 'announcement not marked; the next start will say it again');
       return;
     }
+    this.flushOutbox();
+  }
+
+  /**
+   * A payment whose speaking has started MAX_ANNOUNCE_ATTEMPTS times without
+   * its end being recorded: shown, receipted, counted for telemetry, never
+   * said again.
+   */
+  private giveUp(record: PaymentRecord): void {
+    this.o.log.error(
+      { tr: record.tr, utr: record.utr, amount: formatWireAmount(record.amount), attempts: MAX_ANNOUNCE_ATTEMPTS },
+      'payment announced too often without the end being recorded; shown, not said again',
+    );
+    const marked = this.guarded('announcement not given up', () =>
+      this.o.ledger.giveUpAnnouncement(record.utr, queuedMessage('receipt', this.receipt(record.tr, record.utr, 'announced'))),
+    );
+    if (!marked) return;
+    this.givenUp++;
+    if (!this.showing) this.showPayment(record);
     this.flushOutbox();
   }
 
@@ -505,6 +554,11 @@ export class Counter implements CounterPort {
       this.spoken(record);
       if (this.fault) return;
     }
+    for (const record of [...this.waitingForStorage.values()]) {
+      this.waitingForStorage.delete(record.utr);
+      this.announce(record);
+      if (this.fault) return;
+    }
     this.guarded('sales left on screen not closed', () => this.restoreScreen());
   }
 
@@ -528,8 +582,12 @@ export class Counter implements CounterPort {
   }
 
   /** Numbers for telemetry. */
-  health(): { announcing: number; rejected: { confirmations: number; collects: number; lastReason: string | null } } {
-    return { announcing: this.announcing, rejected: { ...this.rejected } };
+  health(): {
+    announcing: number;
+    rejected: { confirmations: number; collects: number; lastReason: string | null };
+    announcements: { givenUp: number };
+  } {
+    return { announcing: this.announcing, rejected: { ...this.rejected }, announcements: { givenUp: this.givenUp } };
   }
 
   stop(): void {

@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 import { Ledger } from '../../core/payment/ledger.js';
 
-type Write = 'issueSale' | 'closeSale' | 'acceptPayment' | 'markAnnounced' | 'recordRejection' | 'enqueue' | 'markSent' | 'probeWrite';
+type Write = 'issueSale' | 'closeSale' | 'acceptPayment' | 'markAnnounced' | 'recordRejection' | 'enqueue' | 'markSent' | 'countAnnouncementAttempt' | 'giveUpAnnouncement' | 'probeWrite';
 
 /**
  * A real ledger whose writes fail on demand the way better-sqlite3 fails
@@ -54,6 +54,16 @@ export class FailingLedger extends Ledger {
   override markSent(...args: Parameters<Ledger['markSent']>): void {
     this.check('markSent');
     super.markSent(...args);
+  }
+
+  override countAnnouncementAttempt(...args: Parameters<Ledger['countAnnouncementAttempt']>): number {
+    this.check('countAnnouncementAttempt');
+    return super.countAnnouncementAttempt(...args);
+  }
+
+  override giveUpAnnouncement(...args: Parameters<Ledger['giveUpAnnouncement']>): boolean {
+    this.check('giveUpAnnouncement');
+    return super.giveUpAnnouncement(...args);
   }
 
   override probeWrite(): void {
