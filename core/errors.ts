@@ -18,3 +18,13 @@ export function describeError(err: unknown): string {
   if (err instanceof Error) return err.message;
   return String(err);
 }
+
+/**
+ * A refusal because the device's ledger cannot be written (disk full,
+ * read-only, failing): sales are paused, since a sale the device cannot
+ * record must not be payable. Goes away by itself when the ledger can be
+ * written again.
+ */
+export class StorageFault extends Error {
+  override readonly name = 'StorageFault';
+}

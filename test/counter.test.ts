@@ -264,11 +264,21 @@ describe('exactly-once announcement across a stop', () => {
     expect(announcer.spoken).toEqual([]);
   });
 
-  it('leaves a payment unannounced when the speaker fails, for the next boot', async () => {
+  it('marks a payment announced when the speaker failed and the chime sounded in its place', async () => {
     announcer.manual = true;
     const sale = await counter.startSale({ amount: paise(100), source: 'serial' });
     counter.handlePayment(pay(sale.tr, { amount: '1.00' }));
     announcer.failNext();
+    await settle();
+    expect(announcer.chimed).toEqual([{ kind: 'payment', amount: 100 }]);
+    expect(ledger.pendingAnnouncements()).toEqual([]);
+    expect(publisher.on('receipt')).toMatchObject([{ outcome: 'announced', utr: 'UTR1' }]);
+  });
+
+  it('leaves a payment unannounced, for the next boot, when the announcer is already closed', async () => {
+    const sale = await counter.startSale({ amount: paise(100), source: 'serial' });
+    announcer.close();
+    counter.handlePayment(pay(sale.tr, { amount: '1.00' }));
     await settle();
     expect(ledger.pendingAnnouncements().map((p) => p.utr)).toEqual(['UTR1']);
     expect(publisher.on('receipt')).toEqual([]);

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../core/clock.js';
 import type { LinkState } from '../core/link/link-state.js';
-import type { DeviceTopic } from '../core/link/topics.js';
+import type { OutboundTopic } from '../core/link/topics.js';
 import { silentLogger } from '../core/log.js';
 import { Ledger } from '../core/payment/ledger.js';
 import { Outbox, type Publisher } from '../core/payment/outbox.js';
@@ -16,7 +16,7 @@ class SlowBroker implements Publisher {
   state: LinkState = 'online';
   readonly waiting: { payload: string; ack: () => void; fail: (err: Error) => void }[] = [];
 
-  publish(_topic: DeviceTopic, payload: string): Promise<void> {
+  publishQueued(_topic: OutboundTopic, payload: string): Promise<void> {
     return new Promise((ack, fail) => this.waiting.push({ payload, ack, fail }));
   }
 

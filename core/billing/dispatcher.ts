@@ -1,6 +1,6 @@
 import { formatIst, type Clock } from '../clock.js';
 import { ClockNotSetError, type CounterPort } from '../sale/counter-port.js';
-import { InputError, describeError } from '../errors.js';
+import { InputError, StorageFault, describeError } from '../errors.js';
 import type { Logger } from '../log.js';
 import {
   EVENTS_PER_REPLY,
@@ -128,6 +128,9 @@ export class RequestDispatcher {
     }
     // Passes by itself: the billing PC may try again once the device's clock is set.
     if (err instanceof ClockNotSetError) return { id: request.id, ok: false, op: request.op, code: 'CLOCK_NOT_SET', message: err.message };
+    if (err instanceof StorageFault) {
+      return { id: request.id, ok: false, op: request.op, code: 'STORAGE', message: err.message };
+    }
     this.log.error({ err, op: request.op, id: request.id }, 'billing request failed inside the counter');
     return {
       id: request.id,

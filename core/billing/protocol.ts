@@ -25,6 +25,7 @@ export const ERROR_CODES = [
   'BUSY',
   'TIMEOUT',
   'CLOCK_NOT_SET',
+  'STORAGE',
   'INTERNAL',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];

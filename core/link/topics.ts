@@ -37,12 +37,37 @@ export interface Telemetry {
   language: string;
   link: { state: string; reconnects: number };
   rejected: { confirmations: number; collects: number; lastReason: string | null };
+  /** Payments whose announcement was given up at boot since start: speaking began too often without its end being recorded. */
+  announcements: { givenUp: number };
 }
 
 export type DeviceTopic = keyof DeviceTopics;
 
 export const INBOUND_TOPICS = ['collect', 'payment', 'config/set'] as const satisfies readonly DeviceTopic[];
 export type InboundTopic = (typeof INBOUND_TOPICS)[number];
+
+/** How the device publishes each topic that is not inbound, as the contract's topic table says. */
+export const OUTBOUND_DELIVERY = {
+  qr: { qos: 1, retain: false },
+  receipt: { qos: 1, retain: false },
+  status: { qos: 1, retain: true },
+  telemetry: { qos: 0, retain: false },
+  'config/state': { qos: 1, retain: false },
+} as const satisfies Record<Exclude<DeviceTopic, InboundTopic>, { qos: 0 | 1; retain: boolean }>;
+export type OutboundTopic = keyof typeof OUTBOUND_DELIVERY;
+
+export function isOutboundTopic(topic: string): topic is OutboundTopic {
+  return Object.hasOwn(OUTBOUND_DELIVERY, topic);
+}
+
+/**
+ * A message for the ledger's outbox, serialized from the type its topic
+ * has: what is queued is what the topic map allows, and the outbox later
+ * sends these bytes unchanged.
+ */
+export function queuedMessage<T extends OutboundTopic>(topic: T, payload: DeviceTopics[T]): { topic: T; payload: string } {
+  return { topic, payload: JSON.stringify(payload) };
+}
 
 export function deviceTopic(prefix: string, deviceId: string, topic: DeviceTopic): string {
   return `${prefix}/${deviceId}/${topic}`;

@@ -164,6 +164,10 @@ const MIGRATIONS: readonly Migration[] = [
      body TEXT NOT NULL
    );
    CREATE INDEX sales_ref ON sales(ref) WHERE ref IS NOT NULL;`,
+  // How often speaking each payment has started, so that a payment whose
+  // end of speech is never recorded is not announced at every boot for ever.
+  `ALTER TABLE payments ADD COLUMN announce_attempts INTEGER NOT NULL DEFAULT 0;
+   ALTER TABLE payments ADD COLUMN announce_given_up_at INTEGER;`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
@@ -196,6 +200,8 @@ interface PaymentRow {
   announced: number;
 }
 
+/** What a storage probe writes: more than a payment and its receipt need, so a probe that passes means a payment can too. */
+const PROBE_BYTES = 32 * 1024;
 const DAY_MS = 24 * 60 * 60 * 1000;
 const HOUR_MS = 60 * 60 * 1000;
 
@@ -503,6 +509,59 @@ export class Ledger {
 
   close(): void {
     if (this.db.open) this.db.close();
+  }
+
+  /**
+   * A committed write about the size of a payment's: throws while the
+   * ledger cannot take one (disk full, read-only, failing, at its size
+   * limit). Within one transaction it stores PROBE_BYTES, which needs pages
+   * as a payment does, then only the time, which frees them again for the
+   * next probe or payment.
+   */
+  probeWrite(): void {
+    const upsert = this.db.prepare(`INSERT INTO meta (key, value) VALUES ('write_probe', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value`);
+    this.db.transaction(() => {
+      upsert.run(Buffer.alloc(PROBE_BYTES));
+      upsert.run(String(this.clock.now()));
+    })();
+  }
+
+  // ── Announcement attempts ─────────────────────────────────────────────
+  //
+  // A payment's sentence may start and never be marked finished: the power
+  // goes mid-sentence, or the process dies before the mark. The boot
+  // sequence then says it again. Each start is counted here before the
+  // speaker begins, so the counter can stop after a fixed number of starts
+  // instead of repeating the amount at every boot.
+
+  /** Counts one more start of speaking for a payment; returns the starts so far, this one included. */
+  countAnnouncementAttempt(utr: string): number {
+    return this.db.transaction(() => {
+      this.db.prepare(`UPDATE payments SET announce_attempts = announce_attempts + 1 WHERE utr = ?`).run(utr);
+      return this.announcementAttempts(utr);
+    })();
+  }
+
+  /** How many times speaking this payment has started. */
+  announcementAttempts(utr: string): number {
+    const row = this.db.prepare(`SELECT announce_attempts AS n FROM payments WHERE utr = ?`).get(utr) as { n: number } | undefined;
+    return row?.n ?? 0;
+  }
+
+  /**
+   * Stops announcing a payment: marks it announced, notes that this was a
+   * giving up, and queues its receipt, atomically. Returns false if it was
+   * already marked.
+   */
+  giveUpAnnouncement(utr: string, receipt: { topic: string; payload: string }): boolean {
+    return this.db.transaction(() => {
+      const now = this.clock.now();
+      const result = this.db
+        .prepare(`UPDATE payments SET announced = 1, announced_at = ?, announce_given_up_at = ? WHERE utr = ? AND announced = 0`)
+        .run(now, now, utr);
+      if (result.changes === 1) this.enqueue(receipt.topic, receipt.payload);
+      return result.changes === 1;
+    })();
   }
 
   // ── Billing events ────────────────────────────────────────────────────

@@ -1,7 +1,7 @@
 import type { LinkState } from '../link/link-state.js';
 import type { Ledger } from './ledger.js';
 import type { Logger } from '../log.js';
-import type { DeviceTopic } from '../link/topics.js';
+import { isOutboundTopic, queuedMessage, type DeviceTopics, type OutboundTopic } from '../link/topics.js';
 
 /** Messages handed to the broker at once; the next batch follows when these are acknowledged. */
 const BATCH = 200;
@@ -9,7 +9,8 @@ const BATCH = 200;
 /** What the outbox needs of the broker link. */
 export interface Publisher {
   readonly state: LinkState;
-  publish(topic: DeviceTopic, payload: string, options: { qos: 0 | 1; retain?: boolean }): Promise<void>;
+  /** Publishes a queued message as its topic's contract says; `json` is sent unchanged. */
+  publishQueued(topic: OutboundTopic, json: string): Promise<void>;
 }
 
 /**
@@ -30,8 +31,10 @@ export class Outbox {
     private readonly log: Logger,
   ) {}
 
-  post(topic: DeviceTopic, payload: unknown): void {
-    this.ledger.enqueue(topic, JSON.stringify(payload));
+  /** Queues a message in the ledger and sends what is waiting. Throws if the ledger cannot be written. */
+  post<T extends OutboundTopic>(topic: T, payload: DeviceTopics[T]): void {
+    const message = queuedMessage(topic, payload);
+    this.ledger.enqueue(message.topic, message.payload);
     this.flush();
   }
 
@@ -45,8 +48,13 @@ export class Outbox {
     if (this.link.state !== 'online') return;
     for (const message of this.ledger.unsent(BATCH)) {
       if (this.inFlight.has(message.id) || this.acknowledged.has(message.id)) continue;
+      const topic = message.topic;
+      if (!isOutboundTopic(topic)) {
+        this.log.error({ id: message.id, topic }, 'outbox message for a topic the device does not publish; left unsent');
+        continue;
+      }
       this.inFlight.add(message.id);
-      this.link.publish(message.topic as DeviceTopic, message.payload, { qos: 1 }).then(
+      this.link.publishQueued(topic, message.payload).then(
         () => {
           this.inFlight.delete(message.id);
           this.acknowledged.add(message.id);
@@ -85,8 +93,9 @@ export class Outbox {
     try {
       this.ledger.markSent(ids);
     } catch (err) {
-      // Not struck off, so sent again later: at least once, never lost.
-      this.log.error({ count: ids.length, err }, 'acknowledged outbox messages could not be struck off');
+      // Not struck off, so sent again later: at least once, never lost. A
+      // storage fault is logged once by the counter, not at every acknowledgement.
+      this.log.debug({ count: ids.length, err }, 'acknowledged outbox messages could not be struck off');
       return;
     }
     // A long outage can leave more than one batch waiting.

@@ -1,5 +1,6 @@
 import type { Screen } from '../ports/display.js';
 import type { Announcement } from '../announce/announcement.js';
+import { Backoff } from '../backoff.js';
 import type { Clock, TimerHandle } from '../clock.js';
 import { formatIst } from '../clock.js';
 import type { ClockTrust, ClockVerdict } from '../clock-trust.js';
@@ -15,7 +16,7 @@ import {
   type SaleRequest,
   type SaleSnapshot,
 } from './counter-port.js';
-import { InputError, describeError } from '../errors.js';
+import { InputError, StorageFault, describeError } from '../errors.js';
 import { readJsonMessage } from '../json-message.js';
 import { checkRef } from '../text.js';
 import type { Lcd } from './lcd.js';
@@ -23,7 +24,8 @@ import type { Ledger, PaymentRecord } from '../payment/ledger.js';
 import type { Logger } from '../log.js';
 import { checkSaleAmount, formatWireAmount, parseWireAmount } from '../money.js';
 import type { Outbox } from '../payment/outbox.js';
-import type { DeviceTopics } from '../link/topics.js';
+import { queuedMessage, type DeviceTopics } from '../link/topics.js';
+import { isStorageFailure } from '../payment/storage-failure.js';
 import { buildDynamicQr, checkNote } from './dynamic-qr.js';
 
 /** What the counter needs of the soundbox: resolves when the sentence has been spoken. */
@@ -56,6 +58,13 @@ const MISMATCH_HOLD_FACTOR = 3;
 export const CLOCK_RECHECK_MS = 10_000;
 /** How many recent QRs keep their lifetime on the monotonic clock, for the late rule. */
 const TIMED_QRS = 64;
+/**
+ * Starts of speaking per payment, across boots, before the counter stops
+ * trying. A start is counted in the ledger before the speaker begins; only
+ * a start whose end was never recorded (power lost mid-sentence, the
+ * process gone before the mark) leads to another.
+ */
+export const MAX_ANNOUNCE_ATTEMPTS = 3;
 
 interface ShowingSale {
   sale: SaleSnapshot;
@@ -77,14 +86,24 @@ type ClockState = 'checking' | 'trusted' | 'untrusted';
  *
  * A confirmation is verified, committed to the ledger, shown, reported to
  * listeners (the billing PC), announced, marked announced, and only then
- * receipted — so a power cut at any point is finished at the next boot and
- * nothing is announced twice.
+ * receipted. A power cut before the mark is finished at the next boot,
+ * which says the payment again; the starts of speaking are counted in the
+ * ledger and stop at MAX_ANNOUNCE_ATTEMPTS.
+ *
+ * When the ledger cannot be written (disk full, read-only, failing), the
+ * counter pauses sales: the fault screen goes up, the prompt is spoken
+ * once (if prompts are on), the error is logged once, new sales are
+ * refused with StorageFault, and a confirmation it could not record makes
+ * `handlePayment` throw so that the broker link leaves it unacknowledged.
+ * A write the size of a payment's is tried on a backoff; when it passes
+ * (or a confirmation commits), sales resume and what could not be written
+ * is finished. Once a confirmation is committed, nothing that fails after
+ * it (speaking, marking, receipting) throws out of the counter.
  */
 export class Counter implements CounterPort {
   private showing?: ShowingSale | undefined;
   private resultTimer?: TimerHandle | undefined;
   private readonly listeners = new Set<(event: CounterEvent) => void>();
-  private announcing = 0;
   private readonly rejected = { confirmations: 0, collects: 0, lastReason: null as string | null };
   private clockState: ClockState = 'trusted';
   private clockReason?: string | undefined;
@@ -95,6 +114,16 @@ export class Counter implements CounterPort {
   private leftoversWaiting = false;
   /** When each QR shown in this run stops being valid, on the monotonic clock. */
   private readonly lifetimes = new Map<string, number>();
+  private givenUp = 0;
+  /** Set while the ledger cannot be written. */
+  private fault?: { since: number; probe?: TimerHandle | undefined } | undefined;
+  private readonly probeBackoff = new Backoff(1000, 30_000);
+  /** The QR that was on screen when the fault began; put back (if still valid) when it ends. */
+  private paused?: SaleSnapshot | undefined;
+  /** Committed payments whose start of speaking could not be counted: spoken when the ledger can be written. */
+  private readonly waitingForStorage = new Map<string, PaymentRecord>();
+  /** Payments spoken whose mark could not be written: marked when the ledger can be written. */
+  private readonly unmarked = new Map<string, PaymentRecord>();
   private stopped = false;
 
   constructor(private readonly o: CounterOptions) {}
@@ -105,19 +134,23 @@ export class Counter implements CounterPort {
 
   /**
    * Finishes what the last run left: announces accepted payments not yet
-   * announced, and resumes a QR still valid. With a clock check, the QRs
-   * left on screen wait for its answer: only a trusted clock can say
-   * whether they are still valid. Until the first answer the screen is
-   * left as it is (the boot screen). The sales it closes are in the billing
-   * events when they are closed, so the billing PC hears of them whenever
-   * its link starts.
+   * announced (and gives up, showing but not saying, on those already
+   * started MAX_ANNOUNCE_ATTEMPTS times), and resumes a QR still valid.
+   * With a clock check, the QRs left on screen wait for its answer: only a
+   * trusted clock can say whether they are still valid. Until the first
+   * answer the screen is left as it is (the boot screen). The sales it
+   * closes are in the billing events when they are closed, so the billing
+   * PC hears of them whenever its link starts.
    */
   boot(): void {
     const pending = this.o.ledger.pendingAnnouncements();
     if (pending.length) this.o.log.warn({ count: pending.length }, 'announcing payments accepted before the last stop');
-    for (const record of pending) this.announce(record);
+    for (const record of pending) {
+      if (this.o.ledger.announcementAttempts(record.utr) >= MAX_ANNOUNCE_ATTEMPTS) this.giveUp(record);
+      else this.announce(record);
+    }
     if (!this.o.clockTrust) {
-      this.resumeLeftovers();
+      this.guarded('sales left on screen not closed', () => this.restoreScreen());
       return;
     }
     this.clockState = 'checking';
@@ -125,23 +158,34 @@ export class Counter implements CounterPort {
     this.checkClock();
   }
 
-  /** Closes the QRs the last run left on screen, except the newest if it is still valid, which goes back up. */
-  private resumeLeftovers(): void {
+  /**
+   * Closes the sales left 'showing' in the ledger that are not to stay up,
+   * then shows the QR still valid (the one paused by a storage fault, else
+   * the newest), or the idle screen.
+   */
+  private restoreScreen(): void {
     const now = this.o.clock.now();
+    // A QR shown in this run is timed on the monotonic clock; one from an
+    // earlier run has only the wall clock to say how long it has left.
+    const left = (sale: SaleSnapshot): number => {
+      const until = this.lifetimes.get(sale.tr);
+      return until !== undefined ? until - this.o.clock.monotonic() : sale.expiresAt - now;
+    };
     const leftOnScreen = this.o.ledger.showingSales();
-    const resume = leftOnScreen.at(-1);
+    const paused = this.paused && leftOnScreen.find((s) => s.tr === this.paused?.tr);
+    const resume = paused ?? leftOnScreen.at(-1);
     for (const sale of leftOnScreen) {
-      if (sale === resume && sale.expiresAt > now) continue;
+      if (sale.tr === resume?.tr && left(sale) > 0) continue;
       const event: CounterEvent =
-        sale.expiresAt <= now
+        left(sale) <= 0
           ? { type: 'expired', tr: sale.tr, amount: sale.amount, ...ref(sale) }
           : { type: 'cancelled', tr: sale.tr, amount: sale.amount, reason: 'superseded', ...ref(sale) };
-      if (this.endSale(sale, event, event.type === 'expired' ? 'expired while the device was off' : 'superseded')) this.emit(event);
+      if (this.endSale(sale, event, event.type === 'expired' ? 'expired while not on screen' : 'superseded')) this.emit(event);
     }
-    if (resume && resume.expiresAt > now) {
+    this.paused = undefined;
+    if (resume && left(resume) > 0) {
       this.o.log.info({ tr: resume.tr }, 'resuming the QR that was on screen');
-      // Its lifetime left is all the wall clock can say; from here on it is timed on the monotonic clock.
-      this.display(resume, resume.expiresAt - now);
+      this.display(resume, left(resume));
     } else if (!this.resultTimer) {
       this.showIdle();
     }
@@ -175,7 +219,7 @@ export class Counter implements CounterPort {
     else this.o.log.info({ reason }, 'the clock can be trusted');
     if (this.leftoversWaiting) {
       this.leftoversWaiting = false;
-      this.resumeLeftovers();
+      this.guarded('sales left on screen not closed', () => this.restoreScreen());
     } else if (!this.showing && !this.resultTimer) {
       this.showIdle();
     }
@@ -232,7 +276,9 @@ export class Counter implements CounterPort {
     }
   }
 
+  /** Throws StorageFault while the ledger cannot be written: a sale the device cannot record must not be payable. */
   private issue(request: SaleRequest, collectId?: string): SaleSnapshot {
+    if (this.fault) throw new StorageFault('sales are paused: the ledger cannot be written');
     const amount = checkSaleAmount(request.amount, this.o.config.saleLimit);
     const note = checkNote(request.note ?? this.settings.sale.note);
     if (request.ref !== undefined) checkRef(request.ref);
@@ -247,43 +293,40 @@ export class Counter implements CounterPort {
     const expiresAt = shownAt + lifetime * 1000;
     const { payee } = this.settings;
     const signing = this.o.config.qrSigningKey && payee.orgId ? { key: this.o.config.qrSigningKey, orgId: payee.orgId } : undefined;
-    // The sale it replaces is closed, and both are recorded for the billing
-    // PC (cancelled, then qr), in one transaction with the new sale.
+    // Every write before anything is shown, in one transaction: the sale,
+    // the closing of the sale it replaces, both billing events (cancelled,
+    // then qr) and the qr message for the backend. A sale whose writes failed
+    // is never on screen.
     const previous = this.showing?.sale;
     let superseded: CounterEvent | undefined;
-    const sale = this.o.ledger.transaction(() => {
-      if (previous) {
-        const event: CounterEvent = { type: 'cancelled', tr: previous.tr, amount: previous.amount, reason: 'superseded', ...ref(previous) };
-        if (this.endSale(previous, event, 'superseded')) superseded = event;
-      }
-      const issued = this.o.ledger.issueSale(
-        { source: request.source, amount, ref: request.ref, note, collectId, shownAt, expiresAt },
-        (tr) => buildDynamicQr({ vpa: payee.vpa, payeeName: payee.name, mcc: payee.mcc, tr, note, amount, shownAt, expiresAt, ...(signing ? { signing } : {}) }).uri,
-      );
-      this.o.ledger.recordEvent({ type: 'qr', sale: issued });
-      return issued;
-    });
+    const sale = this.recording('sale not recorded', () =>
+      this.o.ledger.transaction(() => {
+        if (previous) {
+          const event: CounterEvent = { type: 'cancelled', tr: previous.tr, amount: previous.amount, reason: 'superseded', ...ref(previous) };
+          if (this.endSale(previous, event, 'superseded')) superseded = event;
+        }
+        const issued = this.o.ledger.issueSale(
+          { source: request.source, amount, ref: request.ref, note, collectId, shownAt, expiresAt },
+          (tr) => buildDynamicQr({ vpa: payee.vpa, payeeName: payee.name, mcc: payee.mcc, tr, note, amount, shownAt, expiresAt, ...(signing ? { signing } : {}) }).uri,
+        );
+        this.o.ledger.recordEvent({ type: 'qr', sale: issued });
+        const qr = queuedMessage('qr', qrMessage(issued));
+        this.o.ledger.enqueue(qr.topic, qr.payload);
+        return issued;
+      }),
+    );
     // A replaced QR stays payable: a payment on it is announced as late.
     if (previous) this.clearShowing();
     if (superseded) this.emit(superseded);
     this.o.log.info({ tr: sale.tr, amount: formatWireAmount(amount), source: sale.source, ref: sale.ref }, 'QR shown');
     this.display(sale, lifetime * 1000);
-    this.postQr(sale);
+    this.flushOutbox();
     this.emit({ type: 'qr', sale });
     return sale;
   }
 
   private postQr(sale: SaleSnapshot): void {
-    const message: DeviceTopics['qr'] = {
-      v: 1,
-      tr: sale.tr,
-      amount: formatWireAmount(sale.amount),
-      uri: sale.uri,
-      shownAt: formatIst(sale.shownAt),
-      expiresAt: formatIst(sale.expiresAt),
-      source: sale.source,
-    };
-    this.o.outbox.post('qr', message);
+    this.o.outbox.post('qr', qrMessage(sale));
   }
 
   /**
@@ -337,7 +380,8 @@ export class Counter implements CounterPort {
     if (this.showing?.sale.tr !== sale.tr) return;
     this.clearShowing();
     const event: CounterEvent = { type: 'expired', tr: sale.tr, amount: sale.amount, ...ref(sale) };
-    if (!this.endSale(sale, event, 'QR lifetime over')) return;
+    // Not closed while the ledger cannot be written: restoreScreen closes it when it can.
+    if (!this.guarded('expired QR not closed', () => this.endSale(sale, event, 'QR lifetime over'))) return;
     this.o.log.info({ tr: sale.tr }, 'QR expired');
     this.showResult({ kind: 'expired', amount: sale.amount, tr: sale.tr });
     this.emit(event);
@@ -347,9 +391,14 @@ export class Counter implements CounterPort {
     const current = this.showing?.sale;
     if (!current) return Promise.reject(new InputError('tr', 'no sale is on screen'));
     if (tr !== undefined && tr !== current.tr) return Promise.reject(new InputError('tr', `${tr} is not the sale on screen`));
-    this.clearShowing();
     const event: CounterEvent = { type: 'cancelled', tr: current.tr, amount: current.amount, reason: 'clerk', ...ref(current) };
-    const closed = this.endSale(current, event, 'clerk');
+    let closed: boolean;
+    try {
+      closed = this.recording('cancel not recorded', () => this.endSale(current, event, 'clerk'));
+    } catch (err) {
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+    }
+    this.clearShowing();
     this.o.log.info({ tr: current.tr }, 'sale cancelled');
     this.showResult({ kind: 'cancelled', amount: current.amount, tr: current.tr });
     if (closed) this.emit(event);
@@ -365,10 +414,15 @@ export class Counter implements CounterPort {
     }, this.settings.sale.resultSeconds * 1000 * holdFactor);
   }
 
-  /** The screen between sales: idle, or while the clock cannot be trusted the fault screen (the boot screen until it has been asked). */
+  /**
+   * The screen between sales: idle, or the fault screen while sales are
+   * paused (the ledger cannot be written, or the clock cannot be trusted),
+   * or the boot screen while the clock is first being asked.
+   */
   showIdle(): void {
     const { deviceId } = this.settings;
-    if (this.clockState === 'untrusted') this.o.lcd.show({ kind: 'fault', fault: 'clock', deviceId });
+    if (this.fault) this.o.lcd.show({ kind: 'fault', fault: 'storage', deviceId });
+    else if (this.clockState === 'untrusted') this.o.lcd.show({ kind: 'fault', fault: 'clock', deviceId });
     else if (this.clockState === 'checking') this.o.lcd.show({ kind: 'boot', firmware: this.o.firmware, deviceId });
     else this.o.lcd.show({ kind: 'idle', payeeName: this.settings.payee.name, deviceId });
   }
@@ -376,6 +430,8 @@ export class Counter implements CounterPort {
   /**
    * A `collect` request from the backend. Bad requests, and any request
    * while the clock cannot be trusted, are logged and counted, never shown.
+   * Throws StorageFault while the ledger cannot be written, so that the
+   * request stays with the broker.
    */
   handleCollect(payload: Buffer): void {
     if (this.clockState === 'checking' && this.clockCheck) {
@@ -396,59 +452,68 @@ export class Counter implements CounterPort {
     const known = this.o.ledger.findSaleByCollectId(id);
     if (known) {
       // Redelivery or a retry by the backend: the same sale, never a second QR.
-      if (known.state === 'showing' && this.showing?.sale.tr === known.tr) this.postQr(known);
+      if (known.state === 'showing' && this.showing?.sale.tr === known.tr) this.recording('qr not queued', () => this.postQr(known));
       this.o.log.info({ id, tr: known.tr, state: known.state }, 'collect request already handled');
       return;
     }
     try {
       this.issue(request, id);
     } catch (err) {
+      // A storage fault goes up, so that the request stays with the broker.
+      if (!(err instanceof InputError) && !(err instanceof ClockNotSetError)) throw err;
       this.rejected.collects++;
       this.rejected.lastReason = `collect: ${describeError(err)}`;
-      if (!(err instanceof InputError) && !(err instanceof ClockNotSetError)) throw err;
       this.o.log.warn({ id, reason: err.message }, 'collect request refused');
     }
   }
 
   /**
-   * A `payment` confirmation. Everything up to the ledger commit happens
-   * before this returns, so the broker's acknowledgement (sent after) never
-   * covers a confirmation the device could still lose.
+   * A `payment` confirmation. It returns only once the confirmation is
+   * committed to the ledger (or its rejection, or its duplicate receipt, is
+   * recorded); the broker's acknowledgement, sent after, never covers a
+   * confirmation the device could still lose. When the ledger cannot be
+   * written it throws StorageFault and nothing is acknowledged.
    *
    * Money received is always announced, whatever the clock: a confirmation
    * that arrives while the clock cannot be trusted is accepted, shown and
    * announced like any other. The wall clock only stamps when it was
-   * received; `paidAt` is the bank's time and is not compared with it.
+   * received; `paidAt` is the bank's time, checked against when the QR was
+   * shown.
    */
   handlePayment(payload: Buffer): void {
-    let c;
-    try {
-      c = checkConfirmation(payload, {
-        deviceId: this.settings.deviceId,
-        keys: this.o.config.notifierKeys,
-        shownAt: (tr) => this.o.ledger.findSale(tr)?.shownAt,
+    const accepted = this.recording('confirmation not recorded', () => {
+      let c;
+      try {
+        c = checkConfirmation(payload, {
+          deviceId: this.settings.deviceId,
+          keys: this.o.config.notifierKeys,
+          shownAt: (tr) => this.o.ledger.findSale(tr)?.shownAt,
+        });
+      } catch (err) {
+        if (!(err instanceof Rejection)) throw err;
+        this.reject(err, payload);
+        return undefined;
+      }
+      const payer = maskPayer(c.payer);
+      const lifetimeOver = this.lifetimeOver(c.tr);
+      // The payment and the billing PC's paid or failed event commit together.
+      const committed = this.o.ledger.transaction(() => {
+        const { record, fresh } = this.o.ledger.acceptPayment({ utr: c.utr, tr: c.tr, status: c.status, amount: c.amount, payer, paidAt: c.paidAt }, lifetimeOver);
+        if (!fresh) return undefined;
+        const event = paymentEvent(record, this.o.ledger.findSale(record.tr));
+        this.o.ledger.recordEvent(event);
+        return { record, event };
       });
-    } catch (err) {
-      if (!(err instanceof Rejection)) throw err;
-      this.reject(err, payload);
-      return;
-    }
-    const payer = maskPayer(c.payer);
-    const lifetimeOver = this.lifetimeOver(c.tr);
-    // The payment and the billing PC's paid or failed event commit together.
-    const accepted = this.o.ledger.transaction(() => {
-      const { record, fresh } = this.o.ledger.acceptPayment({ utr: c.utr, tr: c.tr, status: c.status, amount: c.amount, payer, paidAt: c.paidAt }, lifetimeOver);
-      if (!fresh) return undefined;
-      const event = paymentEvent(record, this.o.ledger.findSale(record.tr));
-      this.o.ledger.recordEvent(event);
-      return { record, event };
+      if (!committed) {
+        this.o.outbox.post('receipt', this.receipt(c.tr, c.utr, 'duplicate'));
+        this.o.log.info({ tr: c.tr, utr: c.utr }, 'duplicate confirmation acknowledged, not announced again');
+        return undefined;
+      }
+      return committed;
     });
-    if (!accepted) {
-      this.o.log.info({ tr: c.tr, utr: c.utr }, 'duplicate confirmation acknowledged, not announced again');
-      this.o.outbox.post('receipt', this.receipt(c.tr, c.utr, 'duplicate'));
-      return;
-    }
-    this.accepted(accepted.record, accepted.event);
+    // Whatever was recorded above is proof the ledger can be written.
+    this.storageWorks();
+    if (accepted) this.accepted(accepted.record, accepted.event);
   }
 
   /**
@@ -467,9 +532,6 @@ export class Counter implements CounterPort {
   }
 
   private reject(rejection: Rejection, payload: Buffer): void {
-    this.rejected.confirmations++;
-    this.rejected.lastReason = rejection.message;
-    this.o.log.warn({ reason: rejection.message, tr: rejection.tr, utr: rejection.utr, bytes: payload.length }, 'confirmation rejected');
     this.o.ledger.recordRejection(
       {
         reason: rejection.message,
@@ -479,9 +541,12 @@ export class Counter implements CounterPort {
         sha256: digest(payload),
         excerpt: payload.subarray(0, 256).toString('utf8').replace(/[^\x20-\x7e]/g, '?'),
       },
-      { topic: 'receipt', payload: JSON.stringify(this.receipt(rejection.tr ?? null, rejection.utr ?? null, 'rejected', rejection.message)) },
+      queuedMessage('receipt', this.receipt(rejection.tr ?? null, rejection.utr ?? null, 'rejected', rejection.message)),
     );
-    this.o.outbox.flush();
+    this.rejected.confirmations++;
+    this.rejected.lastReason = rejection.message;
+    this.o.log.warn({ reason: rejection.message, tr: rejection.tr, utr: rejection.utr, bytes: payload.length }, 'confirmation rejected');
+    this.flushOutbox();
   }
 
   private accepted(record: PaymentRecord, event: CounterEvent): void {
@@ -493,40 +558,179 @@ export class Counter implements CounterPort {
         { tr: record.tr, utr: record.utr, amount: formatWireAmount(record.amount), asked: formatWireAmount(record.asked), late: record.late, mismatch: record.mismatch },
         record.mismatch ? 'payment received, amount differs from the QR' : 'payment received',
       );
-      if (wasOnScreen || !this.showing) {
-        const screen: Screen = record.mismatch
-          ? { kind: 'mismatch', asked: record.asked, received: record.amount, utr: record.utr, ...(record.payer ? { payer: record.payer } : {}) }
-          : { kind: 'paid', amount: record.amount, utr: record.utr, late: record.late, ...(record.payer ? { payer: record.payer } : {}) };
-        this.showResult(screen, record.mismatch ? MISMATCH_HOLD_FACTOR : 1);
-      }
+      if (wasOnScreen || !this.showing) this.showPayment(record);
     } else {
       this.o.log.info({ tr: record.tr, utr: record.utr }, 'payment failed');
-      if (wasOnScreen || !this.showing) this.showResult({ kind: 'failed', amount: record.asked, tr: record.tr });
+      if (wasOnScreen || !this.showing) this.showPayment(record);
     }
     this.emit(event);
     this.announce(record);
   }
 
-  /** Speaks, then marks announced and queues the receipt in one transaction. */
+  private showPayment(record: PaymentRecord): void {
+    const payer = record.payer ? { payer: record.payer } : {};
+    if (record.status === 'FAILED') this.showResult({ kind: 'failed', amount: record.asked, tr: record.tr });
+    else if (record.mismatch) this.showResult({ kind: 'mismatch', asked: record.asked, received: record.amount, utr: record.utr, ...payer }, MISMATCH_HOLD_FACTOR);
+    else this.showResult({ kind: 'paid', amount: record.amount, utr: record.utr, late: record.late, ...payer });
+  }
+
+  /**
+   * Counts the start in the ledger, speaks, then marks announced and queues
+   * the receipt in one transaction. Throws nothing: a start that cannot be
+   * counted waits for the ledger (speaking uncounted could repeat at every
+   * boot); a mark that cannot be written is retried when the ledger works,
+   * and if the device stops first, the next boot says the payment again.
+   */
   private announce(record: PaymentRecord): void {
+    try {
+      this.o.ledger.countAnnouncementAttempt(record.utr);
+    } catch (err) {
+      if (isStorageFailure(err)) {
+        this.waitingForStorage.set(record.utr, record);
+        this.storageFailed(err, 'announcement not started');
+      } else {
+        this.o.log.error({ utr: record.utr, err }, 'announcement not started; it will be tried at the next start');
+      }
+      return;
+    }
     const announcement: Announcement = record.status === 'SUCCESS' ? { kind: 'payment', amount: record.amount } : { kind: 'payment-failed' };
-    this.announcing++;
-    this.o.announcer
+    void this.o.announcer
       .announce(announcement)
       .then(
-        () => {
-          this.o.ledger.markAnnounced(record.utr, { topic: 'receipt', payload: JSON.stringify(this.receipt(record.tr, record.utr, 'announced')) });
-          this.o.outbox.flush();
-        },
+        () => this.spoken(record),
         (err: unknown) => {
-          // Left unannounced in the ledger: the next boot tries again rather
-          // than pretending the customer heard it.
-          this.o.log.error({ utr: record.utr, err }, 'announcement failed; it will be retried at the next start');
+          // The announcer refuses only once it is closed (the device is
+          // stopping); the payment stays unannounced for the next boot.
+          this.o.log.error({ utr: record.utr, err }, 'announcement not spoken; it will be tried at the next start');
         },
-      )
-      .finally(() => {
-        this.announcing--;
-      });
+      );
+  }
+
+  /** After the sentence: the mark and the receipt, in one transaction. Throws nothing. */
+  private spoken(record: PaymentRecord): void {
+    try {
+      this.o.ledger.markAnnounced(record.utr, queuedMessage('receipt', this.receipt(record.tr, record.utr, 'announced')));
+      this.unmarked.delete(record.utr);
+    } catch (err) {
+      this.unmarked.set(record.utr, record);
+      if (isStorageFailure(err)) this.storageFailed(err, 'announcement not marked');
+      else this.o.log.error({ utr: record.utr, err }, 'announcement not marked; the next start will say it again');
+      return;
+    }
+    this.flushOutbox();
+  }
+
+  /**
+   * A payment whose speaking has started MAX_ANNOUNCE_ATTEMPTS times without
+   * its end being recorded: shown, receipted, counted for telemetry, never
+   * said again.
+   */
+  private giveUp(record: PaymentRecord): void {
+    this.o.log.error(
+      { tr: record.tr, utr: record.utr, amount: formatWireAmount(record.amount), attempts: MAX_ANNOUNCE_ATTEMPTS },
+      'payment announced too often without the end being recorded; shown, not said again',
+    );
+    const marked = this.guarded('announcement not given up', () =>
+      this.o.ledger.giveUpAnnouncement(record.utr, queuedMessage('receipt', this.receipt(record.tr, record.utr, 'announced'))),
+    );
+    if (!marked) return;
+    this.givenUp++;
+    if (!this.showing) this.showPayment(record);
+    this.flushOutbox();
+  }
+
+  private flushOutbox(): void {
+    try {
+      this.o.outbox.flush();
+    } catch (err) {
+      this.o.log.warn({ err }, 'outbox not flushed; it is flushed again on the next message or connection');
+    }
+  }
+
+  /**
+   * Runs ledger writes for a message or a request: when the ledger cannot
+   * be written, sales are paused and StorageFault is thrown, so that the
+   * caller refuses (serial link) or leaves the message unacknowledged
+   * (broker link).
+   */
+  private recording<T>(what: string, work: () => T): T {
+    try {
+      return work();
+    } catch (err) {
+      if (!isStorageFailure(err)) throw err;
+      this.storageFailed(err, what);
+      throw new StorageFault(`sales are paused: the ledger cannot be written (${describeError(err)})`, { cause: err });
+    }
+  }
+
+  /** Runs ledger writes nobody waits on; a storage failure pauses sales. Returns undefined if the work failed. */
+  private guarded<T>(what: string, work: () => T): T | undefined {
+    try {
+      return work();
+    } catch (err) {
+      if (isStorageFailure(err)) this.storageFailed(err, what);
+      else this.o.log.error({ err }, what);
+      return undefined;
+    }
+  }
+
+  /** The ledger could not be written: pause sales, once per fault. */
+  private storageFailed(err: unknown, what: string): void {
+    if (this.fault) {
+      this.o.log.debug({ err, what }, 'the ledger still cannot be written');
+      return;
+    }
+    this.fault = { since: this.o.clock.now() };
+    this.o.log.error({ err, what }, 'the ledger cannot be written; sales are paused until it can');
+    if (this.showing) {
+      this.paused = this.showing.sale;
+      this.clearShowing();
+    }
+    // A result already up (say, the payment just received) stays for its
+    // time; the fault screen follows it.
+    if (!this.resultTimer) this.showIdle();
+    if (this.settings.announce.prompts) {
+      this.o.announcer.announce({ kind: 'fault', fault: 'storage' }).catch((e: unknown) => this.o.log.debug({ err: e }, 'fault prompt not spoken'));
+    }
+    this.scheduleProbe();
+  }
+
+  private scheduleProbe(): void {
+    const fault = this.fault;
+    if (!fault || this.stopped) return;
+    fault.probe = this.o.clock.setTimeout(() => {
+      fault.probe = undefined;
+      if (this.fault !== fault || this.stopped) return;
+      try {
+        this.o.ledger.probeWrite();
+      } catch (err) {
+        this.o.log.debug({ err }, 'the ledger still cannot be written');
+        this.scheduleProbe();
+        return;
+      }
+      this.storageWorks();
+    }, this.probeBackoff.next());
+  }
+
+  /** The ledger can be written again: resume sales and finish what could not be written. */
+  private storageWorks(): void {
+    const fault = this.fault;
+    if (!fault) return;
+    this.fault = undefined;
+    this.o.clock.clearTimeout(fault.probe);
+    this.probeBackoff.reset();
+    this.o.log.info({ pausedForMs: this.o.clock.now() - fault.since }, 'the ledger can be written again; sales resume');
+    for (const record of [...this.unmarked.values()]) {
+      this.spoken(record);
+      if (this.fault) return;
+    }
+    for (const record of [...this.waitingForStorage.values()]) {
+      this.waitingForStorage.delete(record.utr);
+      this.announce(record);
+      if (this.fault) return;
+    }
+    if (this.clockState === 'trusted') this.guarded('sales left on screen not closed', () => this.restoreScreen());
+    else if (!this.resultTimer) this.showIdle();
   }
 
   private receipt(tr: string | null, utr: string | null, outcome: DeviceTopics['receipt']['outcome'], reason?: string): DeviceTopics['receipt'] {
@@ -549,19 +753,33 @@ export class Counter implements CounterPort {
   }
 
   /** Numbers for telemetry. */
-  health(): { rejected: { confirmations: number; collects: number; lastReason: string | null } } {
-    return { rejected: { ...this.rejected } };
+  health(): { rejected: { confirmations: number; collects: number; lastReason: string | null }; announcements: { givenUp: number } } {
+    return { rejected: { ...this.rejected }, announcements: { givenUp: this.givenUp } };
   }
 
   stop(): void {
     this.stopped = true;
     this.o.clock.clearTimeout(this.clockRecheck);
     this.clockRecheck = undefined;
+    this.o.clock.clearTimeout(this.fault?.probe);
     this.clearShowing();
     this.o.clock.clearTimeout(this.resultTimer);
     this.resultTimer = undefined;
     this.o.lcd.stop();
   }
+}
+
+/** What the backend hears of a QR on screen. */
+function qrMessage(sale: SaleSnapshot): DeviceTopics['qr'] {
+  return {
+    v: 1,
+    tr: sale.tr,
+    amount: formatWireAmount(sale.amount),
+    uri: sale.uri,
+    shownAt: formatIst(sale.shownAt),
+    expiresAt: formatIst(sale.expiresAt),
+    source: sale.source,
+  };
 }
 
 function ref(sale: SaleSnapshot): { ref?: string } {

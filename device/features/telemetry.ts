@@ -9,7 +9,8 @@ import type { Telemetry } from '../../core/link/topics.js';
 import type { Logger } from '../../core/log.js';
 import { formatWireAmount } from '../../core/money.js';
 import type { Ledger } from '../../core/payment/ledger.js';
-import type { Outbox, Publisher } from '../../core/payment/outbox.js';
+import type { MqttLink } from '../../core/link/mqtt-link.js';
+import type { Outbox } from '../../core/payment/outbox.js';
 import type { Counter } from '../../core/sale/counter.js';
 import type { Feature } from './feature.js';
 
@@ -33,7 +34,7 @@ export const systemProbe: SystemProbe = {
 };
 
 export interface TelemetryOptions {
-  link: Publisher & { readonly reconnects: number };
+  link: Pick<MqttLink, 'state' | 'reconnects' | 'publish'>;
   counter: Pick<Counter, 'status' | 'health'>;
   ledger: Pick<Ledger, 'today' | 'lastPayment'>;
   announcer: Pick<Announcer, 'pending' | 'volume'>;
@@ -110,6 +111,7 @@ export class TelemetryReporter implements Feature {
       language: this.o.settings().language,
       link: { state: link.state, reconnects: link.reconnects },
       rejected: health.rejected,
+      announcements: health.announcements,
     };
   }
 
@@ -126,7 +128,7 @@ export class TelemetryReporter implements Feature {
   private send(): void {
     const report = this.report();
     if (this.o.link.state === 'online') {
-      this.o.link.publish('telemetry', JSON.stringify(report), { qos: 0 }).catch((err: unknown) => this.o.log.debug({ err }, 'telemetry not sent'));
+      this.o.link.publish('telemetry', report).catch((err: unknown) => this.o.log.debug({ err }, 'telemetry not sent'));
     }
     for (const listener of this.listeners) {
       try {

@@ -5,7 +5,7 @@ import type { Display, Frame, PanelSize } from '../../core/ports/display.js';
 import type { Announcement } from '../../core/announce/announcement.js';
 import type { AnnouncerPort } from '../../core/sale/counter.js';
 import type { Publisher } from '../../core/payment/outbox.js';
-import type { DeviceTopic, InboundTopic } from '../../core/link/topics.js';
+import { OUTBOUND_DELIVERY, type DeviceTopic, type DeviceTopics, type InboundTopic, type OutboundTopic } from '../../core/link/topics.js';
 import type { Speaker, Utterance } from '../../core/ports/speaker.js';
 import type { ControlAction, Controls } from '../../core/ports/controls.js';
 
@@ -33,18 +33,27 @@ export class RecordingDisplay implements Display {
   }
 }
 
-/** An announcer whose sentences finish when the test says so (or at once). */
+/**
+ * An announcer whose sentences finish when the test says so (or at once),
+ * keeping the real Announcer's promise: `announce` resolves once the
+ * sentence was spoken, or once the chime sounded in its place when speech
+ * failed; it rejects only after `close()`.
+ */
 export class ScriptedAnnouncer implements AnnouncerPort {
   readonly spoken: Announcement[] = [];
-  private readonly waiting: { announcement: Announcement; done: () => void; fail: (e: Error) => void }[] = [];
+  /** Announcements the speaker could not say, chimed instead (as the real Announcer does). */
+  readonly chimed: Announcement[] = [];
+  private readonly waiting: { announcement: Announcement; done: () => void }[] = [];
+  private closed = false;
   manual = false;
 
   announce(announcement: Announcement): Promise<void> {
+    if (this.closed) return Promise.reject(new Error('the announcer is closed'));
     if (!this.manual) {
       this.spoken.push(announcement);
       return Promise.resolve();
     }
-    return new Promise((done, fail) => this.waiting.push({ announcement, done, fail }));
+    return new Promise((done) => this.waiting.push({ announcement, done }));
   }
 
   /** Finishes the oldest sentence in progress. */
@@ -55,10 +64,17 @@ export class ScriptedAnnouncer implements AnnouncerPort {
     next.done();
   }
 
+  /** The speaker fails on the oldest sentence in progress: the chime sounds instead, and the announcement resolves. */
   failNext(): void {
     const next = this.waiting.shift();
     if (!next) throw new Error('nothing is being announced');
-    next.fail(new Error('speaker unplugged'));
+    this.chimed.push(next.announcement);
+    next.done();
+  }
+
+  /** Refuses announcements from now on, as the real one does once closed. */
+  close(): void {
+    this.closed = true;
   }
 
   get inProgress(): number {
@@ -69,15 +85,15 @@ export class ScriptedAnnouncer implements AnnouncerPort {
 /** A broker link that acknowledges every publish while "online". */
 export class FakePublisher implements Publisher {
   state: LinkState = 'online';
-  readonly published: { topic: DeviceTopic; payload: unknown }[] = [];
+  readonly published: { topic: OutboundTopic; payload: unknown }[] = [];
 
-  publish(topic: DeviceTopic, payload: string): Promise<void> {
+  publishQueued(topic: OutboundTopic, json: string): Promise<void> {
     if (this.state !== 'online') return Promise.reject(new Error('not connected to the broker'));
-    this.published.push({ topic, payload: JSON.parse(payload) as unknown });
+    this.published.push({ topic, payload: JSON.parse(json) as unknown });
     return Promise.resolve();
   }
 
-  on(topic: DeviceTopic): unknown[] {
+  on(topic: OutboundTopic): unknown[] {
     return this.published.filter((p) => p.topic === topic).map((p) => p.payload);
   }
 }
@@ -190,9 +206,14 @@ export class FakeLink extends EventEmitter<LinkEvents> implements Publisher {
     await handler(Buffer.from(typeof body === 'string' ? body : JSON.stringify(body)));
   }
 
-  publish(topic: DeviceTopic, payload: string, options: { qos: 0 | 1; retain?: boolean } = { qos: 1 }): Promise<void> {
+  publish<T extends OutboundTopic>(topic: T, payload: DeviceTopics[T]): Promise<void> {
+    return this.publishQueued(topic, JSON.stringify(payload));
+  }
+
+  /** As the real link: QoS from the topic's contract, the JSON sent as queued. */
+  publishQueued(topic: OutboundTopic, json: string): Promise<void> {
     if (this.current !== 'online') return Promise.reject(new Error('not connected to the broker'));
-    this.published.push({ topic, payload: JSON.parse(payload) as unknown, qos: options.qos });
+    this.published.push({ topic, payload: JSON.parse(json) as unknown, qos: OUTBOUND_DELIVERY[topic].qos });
     return Promise.resolve();
   }
 
