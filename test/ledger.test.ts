@@ -564,7 +564,8 @@ describe('billing events', () => {
     ledger.close();
     // The ledger as the previous firmware left it: schema 2, no event log.
     const db = new Database(path);
-    db.exec(`DROP TABLE billing_events; DROP INDEX sales_ref;`);
+    db.exec(`DROP TABLE billing_events; DROP INDEX sales_ref;
+             ALTER TABLE payments DROP COLUMN announce_attempts; ALTER TABLE payments DROP COLUMN announce_given_up_at;`);
     db.pragma('user_version = 2');
     db.close();
     ledger = open();

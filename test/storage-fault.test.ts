@@ -13,7 +13,7 @@ import { ManualClock } from '../core/clock.js';
 import { loadConfig, type DeviceConfig } from '../core/config.js';
 import { StorageFault } from '../core/errors.js';
 import { signConfirmation } from '../core/payment/confirmation.js';
-import { Ledger } from '../core/payment/ledger.js';
+import { Ledger, SCHEMA_VERSION } from '../core/payment/ledger.js';
 import { Outbox } from '../core/payment/outbox.js';
 import type { Speaker, Utterance } from '../core/ports/speaker.js';
 import { paise } from '../core/money.js';
@@ -311,9 +311,9 @@ describe('announcing again at boot, a fixed number of times', () => {
     await settled();
     counter.stop();
     ledger.close();
-    // What the previous firmware left: schema 1, no count columns.
+    // What the previous firmware left: the schema before the count columns.
     const old = new Database(config.ledgerPath);
-    old.exec('ALTER TABLE payments DROP COLUMN announce_attempts; ALTER TABLE payments DROP COLUMN announce_given_up_at; PRAGMA user_version = 1;');
+    old.exec(`ALTER TABLE payments DROP COLUMN announce_attempts; ALTER TABLE payments DROP COLUMN announce_given_up_at; PRAGMA user_version = ${SCHEMA_VERSION - 1};`);
     old.close();
     const reopened = new Ledger(config.ledgerPath, clock, { deviceId: config.settings.deviceId });
     expect(reopened.announcementAttempts('UTR1')).toBe(0);

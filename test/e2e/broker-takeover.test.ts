@@ -1,3 +1,4 @@
+import { formatIst } from '../../core/clock.js';
 /**
  * The shipped broker configuration (deploy/mosquitto/dakbox.conf with its
  * ACLs) on a real mosquitto: a device's credentials cannot take over another
@@ -22,7 +23,6 @@ const CERTIFICATE = 8884;
 const BACKEND = 8885;
 const PASSWORDS = { MYS01: 'pw-mys01', MYS02: 'pw-mys02' };
 const topic = (device: string, suffix: string) => `dakbox/v1/${device}/${suffix}`;
-const PAID_AT = '2026-01-15T10:00:00+05:30';
 
 let broker: ShippedBroker;
 const running: { stop(): Promise<unknown> }[] = [];
@@ -75,7 +75,7 @@ async function sale(watch: MqttWatch, id: string, collectId: string): Promise<st
 }
 
 function confirmation(fixture: DeviceFixture, tr: string, utr: string): string {
-  return JSON.stringify(signConfirmation({ deviceId: fixture.settings.deviceId, tr, utr, amount: '10.00', status: 'SUCCESS', paidAt: PAID_AT }, fixture.keys.privateKey));
+  return JSON.stringify(signConfirmation({ deviceId: fixture.settings.deviceId, tr, utr, amount: '10.00', status: 'SUCCESS', paidAt: formatIst(Date.now()) }, fixture.keys.privateKey));
 }
 
 /** A client that is not meant to get in, or not as whom it says. */

@@ -20,7 +20,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { systemClock } from '../../core/clock.js';
+import { formatIst, systemClock } from '../../core/clock.js';
 import { loadConfig } from '../../core/config.js';
 import { StorageFault } from '../../core/errors.js';
 import type { Ledger } from '../../core/payment/ledger.js';
@@ -202,7 +202,7 @@ async function paymentThroughFault(deviceId: string, breakage: Breakage): Promis
     const { tr } = qr.json<{ tr: string }>();
 
     breakage.breakStorage(device, tr);
-    const confirmation = signConfirmation({ deviceId, tr, utr: `${deviceId}U1`, amount: '250.00', status: 'SUCCESS', paidAt: '2026-01-15T10:01:07+05:30' }, fixture.keys.privateKey);
+    const confirmation = signConfirmation({ deviceId, tr, utr: `${deviceId}U1`, amount: '250.00', status: 'SUCCESS', paidAt: formatIst(systemClock.now()) }, fixture.keys.privateKey);
     await backend.publish(topic('payment'), JSON.stringify(confirmation));
 
     // Not acknowledged: the broker keeps delivering it, on each new connection.
