@@ -9,7 +9,7 @@ type Options = NonNullable<ParseArgsConfig['options']>;
  */
 export function parse<T extends Options>(argv: string[], options: T, allowPositionals = false) {
   try {
-    return parseArgs({ args: argv, options, allowPositionals, strict: true });
+    return parseArgs({ args: joinDashValues(argv, options), options, allowPositionals, strict: true });
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     const flag = /'(-{1,2}[\w-]+)/.exec(message)?.[1] ?? 'arguments';
@@ -20,6 +20,27 @@ export function parse<T extends Options>(argv: string[], options: T, allowPositi
       .replace(/\. To specify.*$/s, '');
     throw new InputError(flag, problem);
   }
+}
+
+/**
+ * `--amount -1` is a value that starts with a dash, not a flag: joined as
+ * `--amount=-1` so the value's own check refuses it by name ("-1" is not an
+ * amount), instead of parseArgs' three-line hint about ambiguity.
+ */
+function joinDashValues(argv: string[], options: Options): string[] {
+  const joined: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const word = argv[i]!;
+    const next = argv[i + 1];
+    const name = word.startsWith('--') && !word.includes('=') ? word.slice(2) : undefined;
+    if (name !== undefined && Object.hasOwn(options, name) && options[name]?.type === 'string' && next !== undefined && /^-[^-]/.test(next)) {
+      joined.push(`${word}=${next}`);
+      i++;
+    } else {
+      joined.push(word);
+    }
+  }
+  return joined;
 }
 
 export function required(value: string | undefined, field: string): string {

@@ -1,5 +1,5 @@
 import { generateKeyPairSync } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { loadConfig, parseNotifierKey, saveSecrets, saveSettings, type DeviceSettingsInput, type Secrets } from '../core/config.js';
 import { InputError } from '../core/errors.js';
@@ -79,6 +79,7 @@ export function provisionCommand(argv: string[], io: CommandIo): Promise<number>
     publicPem = pair.publicKey.export({ format: 'pem', type: 'spki' }).toString();
   }
   mkdirSync(dir, { recursive: true, mode: 0o700 });
+  refuseSharedFolder(dir);
   saveSettings(configPath, settings);
   saveSecrets(dir, secrets);
   // Read back through the device's own loader: what was written must start.
@@ -86,4 +87,16 @@ export function provisionCommand(argv: string[], io: CommandIo): Promise<number>
   io.stdout.write(`provisioned ${settings.deviceId} in ${dir}\n`);
   if (publicPem) io.stdout.write(`QR signing public key (register it with the backend for ${settings.deviceId}):\n${publicPem}`);
   return Promise.resolve(0);
+}
+
+/**
+ * The folder holds the MQTT password and the QR signing key: if others may
+ * write in it, they could swap device.json or secrets.json, whatever the
+ * files' own modes say.
+ */
+function refuseSharedFolder(dir: string): void {
+  const mode = statSync(dir).mode & 0o777;
+  if ((mode & 0o022) !== 0) {
+    throw new InputError('--dir', `${dir} can be written by others (mode ${mode.toString(8)}); the device's secrets need a folder only its owner can write: chmod go-w it or choose another`);
+  }
 }

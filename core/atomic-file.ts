@@ -1,4 +1,4 @@
-import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, lstatSync, openSync, realpathSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 
 /**
@@ -7,7 +7,11 @@ import { basename, dirname, join } from 'node:path';
  * the folder. `mode` applies from the first byte, so a secret is never
  * readable by others even for a moment.
  */
-export function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o600): void {
+export function writeFileAtomic(link: string, data: string | Uint8Array, mode = 0o600): void {
+  // A symlinked file (device.json pointing into a provisioning folder) is
+  // written where it points: renaming over the link itself would replace it
+  // with a regular file and leave the target holding the old content.
+  const path = isSymlink(link) ? realpathSync(link) : link;
   const dir = dirname(path);
   const temp = join(dir, `.${basename(path)}.${process.pid}.${Date.now()}.tmp`);
   const fd = openSync(temp, 'wx', mode);
@@ -28,5 +32,13 @@ export function writeFileAtomic(path: string, data: string | Uint8Array, mode = 
     fsyncSync(dirFd);
   } finally {
     closeSync(dirFd);
+  }
+}
+
+function isSymlink(path: string): boolean {
+  try {
+    return lstatSync(path).isSymbolicLink();
+  } catch {
+    return false;
   }
 }

@@ -31,8 +31,15 @@ function shownText(maxLength: number) {
 /** The billing link's speed when device.json names none; the billing PC's client defaults to it too. */
 export const DEFAULT_SERIAL_BAUD_RATE = 115200;
 
-const wireAmount = z.string().refine((s) => /^\d+\.\d\d$/.test(s) && parseWireAmount(s) > 0, {
-  message: 'must be an amount with two decimals, more than zero, like "100000.00"',
+/** An amount as the wire writes it; a problem is reported under the setting's own name. */
+const wireAmount = z.string().superRefine((text, ctx) => {
+  const message = 'must be an amount with two decimals, more than zero, like "100000.00"';
+  if (!/^\d+\.\d\d$/.test(text)) return void ctx.addIssue({ code: 'custom', message });
+  try {
+    if (parseWireAmount(text) <= 0) ctx.addIssue({ code: 'custom', message });
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: err instanceof InputError ? err.problem : message });
+  }
 });
 
 const panel = {
@@ -114,7 +121,7 @@ export const deviceConfigSchema = z.strictObject({
   controls: controlsSchema.default({ kind: 'none' }),
   announce: z
     .strictObject({
-      /** Spoken prompts for the link (connected, network lost, network back) and low memory or storage. */
+      /** Spoken prompts for the link (connected, network lost, network back), low memory or storage, and sales paused (clock not set). */
       prompts: z.boolean().default(true),
       /** Speak today's count and total at this IST time each day, e.g. "20:00". */
       daySummaryAt: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be a time of day like "20:00"').optional(),

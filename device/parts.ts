@@ -6,6 +6,7 @@ import { basename, join } from 'node:path';
 import { FramebufferDisplay } from '../adapters/display/framebuffer.js';
 import { PngDisplay } from '../adapters/display/png.js';
 import { BillingSerialPort } from '../adapters/serial/billing-serial-port.js';
+import { LinuxTimeSync } from '../adapters/clock/linux-time-sync.js';
 import type { Display } from '../core/ports/display.js';
 import { createSpeaker } from '../adapters/speaker/create-speaker.js';
 import type { Clock } from '../core/clock.js';
@@ -27,6 +28,7 @@ export async function buildParts(config: DeviceConfig, log: Logger, clock: Clock
       controls.kind === 'none'
         ? undefined
         : new BoardControls({ io: io ?? (await openBoardIo(controls)), clock, log: log.child({ feature: 'controls' }), beepOnQr: config.settings.sale.chimeOnQr }),
+    timeSync: new LinuxTimeSync(),
     billingLine: serial ? new BillingSerialPort({ path: serial.path, baudRate: serial.baudRate, clock, log: log.child({ feature: 'billing' }) }) : undefined,
   };
 }

@@ -1,6 +1,6 @@
 /** The `dakbox` command as a user runs it: output, exit codes, one-line refusals. */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -89,6 +89,7 @@ describe('dakbox qr', () => {
     [['--vpa', 'a@b', '--name', 'x', '--amount', '0', '--out', 'x.png'], 'dakbox qr: --amount: must be more than zero'],
     [['--vpa', 'a@b', '--name', 'x', '--amount', '1', '--out', 'x.png', '--size', 'big'], 'dakbox qr: --size: must be a panel size like 320x240, 480x320, 320x480, 240x240, 800x480'],
     [['--vpa', 'a@b', '--name', 'x', '--amount', '1'], 'dakbox qr: --out: is required'],
+    [['--vpa', 'a@b', '--name', 'x', '--amount', '-1', '--out', 'x.png'], 'dakbox qr: --amount: "-1" is negative'],
   ])('refuses %j in one line', (args, message) => {
     const r = dakbox('qr', ...args);
     expect(r.status).toBe(2);
@@ -123,6 +124,16 @@ describe('dakbox provision', () => {
     const again = dakbox('provision', '--dir', dir, '--device-id', 'MYS01', '--vpa', 'a@b', '--name', 'x', '--broker', 'mqtt://x', '--notifier-key', generateNotifierKeys().publicKeyBase64);
     expect(again.status).toBe(2);
     expect(again.stderr).toMatch(/^dakbox provision: --dir: .*device\.json exists; add --force to replace it\n$/);
+  });
+
+  it('refuses a folder others can write in, and writes nothing there', () => {
+    const dir = join(scratch, 'shared');
+    mkdirSync(dir);
+    chmodSync(dir, 0o777);
+    const r = dakbox('provision', '--dir', dir, '--device-id', 'MYS01', '--vpa', 'a@b', '--name', 'x', '--broker', 'mqtt://x', '--notifier-key', generateNotifierKeys().publicKeyBase64);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toBe(`dakbox provision: --dir: ${dir} can be written by others (mode 777); the device's secrets need a folder only its owner can write: chmod go-w it or choose another\n`);
+    expect(readdirSync(dir)).toEqual([]);
   });
 
   it('names a bad VPA', () => {

@@ -1,5 +1,5 @@
 import { generateKeyPairSync } from 'node:crypto';
-import { chmodSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, lstatSync, readFileSync, readdirSync, renameSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { applyRemoteSettings, loadConfig, parseSettings, remoteView, saveSecrets, saveSettings } from '../core/config.js';
@@ -31,6 +31,7 @@ describe('device config', () => {
     [{ langauge: 'hi' }, 'device.json: langauge: is not a known setting'],
     [{ mqtt: { url: 'http://broker' } }, 'device.json: mqtt.url: must be a broker URL like mqtt://host:1883 or mqtts://host:8883'],
     [{ sale: { limit: '100000' } }, 'device.json: sale.limit: must be an amount with two decimals, more than zero, like "100000.00"'],
+    [{ sale: { limit: '1234567890.00' } }, 'device.json: sale.limit: "1234567890.00" is too large'],
     [{ payee: { vpa: 'mysuru@postbank', name: '   ' } }, 'device.json: payee.name: is blank'],
     [{ payee: { vpa: 'mysuru@postbank', name: 'Mysuru\nHO' } }, 'device.json: payee.name: contains a control or invisible character (U+000A)'],
     [{ payee: { vpa: 'mysuru@postbank', name: 'Mysuru \u202eOH' } }, 'device.json: payee.name: contains a control or invisible character (U+202E)'],
@@ -110,6 +111,18 @@ describe('secrets', () => {
 });
 
 describe('remote settings', () => {
+  it('are written through a symlinked device.json to the file it points at, keeping the link', () => {
+    fixture = deviceFixture();
+    const target = join(fixture.dir, 'provisioned.json');
+    renameSync(fixture.configPath, target);
+    symlinkSync(target, fixture.configPath);
+    const config = loadConfig(fixture.configPath);
+    saveSettings(fixture.configPath, applyRemoteSettings(config.settings, { volume: 2 }).settings);
+    expect(lstatSync(fixture.configPath).isSymbolicLink()).toBe(true);
+    expect(loadConfig(target).settings.volume).toBe(2);
+    expect(loadConfig(fixture.configPath).settings.volume).toBe(2);
+  });
+
   it('change only what the backend may change, and persist atomically', () => {
     fixture = deviceFixture();
     const config = loadConfig(fixture.configPath);

@@ -1,5 +1,5 @@
 import { formatIst, type Clock } from '../clock.js';
-import type { CounterPort } from '../sale/counter-port.js';
+import { ClockNotSetError, type CounterPort } from '../sale/counter-port.js';
 import { InputError, describeError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { PROTOCOL_VERSION, toWireSale, toWireStatus, type BillingRequest, type ErrorReply, type Reply } from './protocol.js';
@@ -79,6 +79,8 @@ export class RequestDispatcher {
       const field = WIRE_FIELD[err.field] ?? err.field;
       return { id: request.id, ok: false, op: request.op, code: 'BAD_FIELD', field, message: `${field}: ${err.problem}` };
     }
+    // Passes by itself: the billing PC may try again once the device's clock is set.
+    if (err instanceof ClockNotSetError) return { id: request.id, ok: false, op: request.op, code: 'CLOCK_NOT_SET', message: err.message };
     this.log.error({ err, op: request.op, id: request.id }, 'billing request failed inside the counter');
     return {
       id: request.id,

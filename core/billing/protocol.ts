@@ -22,6 +22,7 @@ export const ERROR_CODES = [
   'NOT_SHOWING',
   'BUSY',
   'TIMEOUT',
+  'CLOCK_NOT_SET',
   'INTERNAL',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];

@@ -38,7 +38,8 @@ export function tlsOptions(tls: MqttLinkOptions['tls']): Pick<IClientOptions, 'c
 
 export type InboundHandler = (payload: Buffer) => void | Promise<void>;
 
-interface LinkEvents {
+/** What the link tells its listeners. */
+export interface LinkEvents {
   state: [LinkState];
   /** A new connection: the outbox flushes on this. */
   connected: [];
@@ -72,8 +73,12 @@ export class MqttLink extends EventEmitter<LinkEvents> {
     return this.reconnectCount;
   }
 
-  handle(topic: InboundTopic, handler: InboundHandler): void {
+  /** Hands each message on `topic` to `handler`; the returned function takes that handler away again. */
+  handle(topic: InboundTopic, handler: InboundHandler): () => void {
     this.handlers.set(topic, handler);
+    return () => {
+      if (this.handlers.get(topic) === handler) this.handlers.delete(topic);
+    };
   }
 
   topic(name: DeviceTopic): string {

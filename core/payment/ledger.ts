@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { Clock } from '../clock.js';
+import { istDayStart, type Clock } from '../clock.js';
 import type { SaleSnapshot, SaleSource, SaleState } from '../sale/counter-port.js';
 import { paise, type Paise } from '../money.js';
 
@@ -135,9 +135,6 @@ interface PaymentRow {
   announced: number;
 }
 
-const IST_OFFSET_MS = 330 * 60 * 1000;
-const DAY_MS = 24 * 60 * 60 * 1000;
-
 export class Ledger {
   private readonly db: Database.Database;
 
@@ -232,15 +229,21 @@ export class Ledger {
    * it is new; a utr seen before is a duplicate and changes nothing.
    * A SUCCESS also closes the sale as paid, a FAILED as failed, if it is
    * still on screen; `late` is decided here, inside the same transaction.
+   * `lifetimeOver` is the caller's word on whether the QR's lifetime has run
+   * out, when it timed the QR itself; without it the wall clock is compared
+   * with the QR's expiry.
    */
-  acceptPayment(p: {
-    utr: string;
-    tr: string;
-    status: PaymentStatus;
-    amount: Paise;
-    payer?: string | undefined;
-    paidAt: string;
-  }): { record: PaymentRecord; fresh: boolean } {
+  acceptPayment(
+    p: {
+      utr: string;
+      tr: string;
+      status: PaymentStatus;
+      amount: Paise;
+      payer?: string | undefined;
+      paidAt: string;
+    },
+    lifetimeOver?: boolean,
+  ): { record: PaymentRecord; fresh: boolean } {
     return this.db.transaction(() => {
       const existing = this.findPayment(p.utr);
       if (existing) return { record: existing, fresh: false };
@@ -249,7 +252,7 @@ export class Ledger {
       const now = this.clock.now();
       // Late: the QR had expired or been taken off screen. A second payment
       // on a sale already paid is not late, just more money.
-      const late = now > sale.expires_at || sale.state === 'expired' || sale.state === 'cancelled';
+      const late = (lifetimeOver ?? now > sale.expires_at) || sale.state === 'expired' || sale.state === 'cancelled';
       const mismatch = p.status === 'SUCCESS' && p.amount !== sale.amount_paise;
       this.db
         .prepare(
@@ -334,8 +337,7 @@ export class Ledger {
 
   /** Successful payments received since midnight IST. */
   today(): { count: number; total: Paise } {
-    const now = this.clock.now();
-    const midnight = Math.floor((now + IST_OFFSET_MS) / DAY_MS) * DAY_MS - IST_OFFSET_MS;
+    const midnight = istDayStart(this.clock.now());
     const row = this.db
       .prepare(`SELECT count(*) AS n, coalesce(sum(amount_paise), 0) AS total FROM payments WHERE status = 'SUCCESS' AND received_at >= ?`)
       .get(midnight) as { n: number; total: number };

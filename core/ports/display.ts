@@ -19,7 +19,11 @@ export type Screen =
       tr: string;
       /** Epoch ms when the QR stops being valid. */
       expiresAt: number;
-      /** Epoch ms "now" for the countdown; only this changes from tick to tick. */
+      /**
+       * Epoch ms "now" for the countdown, on the QR's own timeline (when it
+       * was shown, plus the time elapsed since), so a step of the wall clock
+       * does not move the countdown. Only this changes from tick to tick.
+       */
       now: number;
     }
   | {

@@ -69,12 +69,28 @@ export interface CounterStatus {
 }
 
 /**
+ * The counter takes no new sale while its clock cannot be trusted: a QR's
+ * `QRts` and `QRexpire` would be wrong and UPI apps would refuse it. The
+ * billing link reports it as CLOCK_NOT_SET; it clears by itself.
+ */
+export class ClockNotSetError extends Error {
+  override readonly name = 'ClockNotSetError';
+  constructor(readonly reason: string) {
+    super(`clock not set: ${reason}; new sales resume when it is`);
+  }
+}
+
+/**
  * The counter as the billing link (serial), the buttons and the simulator
  * see it. A new sale replaces one still on screen; the replaced one is
  * reported cancelled with reason 'superseded' and its QR stays payable.
  */
 export interface CounterPort {
-  /** Shows a fresh QR for this sale. Throws InputError for a bad request (amount over the limit, note too long...). */
+  /**
+   * Shows a fresh QR for this sale. Throws InputError for a bad request
+   * (amount over the limit, note too long...), ClockNotSetError while the
+   * clock cannot be trusted.
+   */
   startSale(request: SaleRequest): Promise<SaleSnapshot>;
   /** Cancels the sale on screen; with `tr`, only if that is the one on screen. Throws InputError otherwise. */
   cancelSale(tr?: string): Promise<SaleSnapshot>;

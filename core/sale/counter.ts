@@ -2,9 +2,11 @@ import type { Screen } from '../ports/display.js';
 import type { Announcement } from '../announce/announcement.js';
 import type { Clock, TimerHandle } from '../clock.js';
 import { formatIst } from '../clock.js';
+import type { ClockTrust, ClockVerdict } from '../clock-trust.js';
 import type { DeviceConfig } from '../config.js';
 import { Rejection, checkConfirmation, digest, maskPayer } from '../payment/confirmation.js';
 import {
+  ClockNotSetError,
   SALE_EXPIRY_MAX_SECONDS,
   SALE_EXPIRY_MIN_SECONDS,
   type CounterEvent,
@@ -38,16 +40,35 @@ export interface CounterOptions {
   clock: Clock;
   log: Logger;
   firmware: string;
+  /**
+   * Asked at boot whether the wall clock may stamp QRs, and again every
+   * `clockRecheckMs` while it may not. Without one the clock is taken as
+   * trusted (the device always passes one).
+   */
+  clockTrust?: ClockTrust;
+  clockRecheckMs?: number;
 }
 
 const COLLECT_ID_PATTERN = /^[A-Za-z0-9._:-]{1,64}$/;
 /** A mismatch needs the clerk's attention, so it stays up longer than a plain result. */
 const MISMATCH_HOLD_FACTOR = 3;
+/** While the clock cannot be trusted, how often to ask again. Time servers usually answer seconds after the network is up. */
+export const CLOCK_RECHECK_MS = 10_000;
+/** How many recent QRs keep their lifetime on the monotonic clock, for the late rule. */
+const TIMED_QRS = 64;
 
 interface ShowingSale {
   sale: SaleSnapshot;
   expiry: TimerHandle;
 }
+
+/**
+ * The wall clock, as far as sales go: `checking` from boot until the first
+ * answer, then `trusted` or `untrusted`. Once trusted it stays so for the
+ * run: a clock that has been synchronised only drifts by seconds a day when
+ * the network goes.
+ */
+type ClockState = 'checking' | 'trusted' | 'untrusted';
 
 /**
  * The counter: one sale at a time on the LCD, from QR to outcome.
@@ -65,6 +86,16 @@ export class Counter implements CounterPort {
   private readonly listeners = new Set<(event: CounterEvent) => void>();
   private announcing = 0;
   private readonly rejected = { confirmations: 0, collects: 0, lastReason: null as string | null };
+  private clockState: ClockState = 'trusted';
+  private clockReason?: string | undefined;
+  /** The clock check in flight, if any. */
+  private clockCheck?: Promise<void> | undefined;
+  private clockRecheck?: TimerHandle | undefined;
+  /** QRs the last run left on screen wait for a trusted clock to say whether they are still valid. */
+  private leftoversWaiting = false;
+  /** When each QR shown in this run stops being valid, on the monotonic clock. */
+  private readonly lifetimes = new Map<string, number>();
+  private stopped = false;
 
   constructor(private readonly o: CounterOptions) {}
 
@@ -72,8 +103,28 @@ export class Counter implements CounterPort {
     return this.o.config.settings;
   }
 
-  /** Finishes what the last run left: resumes a QR still valid, announces accepted payments not yet announced. */
+  /**
+   * Finishes what the last run left: announces accepted payments not yet
+   * announced, and resumes a QR still valid. With a clock check, the QRs
+   * left on screen wait for its answer: only a trusted clock can say
+   * whether they are still valid. Until the first answer the screen is
+   * left as it is (the boot screen).
+   */
   boot(): void {
+    const pending = this.o.ledger.pendingAnnouncements();
+    if (pending.length) this.o.log.warn({ count: pending.length }, 'announcing payments accepted before the last stop');
+    for (const record of pending) this.announce(record);
+    if (!this.o.clockTrust) {
+      this.resumeLeftovers();
+      return;
+    }
+    this.clockState = 'checking';
+    this.leftoversWaiting = true;
+    this.checkClock();
+  }
+
+  /** Closes the QRs the last run left on screen, except the newest if it is still valid, which goes back up. */
+  private resumeLeftovers(): void {
     const now = this.o.clock.now();
     const leftOnScreen = this.o.ledger.showingSales();
     const resume = leftOnScreen.at(-1);
@@ -83,15 +134,73 @@ export class Counter implements CounterPort {
       this.o.ledger.closeSale(sale.tr, state, state === 'expired' ? 'expired while the device was off' : 'superseded');
       this.emit(state === 'expired' ? { type: 'expired', tr: sale.tr, amount: sale.amount, ...ref(sale) } : { type: 'cancelled', tr: sale.tr, amount: sale.amount, reason: 'superseded', ...ref(sale) });
     }
-    const pending = this.o.ledger.pendingAnnouncements();
-    if (pending.length) this.o.log.warn({ count: pending.length }, 'announcing payments accepted before the last stop');
-    for (const record of pending) this.announce(record);
     if (resume && resume.expiresAt > now) {
       this.o.log.info({ tr: resume.tr }, 'resuming the QR that was on screen');
-      this.display(resume);
-    } else {
+      // Its lifetime left is all the wall clock can say; from here on it is timed on the monotonic clock.
+      this.display(resume, resume.expiresAt - now);
+    } else if (!this.resultTimer) {
       this.showIdle();
     }
+  }
+
+  /** Asks whether the clock can be trusted, unless a check is already under way. */
+  private checkClock(): void {
+    const trust = this.o.clockTrust;
+    if (!trust || this.clockCheck || this.stopped) return;
+    this.clockCheck = (async () => {
+      let verdict: ClockVerdict;
+      try {
+        verdict = await trust.check();
+      } catch (err) {
+        verdict = { trusted: false, reason: `the clock check failed: ${describeError(err)}` };
+      }
+      this.clockCheck = undefined;
+      if (this.stopped) return;
+      if (verdict.trusted) this.clockTrusted(verdict.reason);
+      else this.clockUntrusted(verdict.reason ?? 'no reason given');
+    })().catch((err: unknown) => this.o.log.error({ err }, 'the answer about the clock could not be acted on'));
+  }
+
+  private clockTrusted(reason: string | undefined): void {
+    const was = this.clockState;
+    this.clockState = 'trusted';
+    this.clockReason = undefined;
+    this.o.clock.clearTimeout(this.clockRecheck);
+    this.clockRecheck = undefined;
+    if (was === 'untrusted') this.o.log.info({ reason }, 'the clock can be trusted now; new sales resume');
+    else this.o.log.info({ reason }, 'the clock can be trusted');
+    if (this.leftoversWaiting) {
+      this.leftoversWaiting = false;
+      this.resumeLeftovers();
+    } else if (!this.showing && !this.resultTimer) {
+      this.showIdle();
+    }
+  }
+
+  /**
+   * No QR goes up while the clock cannot be trusted: the fault screen says
+   * why, the prompt says it once, sale requests are refused, and the clock
+   * is asked again until it can be trusted. Payments still arrive and are
+   * announced as ever (see handlePayment).
+   */
+  private clockUntrusted(reason: string): void {
+    const was = this.clockState;
+    this.clockState = 'untrusted';
+    this.clockReason = reason;
+    if (was !== 'untrusted') {
+      this.o.log.warn({ reason }, 'the clock cannot be trusted; no QR is shown and new sales are refused until it can');
+      if (this.settings.announce.prompts) {
+        this.o.announcer.announce({ kind: 'fault', fault: 'clock' }).catch((err: unknown) => this.o.log.warn({ err }, 'prompt not spoken'));
+      }
+      if (!this.showing && !this.resultTimer) this.showIdle();
+    } else {
+      this.o.log.debug({ reason }, 'the clock still cannot be trusted');
+    }
+    this.o.clock.clearTimeout(this.clockRecheck);
+    this.clockRecheck = this.o.clock.setTimeout(() => {
+      this.clockRecheck = undefined;
+      this.checkClock();
+    }, this.o.clockRecheckMs ?? CLOCK_RECHECK_MS);
   }
 
   subscribe(listener: (event: CounterEvent) => void): () => void {
@@ -110,6 +219,8 @@ export class Counter implements CounterPort {
   }
 
   startSale(request: SaleRequest): Promise<SaleSnapshot> {
+    // A request while the clock is first being checked waits for the answer.
+    if (this.clockState === 'checking' && this.clockCheck) return this.clockCheck.then(() => this.issue(request));
     try {
       return Promise.resolve(this.issue(request));
     } catch (err) {
@@ -125,6 +236,9 @@ export class Counter implements CounterPort {
     if (!Number.isInteger(lifetime) || lifetime < SALE_EXPIRY_MIN_SECONDS || lifetime > SALE_EXPIRY_MAX_SECONDS) {
       throw new InputError('expiresIn', `must be a whole number of seconds from ${SALE_EXPIRY_MIN_SECONDS} to ${SALE_EXPIRY_MAX_SECONDS}`);
     }
+    // QRts and QRexpire are read once from a trusted wall clock; the QR's
+    // lifetime on the device is then timed on the monotonic clock.
+    if (this.clockState !== 'trusted') throw new ClockNotSetError(this.clockReason ?? 'it has not been checked yet');
     const shownAt = this.o.clock.now();
     const expiresAt = shownAt + lifetime * 1000;
     const { payee } = this.settings;
@@ -136,7 +250,7 @@ export class Counter implements CounterPort {
     );
     this.supersede();
     this.o.log.info({ tr: sale.tr, amount: formatWireAmount(amount), source: sale.source, ref: sale.ref }, 'QR shown');
-    this.display(sale);
+    this.display(sale, lifetime * 1000);
     this.postQr(sale);
     this.emit({ type: 'qr', sale });
     return sale;
@@ -165,11 +279,23 @@ export class Counter implements CounterPort {
     }
   }
 
-  private display(sale: SaleSnapshot): void {
+  /**
+   * Puts a QR up for `lifetimeMs` of elapsed time. The expiry and the
+   * countdown run on the monotonic clock, so a step of the wall clock
+   * while it is up neither ends it early nor keeps it up longer.
+   */
+  private display(sale: SaleSnapshot, lifetimeMs: number): void {
     this.o.clock.clearTimeout(this.resultTimer);
     this.resultTimer = undefined;
-    const expiry = this.o.clock.setTimeout(() => this.expire(sale), Math.max(0, sale.expiresAt - this.o.clock.now()));
+    const remaining = Math.max(0, lifetimeMs);
+    const expiry = this.o.clock.setTimeout(() => this.expire(sale), remaining);
     this.showing = { sale, expiry };
+    this.lifetimes.delete(sale.tr);
+    this.lifetimes.set(sale.tr, this.o.clock.monotonic() + remaining);
+    for (const tr of this.lifetimes.keys()) {
+      if (this.lifetimes.size <= TIMED_QRS) break;
+      this.lifetimes.delete(tr);
+    }
     this.o.lcd.show({
       kind: 'collect',
       uri: sale.uri,
@@ -177,7 +303,8 @@ export class Counter implements CounterPort {
       payeeName: this.settings.payee.name,
       tr: sale.tr,
       expiresAt: sale.expiresAt,
-      now: this.o.clock.now(),
+      // The countdown's "now" on the QR's own timeline: what is left of its lifetime.
+      now: sale.expiresAt - remaining,
     });
   }
 
@@ -216,12 +343,24 @@ export class Counter implements CounterPort {
     }, this.settings.sale.resultSeconds * 1000 * holdFactor);
   }
 
+  /** The screen between sales: idle, or while the clock cannot be trusted the fault screen (the boot screen until it has been asked). */
   showIdle(): void {
-    this.o.lcd.show({ kind: 'idle', payeeName: this.settings.payee.name, deviceId: this.settings.deviceId });
+    const { deviceId } = this.settings;
+    if (this.clockState === 'untrusted') this.o.lcd.show({ kind: 'fault', fault: 'clock', deviceId });
+    else if (this.clockState === 'checking') this.o.lcd.show({ kind: 'boot', firmware: this.o.firmware, deviceId });
+    else this.o.lcd.show({ kind: 'idle', payeeName: this.settings.payee.name, deviceId });
   }
 
-  /** A `collect` request from the backend. Bad requests are logged and counted, never shown. */
+  /**
+   * A `collect` request from the backend. Bad requests, and any request
+   * while the clock cannot be trusted, are logged and counted, never shown.
+   */
   handleCollect(payload: Buffer): void {
+    if (this.clockState === 'checking' && this.clockCheck) {
+      // Arrived while the clock is first being checked: handled on the answer.
+      this.clockCheck.then(() => this.handleCollect(payload)).catch((err: unknown) => this.o.log.error({ err }, 'collect request failed'));
+      return;
+    }
     let request: SaleRequest;
     let id: string;
     try {
@@ -235,7 +374,7 @@ export class Counter implements CounterPort {
     const known = this.o.ledger.findSaleByCollectId(id);
     if (known) {
       // Redelivery or a retry by the backend: the same sale, never a second QR.
-      if (known.state === 'showing') this.postQr(known);
+      if (known.state === 'showing' && this.showing?.sale.tr === known.tr) this.postQr(known);
       this.o.log.info({ id, tr: known.tr, state: known.state }, 'collect request already handled');
       return;
     }
@@ -244,7 +383,7 @@ export class Counter implements CounterPort {
     } catch (err) {
       this.rejected.collects++;
       this.rejected.lastReason = `collect: ${describeError(err)}`;
-      if (!(err instanceof InputError)) throw err;
+      if (!(err instanceof InputError) && !(err instanceof ClockNotSetError)) throw err;
       this.o.log.warn({ id, reason: err.message }, 'collect request refused');
     }
   }
@@ -253,6 +392,11 @@ export class Counter implements CounterPort {
    * A `payment` confirmation. Everything up to the ledger commit happens
    * before this returns, so the broker's acknowledgement (sent after) never
    * covers a confirmation the device could still lose.
+   *
+   * Money received is always announced, whatever the clock: a confirmation
+   * that arrives while the clock cannot be trusted is accepted, shown and
+   * announced like any other. The wall clock only stamps when it was
+   * received; `paidAt` is the bank's time and is not compared with it.
    */
   handlePayment(payload: Buffer): void {
     let c;
@@ -268,13 +412,28 @@ export class Counter implements CounterPort {
       return;
     }
     const payer = maskPayer(c.payer);
-    const { record, fresh } = this.o.ledger.acceptPayment({ utr: c.utr, tr: c.tr, status: c.status, amount: c.amount, payer, paidAt: c.paidAt });
+    const { record, fresh } = this.o.ledger.acceptPayment({ utr: c.utr, tr: c.tr, status: c.status, amount: c.amount, payer, paidAt: c.paidAt }, this.lifetimeOver(c.tr));
     if (!fresh) {
       this.o.log.info({ tr: c.tr, utr: c.utr }, 'duplicate confirmation acknowledged, not announced again');
       this.o.outbox.post('receipt', this.receipt(c.tr, c.utr, 'duplicate'));
       return;
     }
     this.accepted(record);
+  }
+
+  /**
+   * Whether a QR's lifetime is over, for the late rule. A QR shown in this
+   * run was timed on the monotonic clock, so a step of the wall clock
+   * neither makes a payment on it late nor on time. A QR from an earlier run
+   * is left to the ledger, which compares the wall clock with its QRexpire,
+   * but only while the clock is trusted: otherwise its lifetime is not
+   * judged, and the payment is late only if the QR was expired, cancelled or
+   * replaced.
+   */
+  private lifetimeOver(tr: string): boolean | undefined {
+    const until = this.lifetimes.get(tr);
+    if (until !== undefined) return this.o.clock.monotonic() >= until;
+    return this.clockState === 'trusted' ? undefined : false;
   }
 
   private reject(rejection: Rejection, payload: Buffer): void {
@@ -368,6 +527,9 @@ export class Counter implements CounterPort {
   }
 
   stop(): void {
+    this.stopped = true;
+    this.o.clock.clearTimeout(this.clockRecheck);
+    this.clockRecheck = undefined;
     this.clearShowing();
     this.o.clock.clearTimeout(this.resultTimer);
     this.resultTimer = undefined;

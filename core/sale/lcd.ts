@@ -9,6 +9,12 @@ import type { Logger } from '../log.js';
  * the link banner and the language, and a once-a-second countdown while a
  * QR is up. Renders never overlap; if the state changes while a frame is
  * being drawn, only the newest state is drawn next.
+ *
+ * The countdown runs on the QR's own timeline: the `now` it was shown with,
+ * plus the monotonic time elapsed since. A step of the wall clock (a time
+ * server correcting it) therefore neither shortens nor lengthens what the
+ * customer sees. The same QR shown again (after the information screen)
+ * keeps its timeline, whatever `now` it comes back with.
  */
 export class Lcd {
   private screen: Screen;
@@ -16,6 +22,8 @@ export class Lcd {
   private drawing = false;
   private dirty = false;
   private tick?: TimerHandle | undefined;
+  /** The QR whose countdown is running: the `now` it was first shown with, and the monotonic time then. */
+  private timeline?: { tr: string; now: number; monotonic: number } | undefined;
   private idleWaiters: (() => void)[] = [];
 
   constructor(
@@ -37,6 +45,10 @@ export class Lcd {
   }
 
   show(screen: Screen): void {
+    if (screen.kind === 'collect') {
+      if (this.timeline?.tr === screen.tr) screen = { ...screen, now: this.timelineNow(this.timeline) };
+      else this.timeline = { tr: screen.tr, now: screen.now, monotonic: this.clock.monotonic() };
+    }
     this.screen = screen;
     this.scheduleTick();
     this.render();
@@ -56,17 +68,21 @@ export class Lcd {
   private scheduleTick(): void {
     this.clock.clearTimeout(this.tick);
     this.tick = undefined;
-    if (this.screen.kind !== 'collect') return;
-    // Tick on the second boundary so the countdown changes when a wall
-    // clock would.
-    const now = this.clock.now();
+    const timeline = this.timeline;
+    if (this.screen.kind !== 'collect' || !timeline) return;
+    // Tick on the QR's whole seconds so the countdown changes a second at a time.
+    const now = this.timelineNow(timeline);
     this.tick = this.clock.setTimeout(() => {
       this.tick = undefined;
       if (this.screen.kind !== 'collect') return;
-      this.screen = { ...this.screen, now: this.clock.now() };
+      this.screen = { ...this.screen, now: this.timelineNow(timeline) };
       this.scheduleTick();
       this.render();
     }, 1000 - (now % 1000));
+  }
+
+  private timelineNow(timeline: { now: number; monotonic: number }): number {
+    return timeline.now + (this.clock.monotonic() - timeline.monotonic);
   }
 
   private render(): void {

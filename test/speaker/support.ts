@@ -30,7 +30,7 @@ export const ERROR = 50;
 
 export async function tempFolder(prefix: string): Promise<{ path: string; remove: () => Promise<void> }> {
   const path = await mkdtemp(join(tmpdir(), `dakbox-${prefix}-`));
-  return { path, remove: () => rm(path, { recursive: true, force: true }) };
+  return { path, remove: () => rm(path, { recursive: true, force: true, maxRetries: 5 }) };
 }
 
 export interface SoundStats {
