@@ -118,4 +118,4 @@ it(`loses no payment and announces none twice while the broker is killed ${CRASH
   expect(unreceipted).toEqual([]);
   expect(files).toHaveLength(PAYMENTS);
   expect(device.running).toBe(true);
-}, 420_000);
+}, 360_000);
