@@ -30,7 +30,7 @@ export async function checkCommand(argv: string[], io: CommandIo): Promise<numbe
   report(true, `config: ${s.deviceId}, payee ${s.payee.vpa} (${s.payee.name}), language ${s.language}, firmware ${FIRMWARE_VERSION}${config.qrSigningKey ? ', QRs signed (mode 16)' : ''}`);
 
   try {
-    const ledger = new Ledger(config.ledgerPath, systemClock);
+    const ledger = new Ledger(config.ledgerPath, systemClock, { deviceId: s.deviceId });
     const h = ledger.health();
     ledger.close();
     report(h.integrity === 'ok', `ledger: ${config.ledgerPath}: ${h.integrity === 'ok' ? 'intact' : `damaged (${h.integrity})`}; ${h.sales} sales, ${h.payments} payments, ${h.unannounced} not yet announced, ${h.unsent} messages not yet sent`);

@@ -116,6 +116,20 @@ export const deviceConfigSchema = z.strictObject({
   notifierKeys: z.array(z.string().min(1)).min(1, 'needs at least one notifier public key').max(2, 'allows at most two keys (current and next)'),
   /** SQLite ledger file; relative paths are from the config folder. */
   ledger: z.string().min(1).default('ledger.sqlite'),
+  /**
+   * How long the ledger keeps what is there only for inspection, by age and
+   * by count, whichever is reached first: rejected confirmations, and
+   * outbox messages the broker has acknowledged. Sales and payments are
+   * never deleted.
+   */
+  retention: z
+    .strictObject({
+      rejectionDays: z.number().int().min(1).max(3650).default(90),
+      maxRejections: z.number().int().min(100).max(1_000_000).default(10_000),
+      sentDays: z.number().int().min(1).max(3650).default(7),
+      maxSent: z.number().int().min(100).max(1_000_000).default(10_000),
+    })
+    .default({ rejectionDays: 90, maxRejections: 10_000, sentDays: 7, maxSent: 10_000 }),
   display: displaySchema.default({ kind: 'png', dir: 'frames', width: 480, height: 320, history: false }),
   speaker: speakerSchema.default({ kind: 'wav', dir: 'sounds', realtime: false }),
   controls: controlsSchema.default({ kind: 'none' }),

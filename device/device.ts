@@ -81,7 +81,7 @@ export class Device {
     this.log = log;
     this.bootAt = this.clock.now();
     const settings = config.settings;
-    this.ledger = new Ledger(config.ledgerPath, this.clock);
+    this.ledger = new Ledger(config.ledgerPath, this.clock, { deviceId: settings.deviceId, retention: settings.retention });
     this.link = new MqttLink({
       url: settings.mqtt.url,
       deviceId: settings.deviceId,

@@ -57,7 +57,8 @@ describe.each([
     bench.clock.advance(10_000);
     bench.clock.stepWall(step);
     bench.clock.advance(50_000);
-    bench.counter.handlePayment(bench.pay(first.tr, { amount: '250.00', utr: 'U1' }));
+    // The bank's clock is right whichever way the device's stepped: it stamps the payment a minute after the QR went up.
+    bench.counter.handlePayment(bench.pay(first.tr, { amount: '250.00', utr: 'U1', paidAt: first.shownAt + 60_000 }));
     await settle();
     expect(bench.events.at(-1)).toMatchObject({ type: 'paid', tr: first.tr, late: false });
 
@@ -66,7 +67,7 @@ describe.each([
     expect(second.shownAt).toBe(bench.clock.now());
     bench.clock.stepWall(-step);
     bench.clock.advance(121_000);
-    bench.counter.handlePayment(bench.pay(second.tr, { amount: '1.00', utr: 'U2' }));
+    bench.counter.handlePayment(bench.pay(second.tr, { amount: '1.00', utr: 'U2', paidAt: second.shownAt + 121_000 }));
     await settle();
     expect(bench.events.at(-1)).toMatchObject({ type: 'paid', tr: second.tr, late: true });
     expect(bench.announcer.spoken).toEqual([

@@ -19,6 +19,7 @@ describe('device config', () => {
     expect(config.notifierKeys).toHaveLength(1);
     expect(config.ledgerPath).toBe(join(fixture.dir, 'ledger.sqlite'));
     expect(config.qrSigningKey).toBeUndefined();
+    expect(config.settings.retention).toEqual({ rejectionDays: 90, maxRejections: 10_000, sentDays: 7, maxSent: 10_000 });
   });
 
   it.each<[Record<string, unknown>, string]>([
@@ -37,6 +38,10 @@ describe('device config', () => {
     [{ payee: { vpa: 'mysuru@postbank', name: 'Mysuru \u202eOH' } }, 'device.json: payee.name: contains a control or invisible character (U+202E)'],
     [{ sale: { note: 'Speed\u0085post' } }, 'device.json: sale.note: contains a control or invisible character (U+0085)'],
     [{ controls: { kind: 'raspberry-pi', plugin: 'wiringpi' } }, 'device.json: controls.plugin: must be one of raspi-io, pi-io'],
+    [{ retention: { rejectionDays: 0 } }, 'device.json: retention.rejectionDays: must be at least 1'],
+    [{ retention: { maxSent: 10 } }, 'device.json: retention.maxSent: must be at least 100'],
+    [{ retention: { sentDays: 1.5 } }, 'device.json: retention.sentDays: must be an int'],
+    [{ retention: { keepForever: true } }, 'device.json: retention.keepForever: is not a known setting'],
   ])('names the field in %j', (change, message) => {
     fixture = deviceFixture(change);
     expect(refusal(() => loadConfig(fixture!.configPath)).message).toBe(message);

@@ -1,12 +1,14 @@
 import { generateKeyPairSync, sign } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { Rejection, checkConfirmation, maskPayer, signConfirmation, signedText } from '../core/payment/confirmation.js';
+import { CLOCK_SKEW_MS, Rejection, checkConfirmation, maskPayer, parseInstant, signConfirmation, signedText } from '../core/payment/confirmation.js';
 
 const notifier = generateKeyPairSync('ed25519');
 const next = generateKeyPairSync('ed25519');
 const stranger = generateKeyPairSync('ed25519');
-const issued = new Set(['MYS01-1767312000']);
-const ctx = { deviceId: 'MYS01', keys: [notifier.publicKey, next.publicKey], issued: (tr: string) => issued.has(tr) };
+/** The QR went up at 10:00:00 IST. */
+const SHOWN_AT = Date.parse('2026-01-15T10:00:00+05:30');
+const issued = new Map([['MYS01-1767312000', SHOWN_AT]]);
+const ctx = { deviceId: 'MYS01', keys: [notifier.publicKey, next.publicKey], shownAt: (tr: string) => issued.get(tr) };
 const fields = { deviceId: 'MYS01', tr: 'MYS01-1767312000', utr: '412345678901', amount: '250.00', status: 'SUCCESS' as const, paidAt: '2026-01-15T10:01:07+05:30' };
 
 function payload(body: unknown): Buffer {
@@ -86,7 +88,8 @@ describe('confirmation checks', () => {
     ['a newline in utr', payload({ ...good, utr: '4123\n45' }), 'invalid-field'],
     ['an unknown status', payload({ ...good, status: 'PENDING' }), 'invalid-field'],
     ['a missing sig', payload({ ...good, sig: undefined }), 'invalid-field'],
-    ['a timestamp without offset', payload({ ...good, paidAt: '2026-01-15T10:01:07' }), 'invalid-field'],
+    ['a timestamp without offset', payload({ ...good, paidAt: '2026-01-15T10:01:07' }), 'bad-paid-at'],
+    ['a paidAt that is not text', payload({ ...good, paidAt: 1768451467 }), 'invalid-field'],
     ['a zero SUCCESS', payload(signConfirmation({ ...fields, amount: '0.00' }, notifier.privateKey)), 'invalid-field'],
     ['a megabyte', Buffer.alloc(1024 * 1024, 0x20), 'payload-too-large'],
   ])('refuses %s', (_name, body, code) => {
@@ -97,6 +100,51 @@ describe('confirmation checks', () => {
     const r = rejection(payload({ ...good, v: 2, tr: '<script>' }));
     expect(r.tr).toBeUndefined();
     expect(r.utr).toBe('412345678901');
+  });
+});
+
+describe('when it was paid', () => {
+  it.each([
+    ['2026-13-45T99:99:99+05:30', 'month 13, day 45, hour 99'],
+    ['2026-02-29T10:00:00+05:30', '29 February in a common year'],
+    ['2026-04-31T10:00:00+05:30', '31 April'],
+    ['2026-01-15T24:00:00+05:30', 'hour 24'],
+    ['2026-01-15T10:60:00+05:30', 'minute 60'],
+    ['2026-01-15T10:01:60+05:30', 'second 60'],
+    ['2026-01-15T10:01:07+05:60', 'offset minute 60'],
+    ['2026-01-15T10:01:07+15:00', 'an offset beyond +14:00'],
+    ['2026-01-15T10:01+05:30', 'no seconds'],
+    ['2026-01-15 10:01:07+05:30', 'a space for T'],
+    ['2026-01-15T10:01:07+0530', 'an offset without a colon'],
+    ['2026-01-15T10:01:07.1234567890+05:30', 'ten fraction digits'],
+    ['1768451467', 'epoch seconds'],
+  ])('refuses a signed %s (%s) as bad-paid-at, before anything else is trusted', (paidAt) => {
+    const r = rejection(payload(signConfirmation({ ...fields, paidAt }, notifier.privateKey)));
+    expect(r.code).toBe('bad-paid-at');
+    expect([r.tr, r.utr]).toEqual([fields.tr, fields.utr]);
+  });
+
+  it.each([
+    ['2026-01-15T10:01:07+05:30', Date.UTC(2026, 0, 15, 4, 31, 7)],
+    ['2026-01-15T04:31:07Z', Date.UTC(2026, 0, 15, 4, 31, 7)],
+    ['2026-01-15T04:31:07.250Z', Date.UTC(2026, 0, 15, 4, 31, 7, 250)],
+    ['2026-01-14T23:01:07.123456789-05:30', Date.UTC(2026, 0, 15, 4, 31, 7, 123)],
+    ['2028-02-29T00:00:00+14:00', Date.UTC(2028, 1, 28, 10, 0, 0)],
+    ['0099-12-31T23:59:59Z', -59_011_459_201_000],
+  ])('reads %s as the instant it names', (text, ms) => {
+    expect(parseInstant(text)).toBe(ms);
+  });
+
+  it('accepts a payment up to the clock skew before its QR was shown, and refuses one earlier', () => {
+    const at = (ms: number) => new Date(ms).toISOString().replace(/\.\d+Z$/, 'Z');
+    expect(checkConfirmation(payload(signConfirmation({ ...fields, paidAt: at(SHOWN_AT - CLOCK_SKEW_MS) }, notifier.privateKey)), ctx).paidAtMs).toBe(SHOWN_AT - CLOCK_SKEW_MS);
+    const r = rejection(payload(signConfirmation({ ...fields, paidAt: '2026-01-15T09:54:59+05:30' }, notifier.privateKey)));
+    expect(r.code).toBe('paid-before-shown');
+    expect(r.message).toBe('paid-before-shown: paid at 2026-01-15T09:54:59+05:30, but its QR was shown at 2026-01-15T10:00:00+05:30');
+  });
+
+  it('allows five minutes of skew between the bank and the device', () => {
+    expect(CLOCK_SKEW_MS).toBe(5 * 60 * 1000);
   });
 });
 

@@ -37,7 +37,7 @@ beforeEach(() => {
   fixture = deviceFixture({ sale: { limit: '5000.00', expirySeconds: 120, resultSeconds: 5, chimeOnQr: true } });
   config = loadConfig(fixture.configPath);
   clock = new ManualClock();
-  ledger = new Ledger(config.ledgerPath, clock);
+  ledger = new Ledger(config.ledgerPath, clock, { deviceId: config.settings.deviceId, retention: config.settings.retention });
   display = new RecordingDisplay();
   announcer = new ScriptedAnnouncer();
   publisher = new FakePublisher();
@@ -52,9 +52,17 @@ afterEach(() => {
   fixture.cleanup();
 });
 
-function pay(tr: string, fields: { amount: string; status?: 'SUCCESS' | 'FAILED'; utr?: string; payer?: string; deviceId?: string }): Buffer {
+function pay(tr: string, fields: { amount: string; status?: 'SUCCESS' | 'FAILED'; utr?: string; payer?: string; deviceId?: string; paidAt?: string }): Buffer {
   const body = signConfirmation(
-    { deviceId: fields.deviceId ?? 'MYS01', tr, utr: fields.utr ?? 'UTR1', amount: fields.amount, status: fields.status ?? 'SUCCESS', paidAt: '2026-01-15T10:01:00+05:30', ...(fields.payer ? { payer: fields.payer } : {}) },
+    {
+      deviceId: fields.deviceId ?? 'MYS01',
+      tr,
+      utr: fields.utr ?? 'UTR1',
+      amount: fields.amount,
+      status: fields.status ?? 'SUCCESS',
+      paidAt: fields.paidAt ?? '2026-01-15T10:01:00+05:30',
+      ...(fields.payer ? { payer: fields.payer } : {}),
+    },
     fixture.keys.privateKey,
   );
   return Buffer.from(JSON.stringify(body));
@@ -191,6 +199,9 @@ describe('confirmations that must not be announced', () => {
     ['a forged signature', (tr: string) => Buffer.from(JSON.stringify({ ...JSON.parse(pay(tr, { amount: '250.00' }).toString()), amount: '2500.00' })), 'bad-signature'],
     ['malformed JSON', () => Buffer.from('{"v":1,"tr":'), 'malformed-json'],
     ['a megabyte', () => Buffer.alloc(1 << 20, 0x7b), 'payload-too-large'],
+    ['a signed paidAt that is no real instant', (tr: string) => pay(tr, { amount: '250.00', paidAt: '2026-13-45T99:99:99+05:30' }), 'bad-paid-at'],
+    // The QR went up at 10:00:00; five minutes of clock skew are allowed.
+    ['a payment dated before its QR was shown', (tr: string) => pay(tr, { amount: '250.00', paidAt: '2026-01-15T09:54:59+05:30' }), 'paid-before-shown'],
   ])('rejects %s: recorded, receipted with the reason, never announced', async (_name, make, code) => {
     const sale = await counter.startSale({ amount: paise(25000), source: 'serial' });
     counter.handlePayment(make(sale.tr));
@@ -205,12 +216,36 @@ describe('confirmations that must not be announced', () => {
   });
 });
 
+describe('when a payment was made', () => {
+  it('accepts a paidAt up to five minutes before the QR was shown, for clocks that disagree', async () => {
+    const sale = await counter.startSale({ amount: paise(25000), source: 'serial' });
+    counter.handlePayment(pay(sale.tr, { amount: '250.00', paidAt: '2026-01-15T04:25:00.000Z' }));
+    await settle();
+    expect(announcer.spoken).toEqual([{ kind: 'payment', amount: 25000 }]);
+    expect(ledger.findPayment('UTR1')?.paidAt).toBe('2026-01-15T04:25:00.000Z');
+  });
+
+  it('refuses a confirmation for an earlier sale replayed onto a reference shown later', async () => {
+    const sale = await counter.startSale({ amount: paise(25000), source: 'serial' });
+    clock.advance(24 * 60 * 60 * 1000);
+    const later = await counter.startSale({ amount: paise(25000), source: 'serial' });
+    counter.handlePayment(pay(sale.tr, { amount: '250.00', utr: 'OLD1' }));
+    counter.handlePayment(pay(later.tr, { amount: '250.00', utr: 'OLD2' }));
+    await settle();
+    expect(announcer.spoken).toEqual([{ kind: 'payment', amount: 25000 }]);
+    expect(ledger.findPayment('OLD2')).toBeUndefined();
+    expect(ledger.rejections()).toMatchObject([{ tr: later.tr, utr: 'OLD2', reason: expect.stringMatching(/^paid-before-shown: paid at 2026-01-15T10:01:00\+05:30, but its QR was shown at 2026-01-16T10:00:00\+05:30$/) as unknown }]);
+  });
+});
+
 describe('exactly-once announcement across a stop', () => {
   it('announces at boot what was accepted but not announced, once', async () => {
     announcer.manual = true;
     const sale = await counter.startSale({ amount: paise(12345), source: 'serial' });
     counter.handlePayment(pay(sale.tr, { amount: '123.45' }));
     expect(announcer.inProgress).toBe(1);
+    // The qr went out before the payment; this run's outbox has nothing left to do when the power goes.
+    await settle();
     // Power cut: nothing after the commit happens.
     counter.stop();
     announcer = new ScriptedAnnouncer();
@@ -336,7 +371,7 @@ describe('a device provisioned with a QR signing key', () => {
     fixture = deviceFixture({ payee: { vpa: 'mysuruho@postbank', name: 'Mysuru HO', orgId: '159012' } });
     saveSecrets(fixture.dir, { qrSigningKey: pair.privateKey.export({ format: 'pem', type: 'pkcs8' }).toString() });
     config = loadConfig(fixture.configPath);
-    ledger = new Ledger(config.ledgerPath, clock);
+    ledger = new Ledger(config.ledgerPath, clock, { deviceId: config.settings.deviceId, retention: config.settings.retention });
     counter = build();
     counter.boot();
     const sale = await counter.startSale({ amount: paise(25000), source: 'serial' });

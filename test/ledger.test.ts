@@ -1,11 +1,14 @@
 import Database from 'better-sqlite3';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { closeSync, copyFileSync, existsSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../core/clock.js';
-import { Ledger, type NewSale } from '../core/payment/ledger.js';
+import { LEDGER_APPLICATION_ID, Ledger, LedgerRefused, type LedgerRefusalReason, type LedgerRetention, type NewSale } from '../core/payment/ledger.js';
+import { TR_PATTERN } from '../core/sale/dynamic-qr.js';
 import { paise } from '../core/money.js';
+import { walFrames } from './support/wal-frames.js';
 
 let dir: string;
 let path: string;
@@ -16,12 +19,24 @@ beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'dakbox-ledger-'));
   path = join(dir, 'ledger.sqlite');
   clock = new ManualClock(Date.UTC(2026, 0, 15, 4, 30, 0));
-  ledger = new Ledger(path, clock);
+  ledger = open();
 });
 afterEach(() => {
   ledger.close();
   rmSync(dir, { recursive: true, force: true });
 });
+
+function open(deviceId = 'MYS01', retention?: LedgerRetention): Ledger {
+  return new Ledger(path, clock, { deviceId, retention });
+}
+
+function wipe(): void {
+  for (const suffix of ['', '-wal', '-shm']) rmSync(`${path}${suffix}`, { force: true });
+}
+
+function sha256(file: string): string {
+  return createHash('sha256').update(readFileSync(file)).digest('hex');
+}
 
 function sale(amount = 25000, extra: Partial<NewSale> = {}): NewSale {
   return { source: 'serial', amount: paise(amount), shownAt: clock.now(), expiresAt: clock.now() + 300_000, ...extra };
@@ -39,33 +54,9 @@ describe('ledger', () => {
     expect(internal.pragma('synchronous', { simple: true })).toBe(2);
   });
 
-  it('issues transaction references that never repeat, across restarts', () => {
-    const first = ledger.issueSale('MYS01', sale(), uriFor);
-    expect(first.tr).toBe(`MYS01-${Math.floor(clock.now() / 1000)}`);
-    const second = ledger.issueSale('MYS01', sale(), uriFor);
-    ledger.close();
-    ledger = new Ledger(path, clock);
-    const third = ledger.issueSale('MYS01', sale(), uriFor);
-    const seqs = [first, second, third].map((s) => Number(s.tr.split('-')[1]));
-    expect(seqs[1]).toBe(seqs[0]! + 1);
-    expect(seqs[2]).toBe(seqs[1]! + 1);
-    expect(ledger.findSale(third.tr)?.uri).toBe(uriFor(third.tr));
-  });
-
-  it('seeds a fresh ledger from the clock, so a wiped device does not repeat old references', () => {
-    const old = ledger.issueSale('MYS01', sale(), uriFor);
-    ledger.close();
-    rmSync(path);
-    rmSync(`${path}-wal`, { force: true });
-    rmSync(`${path}-shm`, { force: true });
-    clock.advance(60_000);
-    ledger = new Ledger(path, clock);
-    expect(Number(ledger.issueSale('MYS01', sale(), uriFor).tr.split('-')[1])).toBeGreaterThan(Number(old.tr.split('-')[1]));
-  });
-
   it('records the URI built for the reference inside the same transaction', () => {
     expect(() =>
-      ledger.issueSale('MYS01', sale(), () => {
+      ledger.issueSale(sale(), () => {
         throw new Error('bad note');
       }),
     ).toThrow('bad note');
@@ -73,13 +64,13 @@ describe('ledger', () => {
   });
 
   it('keys collect requests by id', () => {
-    const s = ledger.issueSale('MYS01', sale(25000, { source: 'mqtt', collectId: 'c-1' }), uriFor);
+    const s = ledger.issueSale(sale(25000, { source: 'mqtt', collectId: 'c-1' }), uriFor);
     expect(ledger.findSaleByCollectId('c-1')?.tr).toBe(s.tr);
-    expect(() => ledger.issueSale('MYS01', sale(25000, { source: 'mqtt', collectId: 'c-1' }), uriFor)).toThrow(/UNIQUE/);
+    expect(() => ledger.issueSale(sale(25000, { source: 'mqtt', collectId: 'c-1' }), uriFor)).toThrow(/UNIQUE/);
   });
 
   it('accepts a payment once; the same utr again is a duplicate', () => {
-    const s = ledger.issueSale('MYS01', sale(), uriFor);
+    const s = ledger.issueSale(sale(), uriFor);
     const p = { utr: '4123', tr: s.tr, status: 'SUCCESS' as const, amount: paise(25000), paidAt: '2026-01-15T10:01:00+05:30' };
     const first = ledger.acceptPayment(p);
     expect(first.fresh).toBe(true);
@@ -91,26 +82,26 @@ describe('ledger', () => {
   });
 
   it('flags a different amount as a mismatch, and a payment after expiry as late', () => {
-    const s = ledger.issueSale('MYS01', sale(), uriFor);
+    const s = ledger.issueSale(sale(), uriFor);
     clock.advance(301_000);
     const { record } = ledger.acceptPayment({ utr: '1', tr: s.tr, status: 'SUCCESS', amount: paise(20000), paidAt: 'x' });
     expect(record).toMatchObject({ late: true, mismatch: true, amount: 20000, asked: 25000 });
   });
 
   it('flags a payment on a cancelled sale as late, but not a second payment on a paid one', () => {
-    const a = ledger.issueSale('MYS01', sale(), uriFor);
+    const a = ledger.issueSale(sale(), uriFor);
     ledger.closeSale(a.tr, 'cancelled', 'clerk');
     expect(ledger.acceptPayment({ utr: '1', tr: a.tr, status: 'SUCCESS', amount: paise(25000), paidAt: 'x' }).record.late).toBe(true);
-    const b = ledger.issueSale('MYS01', sale(), uriFor);
+    const b = ledger.issueSale(sale(), uriFor);
     ledger.acceptPayment({ utr: '2', tr: b.tr, status: 'SUCCESS', amount: paise(25000), paidAt: 'x' });
     expect(ledger.acceptPayment({ utr: '3', tr: b.tr, status: 'SUCCESS', amount: paise(25000), paidAt: 'x' }).record.late).toBe(false);
   });
 
   it('keeps accepted-but-unannounced payments across a restart, and queues the receipt with the mark', () => {
-    const s = ledger.issueSale('MYS01', sale(), uriFor);
+    const s = ledger.issueSale(sale(), uriFor);
     ledger.acceptPayment({ utr: '9', tr: s.tr, status: 'SUCCESS', amount: paise(25000), paidAt: 'x' });
     ledger.close();
-    ledger = new Ledger(path, clock);
+    ledger = open();
     expect(ledger.pendingAnnouncements().map((p) => p.utr)).toEqual(['9']);
     ledger.markAnnounced('9', { topic: 'receipt', payload: '{"outcome":"announced"}' });
     ledger.markAnnounced('9', { topic: 'receipt', payload: '{"outcome":"announced"}' });
@@ -121,7 +112,7 @@ describe('ledger', () => {
   it('keeps outbox messages until marked sent', () => {
     const a = ledger.enqueue('qr', '{"a":1}');
     ledger.enqueue('receipt', '{"b":2}');
-    ledger.markSent(a);
+    ledger.markSent([a]);
     expect(ledger.unsent().map((m) => m.topic)).toEqual(['receipt']);
     expect(ledger.unsentCount()).toBe(1);
   });
@@ -136,25 +127,347 @@ describe('ledger', () => {
     // 23:50 IST on the 15th
     clock = new ManualClock(Date.UTC(2026, 0, 15, 18, 20, 0));
     ledger.close();
-    ledger = new Ledger(path, clock);
-    const a = ledger.issueSale('MYS01', sale(), uriFor);
+    ledger = open();
+    const a = ledger.issueSale(sale(), uriFor);
     ledger.acceptPayment({ utr: '1', tr: a.tr, status: 'SUCCESS', amount: paise(25000), paidAt: 'x' });
     expect(ledger.today()).toEqual({ count: 1, total: 25000 });
     clock.advance(20 * 60_000); // 00:10 IST on the 16th
-    const b = ledger.issueSale('MYS01', sale(), uriFor);
+    const b = ledger.issueSale(sale(), uriFor);
     ledger.acceptPayment({ utr: '2', tr: b.tr, status: 'SUCCESS', amount: paise(1050), paidAt: 'x' });
-    const c = ledger.issueSale('MYS01', sale(), uriFor);
+    const c = ledger.issueSale(sale(), uriFor);
     ledger.acceptPayment({ utr: '3', tr: c.tr, status: 'FAILED', amount: paise(9900), paidAt: 'x' });
     expect(ledger.today()).toEqual({ count: 1, total: 1050 });
     expect(ledger.lastPayment()?.utr).toBe('2');
   });
+});
+
+/** A ledger as firmware with schema version 1 left it: no application id, no device id, references `{deviceId}-{seconds}`. */
+function makeV1Ledger(file: string, trs: string[]): void {
+  const db = new Database(file);
+  db.pragma('journal_mode = WAL');
+  db.exec(`CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TABLE sales (tr TEXT PRIMARY KEY, seq INTEGER NOT NULL UNIQUE, source TEXT NOT NULL, collect_id TEXT UNIQUE, ref TEXT, note TEXT,
+      amount_paise INTEGER NOT NULL CHECK (amount_paise > 0), uri TEXT NOT NULL, shown_at INTEGER NOT NULL, expires_at INTEGER NOT NULL,
+      state TEXT NOT NULL CHECK (state IN ('showing','paid','failed','expired','cancelled')), close_reason TEXT, closed_at INTEGER);
+    CREATE TABLE payments (utr TEXT PRIMARY KEY, tr TEXT NOT NULL REFERENCES sales(tr), status TEXT NOT NULL CHECK (status IN ('SUCCESS','FAILED')),
+      amount_paise INTEGER NOT NULL CHECK (amount_paise >= 0), payer TEXT, paid_at TEXT NOT NULL, received_at INTEGER NOT NULL, late INTEGER NOT NULL,
+      mismatch INTEGER NOT NULL, announced INTEGER NOT NULL DEFAULT 0, announced_at INTEGER);
+    CREATE INDEX payments_pending ON payments(announced) WHERE announced = 0;
+    CREATE INDEX payments_received ON payments(received_at);
+    CREATE TABLE rejections (id INTEGER PRIMARY KEY, received_at INTEGER NOT NULL, reason TEXT NOT NULL, tr TEXT, utr TEXT, size INTEGER NOT NULL,
+      sha256 TEXT NOT NULL, excerpt TEXT NOT NULL);
+    CREATE TABLE outbox (id INTEGER PRIMARY KEY, topic TEXT NOT NULL, payload TEXT NOT NULL, created_at INTEGER NOT NULL, sent_at INTEGER);
+    CREATE INDEX outbox_unsent ON outbox(id) WHERE sent_at IS NULL;`);
+  trs.forEach((tr, i) => {
+    const seq = Number(tr.split('-').at(-1));
+    db.prepare(`INSERT INTO sales (tr, seq, source, amount_paise, uri, shown_at, expires_at, state) VALUES (?, ?, 'serial', 100, ?, 0, 1, 'expired')`).run(tr, seq, `upi://pay?tr=${tr}`);
+    db.prepare(`INSERT INTO meta (key, value) VALUES ('tr_seq', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value`).run(String(seq));
+    if (i === 0) db.prepare(`INSERT INTO payments (utr, tr, status, amount_paise, paid_at, received_at, late, mismatch, announced) VALUES ('V1UTR', ?, 'SUCCESS', 100, 'x', 0, 0, 0, 1)`).run(tr);
+  });
+  db.pragma('user_version = 1');
+  db.close();
+}
+
+describe('transaction references', () => {
+  const FORM = /^MYS01-[0-9A-HJKMNP-TV-Z]{7}-\d+$/;
+
+  it('are {deviceId}-{epoch}-{n}: n counts on across restarts, the epoch is drawn again each run', () => {
+    const first = ledger.issueSale(sale(), uriFor);
+    const second = ledger.issueSale(sale(), uriFor);
+    ledger.close();
+    ledger = open();
+    const third = ledger.issueSale(sale(), uriFor);
+    expect([first.tr, second.tr, third.tr].map((tr) => FORM.test(tr))).toEqual([true, true, true]);
+    const parts = [first, second, third].map((s) => s.tr.split('-'));
+    expect(parts.map((p) => p[2])).toEqual(['1', '2', '3']);
+    expect(parts[0]![1]).toBe(parts[1]![1]);
+    expect(parts[2]![1]).not.toBe(parts[1]![1]);
+    expect(ledger.findSale(third.tr)?.uri).toBe(uriFor(third.tr));
+    expect(ledger.showingSales().map((s) => s.tr)).toEqual([first.tr, second.tr, third.tr]);
+  });
+
+  it('never repeat after the ledger is wiped, even with the clock set back', () => {
+    const before = Array.from({ length: 200 }, () => ledger.issueSale(sale(), uriFor).tr);
+    ledger.close();
+    wipe();
+    // A board without a battery clock, started before it synced its time.
+    clock = new ManualClock(clock.now() - 60_000);
+    ledger = open();
+    const after = Array.from({ length: 200 }, () => ledger.issueSale(sale(), uriFor).tr);
+    expect(new Set([...before, ...after]).size).toBe(400);
+  });
+
+  it('never repeat when an old copy of the ledger is put back', () => {
+    for (let i = 0; i < 10; i++) ledger.issueSale(sale(), uriFor);
+    ledger.close();
+    const backup = join(dir, 'backup.sqlite');
+    copyFileSync(path, backup);
+    ledger = open();
+    const afterBackup = Array.from({ length: 10 }, () => ledger.issueSale(sale(), uriFor).tr);
+    ledger.close();
+    wipe();
+    copyFileSync(backup, path);
+    ledger = open();
+    const afterRestore = Array.from({ length: 10 }, () => ledger.issueSale(sale(), uriFor).tr);
+    expect(afterRestore.filter((tr) => afterBackup.includes(tr))).toEqual([]);
+  });
+
+  it('fit the 35 characters of tr with a 20-character device id, drawing a new epoch when n outgrows them', () => {
+    ledger.close();
+    wipe();
+    const id = 'KA-MYSURU-HO-COUNT01';
+    expect(id).toHaveLength(20);
+    ledger = open(id);
+    const first = ledger.issueSale(sale(), uriFor);
+    expect(first.tr).toMatch(TR_PATTERN);
+    expect(first.tr).toMatch(/^KA-MYSURU-HO-COUNT01-[0-9A-Z]{7}-1$/);
+    const internal = (ledger as unknown as { db: Database.Database }).db;
+    internal.prepare(`UPDATE meta SET value = '999998' WHERE key = 'tr_count'`).run();
+    const longest = ledger.issueSale(sale(), uriFor);
+    expect(longest.tr).toHaveLength(35);
+    const next = ledger.issueSale(sale(), uriFor);
+    expect(next.tr).toMatch(TR_PATTERN);
+    expect(next.tr.endsWith('-1')).toBe(true);
+    expect(next.tr.split('-')[4]).not.toBe(longest.tr.split('-')[4]);
+  });
+
+  it('of a version 1 ledger carry on in the new form, with an epoch, after the upgrade', () => {
+    ledger.close();
+    wipe();
+    makeV1Ledger(path, ['MYS01-1768451402', 'MYS01-1768451403']);
+    ledger = open();
+    const next = ledger.issueSale(sale(), uriFor);
+    expect(next.tr).toMatch(FORM);
+    expect(ledger.findSale('MYS01-1768451403')?.state).toBe('expired');
+    expect(ledger.findPayment('V1UTR')?.announced).toBe(true);
+    expect(ledger.showingSales().map((s) => s.tr)).toEqual([next.tr]);
+    ledger.close();
+    const db = new Database(path, { readonly: true });
+    expect(db.pragma('application_id', { simple: true })).toBe(LEDGER_APPLICATION_ID);
+    expect(db.pragma('user_version', { simple: true })).toBe(2);
+    const meta = Object.fromEntries((db.prepare(`SELECT key, value FROM meta`).all() as { key: string; value: string }[]).map((r) => [r.key, r.value]));
+    expect(meta).toMatchObject({ device_id: 'MYS01', tr_epoch: next.tr.split('-')[1], tr_count: '1', tr_seq: '1768451404' });
+    db.close();
+    ledger = open();
+  });
+});
+
+describe('a ledger checked at open', () => {
+  /** Opening `path` must fail with this reason and leave the file exactly as it was. */
+  function refused(reason: LedgerRefusalReason, deviceId = 'MYS01'): LedgerRefused {
+    const before = sha256(path);
+    let error: unknown;
+    try {
+      open(deviceId).close();
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(LedgerRefused);
+    const refusal = error as LedgerRefused;
+    expect(refusal.reason).toBe(reason);
+    expect(refusal.path).toBe(path);
+    expect(refusal.message).toContain(path);
+    expect(refusal.message).toMatch(/the file was kept as it is for inspection$/);
+    expect(refusal.message).not.toContain('\n');
+    expect(sha256(path)).toBe(before);
+    return refusal;
+  }
+
+  beforeEach(() => {
+    ledger.close();
+    wipe();
+  });
+  afterEach(() => {
+    ledger = open();
+  });
+
+  it('makes a new ledger, marked as dakbox and as this device’s, where there is no file', () => {
+    const fresh = open();
+    fresh.issueSale(sale(), uriFor);
+    fresh.close();
+    expect(readdirSync(dir).filter((f) => f.includes('.new'))).toEqual([]);
+    const db = new Database(path, { readonly: true });
+    expect(db.pragma('application_id', { simple: true })).toBe(LEDGER_APPLICATION_ID);
+    expect(db.prepare(`SELECT value FROM meta WHERE key = 'device_id'`).get()).toEqual({ value: 'MYS01' });
+    db.close();
+    wipe();
+  });
+
+  it('finishes a first start that was cut short, rather than refusing what it left', () => {
+    writeFileSync(`${path}.new`, 'half-made');
+    open().close();
+    expect(existsSync(`${path}.new`)).toBe(false);
+    wipe();
+    // Older firmware made the file in place: a power cut could leave it with nothing in it.
+    new Database(path).pragma('journal_mode = WAL');
+    open().close();
+    wipe();
+  });
+
+  it('refuses a zero-length file', () => {
+    writeFileSync(path, '');
+    expect(refused('empty').message).toBe(`ledger ${path} refused: the file is empty (0 bytes); the file was kept as it is for inspection`);
+    wipe();
+  });
+
+  it('refuses a file that is not SQLite', () => {
+    writeFileSync(path, 'date,amount\n2026-01-15,250.00\n'.repeat(200));
+    refused('not-sqlite');
+    wipe();
+  });
+
+  it('refuses a SQLite file that is not a dakbox ledger', () => {
+    const db = new Database(path);
+    db.exec(`CREATE TABLE notes (id INTEGER PRIMARY KEY, text TEXT); INSERT INTO notes (text) VALUES ('hello')`);
+    db.close();
+    expect(refused('not-a-ledger').message).toContain('is a SQLite database but not a dakbox ledger');
+    db.close();
+    const other = new Database(path);
+    other.pragma('application_id = 1234');
+    other.close();
+    refused('not-a-ledger');
+    wipe();
+  });
+
+  it('refuses the ledger of another device', () => {
+    const theirs = open('MYS02');
+    theirs.issueSale(sale(), uriFor);
+    theirs.close();
+    expect(refused('other-device').message).toContain('it is the ledger of device MYS02, and this device is MYS01');
+    wipe();
+  });
+
+  it('refuses a version 1 ledger whose references are another device’s', () => {
+    makeV1Ledger(path, ['MYS02-1768451402']);
+    refused('other-device');
+    wipe();
+  });
+
+  it('recognises a version 1 ledger by its tables, and marks it as this device’s', () => {
+    makeV1Ledger(path, ['MYS01-1768451402', 'MYS01-1768451403']);
+    const upgraded = open();
+    expect(upgraded.findSale('MYS01-1768451403')?.state).toBe('expired');
+    expect(upgraded.findPayment('V1UTR')?.announced).toBe(true);
+    upgraded.close();
+    const db = new Database(path, { readonly: true });
+    expect(db.pragma('application_id', { simple: true })).toBe(LEDGER_APPLICATION_ID);
+    expect(db.prepare(`SELECT value FROM meta WHERE key = 'device_id'`).get()).toEqual({ value: 'MYS01' });
+    db.close();
+    refused('other-device', 'MYS02');
+    wipe();
+  });
+
+  it('refuses a ledger with a page of zeros', () => {
+    const db = open();
+    for (let i = 0; i < 200; i++) db.issueSale(sale(), (tr) => `upi://pay?tr=${tr}&pad=${'x'.repeat(200)}`);
+    db.close();
+    const fd = openSync(path, 'r+');
+    writeSync(fd, Buffer.alloc(4096), 0, 4096, 3 * 4096);
+    closeSync(fd);
+    expect(refused('damaged').message).toMatch(/the file is damaged \(.+\)/);
+    wipe();
+  });
 
   it('refuses a ledger written by newer firmware', () => {
-    ledger.close();
+    open().close();
     const db = new Database(path);
     db.pragma('user_version = 99');
     db.close();
-    expect(() => new Ledger(path, clock)).toThrow('ledger schema version 99 is newer than this firmware understands (1)');
-    ledger = new Ledger(':memory:', clock);
+    expect(refused('newer-schema').message).toContain('ledger schema version 99; this firmware understands up to 2');
+    wipe();
+  });
+
+  it('refuses to start a new ledger beside the write-ahead log of a missing one', () => {
+    const db = open();
+    const internal = (db as unknown as { db: Database.Database }).db;
+    internal.pragma('wal_autocheckpoint = 0');
+    db.issueSale(sale(), uriFor);
+    const walCopy = readFileSync(`${path}-wal`);
+    db.close();
+    wipe();
+    writeFileSync(`${path}-wal`, walCopy);
+    expect(() => open()).toThrow(LedgerRefused);
+    expect(existsSync(path)).toBe(false);
+    expect(readFileSync(`${path}-wal`).equals(walCopy)).toBe(true);
+    wipe();
+  });
+});
+
+describe('retention', () => {
+  const keep: LedgerRetention = { rejectionDays: 30, maxRejections: 100, sentDays: 7, maxSent: 100 };
+  const DAY = 24 * 60 * 60 * 1000;
+
+  function reject(n: number): void {
+    for (let i = 0; i < n; i++) ledger.recordRejection({ reason: `bad-signature: ${i}`, size: 2, sha256: 'ab', excerpt: '{}' }, { topic: 'receipt', payload: `{"r":${i}}` });
+  }
+
+  it('prunes old and surplus rejections and sent messages at open, and never sales, payments or unsent messages', () => {
+    const s = ledger.issueSale(sale(), uriFor);
+    ledger.acceptPayment({ utr: 'KEEP1', tr: s.tr, status: 'SUCCESS', amount: paise(25000), paidAt: 'x' });
+    reject(50);
+    ledger.markSent(ledger.unsent().map((m) => m.id));
+    clock.advance(40 * DAY);
+    reject(150);
+    const unsent = ledger.enqueue('qr', '{"owed":true}');
+    clock.advance(8 * DAY);
+    ledger.markSent(ledger.unsent().filter((m) => m.id !== unsent).map((m) => m.id).slice(0, 120));
+    ledger.close();
+    ledger = open('MYS01', keep);
+    const rejections = ledger.rejections();
+    expect(rejections).toHaveLength(100);
+    expect(rejections[0]?.reason).toBe('bad-signature: 50');
+    const db = (ledger as unknown as { db: Database.Database }).db;
+    const sent = db.prepare(`SELECT count(*) AS n FROM outbox WHERE sent_at IS NOT NULL`).get() as { n: number };
+    expect(sent.n).toBe(100);
+    expect(ledger.unsent().map((m) => m.id)).toContain(unsent);
+    expect(ledger.unsentCount()).toBe(31);
+    expect(ledger.findSale(s.tr)).toBeDefined();
+    expect(ledger.findPayment('KEEP1')).toBeDefined();
+  });
+
+  it('prunes by age once the rows are older than kept', () => {
+    ledger.close();
+    ledger = open('MYS01', keep);
+    reject(3);
+    ledger.markSent(ledger.unsent().map((m) => m.id));
+    clock.advance(31 * DAY);
+    reject(1);
+    expect(ledger.rejections().map((r) => r.reason)).toEqual(['bad-signature: 0']);
+    expect(ledger.prune()).toEqual({ rejections: 0, sent: 0 });
+    const db = (ledger as unknown as { db: Database.Database }).db;
+    expect((db.prepare(`SELECT count(*) AS n FROM outbox`).get() as { n: number }).n).toBe(1);
+  });
+
+  it('prunes at most once an hour on the clock', () => {
+    ledger.close();
+    ledger = open('MYS01', keep);
+    reject(100);
+    clock.advance(59 * 60 * 1000);
+    reject(20);
+    expect(ledger.rejections()).toHaveLength(120);
+    clock.advance(60 * 1000);
+    reject(1);
+    expect(ledger.rejections()).toHaveLength(100);
+    expect(ledger.rejections().at(-1)?.reason).toBe('bad-signature: 0');
+  });
+
+  it('keeps everything without retention settings', () => {
+    reject(150);
+    clock.advance(400 * DAY);
+    ledger.close();
+    ledger = open();
+    reject(1);
+    expect(ledger.rejections()).toHaveLength(151);
+  });
+});
+
+describe('outbox acknowledgements', () => {
+  it('strike off many messages in one transaction, and only those named', () => {
+    const ids = Array.from({ length: 450 }, (_, i) => ledger.enqueue('receipt', `{"n":${i}}`));
+    const frames = walFrames(ledger);
+    ledger.markSent(ids.slice(0, 449));
+    expect(ledger.unsent().map((m) => m.payload)).toEqual(['{"n":449}']);
+    // One commit writes each changed page once; one per message would write at least 449 frames.
+    expect(frames()).toBeLessThan(50);
   });
 });

@@ -1,4 +1,5 @@
 import { createHash, sign, verify, type KeyObject } from 'node:crypto';
+import { formatIst } from '../clock.js';
 import { readJsonObject } from '../json-message.js';
 import { DEVICE_ID_PATTERN } from '../text.js';
 import { parseWireAmount, type Paise } from '../money.js';
@@ -20,7 +21,10 @@ export interface Confirmation {
   amountText: string;
   status: 'SUCCESS' | 'FAILED';
   payer?: string;
+  /** As sent, which is what the signature covers. */
   paidAt: string;
+  /** The instant `paidAt` names, in epoch milliseconds. */
+  paidAtMs: number;
   sig: string;
 }
 
@@ -32,7 +36,9 @@ export type RejectionCode =
   | 'invalid-field'
   | 'wrong-device'
   | 'bad-signature'
-  | 'unknown-tr';
+  | 'unknown-tr'
+  | 'bad-paid-at'
+  | 'paid-before-shown';
 
 export class Rejection extends Error {
   override readonly name = 'Rejection';
@@ -52,8 +58,48 @@ export const MAX_CONFIRMATION_BYTES = 4096;
 
 const SIGNATURE_DOMAIN = 'dakbox-payment-v1';
 const UTR_PATTERN = /^[A-Za-z0-9]{1,35}$/;
-// ISO-8601 date-time with seconds and an explicit offset or Z.
-const TIMESTAMP_PATTERN = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
+// ISO-8601 date-time with seconds, an optional fraction and an explicit offset or Z.
+const TIMESTAMP_PATTERN = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(?:Z|([+-])(\d{2}):(\d{2}))$/;
+/** Offsets in use on Earth run from -12:00 to +14:00. */
+const MAX_OFFSET_MINUTES = 14 * 60;
+
+/**
+ * How far the bank's clock and this device's may disagree. A payment dated
+ * more than this before its QR was shown cannot be for that QR: it is an old
+ * confirmation replayed, or one for another sale. Devices and banks keep
+ * network time, normally within seconds; five minutes leaves room for a
+ * device whose clock has drifted between syncs, while a genuine payment
+ * takes at least the seconds a customer needs to scan and pay.
+ */
+export const CLOCK_SKEW_MS = 5 * 60 * 1000;
+
+/**
+ * The instant an ISO-8601 timestamp names, in epoch milliseconds, or
+ * undefined unless it is a real calendar date and time: with seconds and an
+ * explicit offset, and written exactly as that instant would be (no 30
+ * February, no 24:00, no 61st minute, no offset beyond ±14:00).
+ */
+export function parseInstant(text: string): number | undefined {
+  const m = TIMESTAMP_PATTERN.exec(text);
+  if (!m) return undefined;
+  const [year, month, day, hour, minute, second] = m.slice(1, 7).map(Number) as [number, number, number, number, number, number];
+  const fraction = Number(((m[7] ?? '') + '000').slice(0, 3));
+  const offset = m[8] === undefined ? 0 : (m[8] === '-' ? -1 : 1) * (Number(m[9]) * 60 + Number(m[10]));
+  if (Number(m[10] ?? 0) > 59 || Math.abs(offset) > MAX_OFFSET_MINUTES) return undefined;
+  const wall = new Date(0);
+  // setUTCFullYear, unlike Date.UTC, does not read years below 100 as 19xx.
+  wall.setUTCFullYear(year, month - 1, day);
+  wall.setUTCHours(hour, minute, second, fraction);
+  // Round trip: a field out of range has rolled over into the next one.
+  const same =
+    wall.getUTCFullYear() === year &&
+    wall.getUTCMonth() === month - 1 &&
+    wall.getUTCDate() === day &&
+    wall.getUTCHours() === hour &&
+    wall.getUTCMinutes() === minute &&
+    wall.getUTCSeconds() === second;
+  return same ? wall.getTime() - offset * 60_000 : undefined;
+}
 
 /** The exact bytes the notifier signs. Fields may not contain a newline, so the layout is unambiguous. */
 export function signedText(c: { deviceId: string; tr: string; utr: string; amountText: string; status: string; paidAt: string }): Buffer {
@@ -116,10 +162,14 @@ export function parseConfirmation(payload: Buffer): Confirmation {
   const status = text(b, 'status');
   if (status !== 'SUCCESS' && status !== 'FAILED') throw new Rejection('invalid-field', 'status must be SUCCESS or FAILED', tr, utr);
   if (status === 'SUCCESS' && amount <= 0) throw new Rejection('invalid-field', 'a SUCCESS must credit more than zero', tr, utr);
-  const paidAt = text(b, 'paidAt', TIMESTAMP_PATTERN) as string;
+  const paidAt = text(b, 'paidAt') as string;
+  const paidAtMs = parseInstant(paidAt);
+  if (paidAtMs === undefined) {
+    throw new Rejection('bad-paid-at', 'paidAt must be a real date and time with seconds and an offset, like "2026-01-15T10:01:07+05:30"', tr, utr);
+  }
   const payer = text(b, 'payer', /^[^\n\r]{0,100}$/, true);
   const sig = text(b, 'sig', /^[A-Za-z0-9+/]+={0,2}$/) as string;
-  const c: Confirmation = { v: 1, deviceId, tr, utr, amount, amountText, status, paidAt, sig };
+  const c: Confirmation = { v: 1, deviceId, tr, utr, amount, amountText, status, paidAt, paidAtMs, sig };
   if (payer !== undefined) c.payer = payer;
   return c;
 }
@@ -135,16 +185,26 @@ export function signatureValid(c: Confirmation, keys: readonly KeyObject[]): boo
 /**
  * All checks the contract (docs/contracts.md) requires, in an order that reports the most useful
  * reason: shape, then this device, then the signature, then that the
- * reference was issued here. Duplicates are the ledger's business.
+ * reference was issued here, then that it was paid no earlier than its QR
+ * was shown (less CLOCK_SKEW_MS). Duplicates are the ledger's business.
  */
 export function checkConfirmation(
   payload: Buffer,
-  ctx: { deviceId: string; keys: readonly KeyObject[]; issued: (tr: string) => boolean },
+  ctx: {
+    deviceId: string;
+    keys: readonly KeyObject[];
+    /** When this device's ledger showed the QR with this reference; undefined if it never issued it. */
+    shownAt: (tr: string) => number | undefined;
+  },
 ): Confirmation {
   const c = parseConfirmation(payload);
   if (c.deviceId !== ctx.deviceId) throw new Rejection('wrong-device', `addressed to ${c.deviceId}, this is ${ctx.deviceId}`, c.tr, c.utr);
   if (!signatureValid(c, ctx.keys)) throw new Rejection('bad-signature', 'no notifier key in this device\'s config verifies the signature', c.tr, c.utr);
-  if (!ctx.issued(c.tr)) throw new Rejection('unknown-tr', `${c.tr} was not issued by this device`, c.tr, c.utr);
+  const shownAt = ctx.shownAt(c.tr);
+  if (shownAt === undefined) throw new Rejection('unknown-tr', `${c.tr} was not issued by this device`, c.tr, c.utr);
+  if (c.paidAtMs < shownAt - CLOCK_SKEW_MS) {
+    throw new Rejection('paid-before-shown', `paid at ${c.paidAt}, but its QR was shown at ${formatIst(shownAt)}`, c.tr, c.utr);
+  }
   return c;
 }
 

@@ -1,5 +1,6 @@
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
+import { randomInt } from 'node:crypto';
+import { closeSync, fsyncSync, mkdirSync, openSync, readSync, renameSync, rmSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { istDayStart, type Clock } from '../clock.js';
 import type { SaleSnapshot, SaleSource, SaleState } from '../sale/counter-port.js';
@@ -55,9 +56,48 @@ export interface NewSale {
   expiresAt: number;
 }
 
-const SCHEMA_VERSION = 1;
+/**
+ * Why a file was not opened as this device's ledger. The file is never
+ * deleted, replaced or modified when it is refused: it may hold the only
+ * record of payments, so it is kept for someone to inspect.
+ */
+export type LedgerRefusalReason = 'empty' | 'not-sqlite' | 'not-a-ledger' | 'other-device' | 'damaged' | 'newer-schema' | 'orphan-wal';
 
-const MIGRATIONS: readonly string[] = [
+export class LedgerRefused extends Error {
+  override readonly name = 'LedgerRefused';
+  constructor(
+    readonly path: string,
+    readonly reason: LedgerRefusalReason,
+    /** What is wrong, for people. */
+    readonly detail: string,
+  ) {
+    super(`ledger ${path} refused: ${detail}; ${reason === 'orphan-wal' ? 'the log was' : 'the file was'} kept as it is for inspection`);
+  }
+}
+
+/** Written into the SQLite header of every dakbox ledger (PRAGMA application_id): "DAKB". */
+export const LEDGER_APPLICATION_ID = 0x44414b42;
+
+/** What the ledger needs to know of its device. */
+export interface LedgerOptions {
+  /** A ledger belongs to one device: its id starts every reference the ledger issues. */
+  deviceId: string;
+  /** Without it nothing is pruned (e.g. a field engineer's check). */
+  retention?: LedgerRetention | undefined;
+}
+
+/** How long rows kept only for inspection stay. Sales and payments are never pruned. */
+export interface LedgerRetention {
+  rejectionDays: number;
+  maxRejections: number;
+  sentDays: number;
+  maxSent: number;
+}
+
+/** A step of the schema: SQL, or code for what SQL cannot know (the device id). */
+type Migration = string | ((db: Database.Database, ledger: { deviceId: string }) => void);
+
+const MIGRATIONS: readonly Migration[] = [
   `CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
    CREATE TABLE sales (
      tr TEXT PRIMARY KEY,
@@ -107,7 +147,19 @@ const MIGRATIONS: readonly string[] = [
      sent_at INTEGER
    );
    CREATE INDEX outbox_unsent ON outbox(id) WHERE sent_at IS NULL;`,
+  // The ledger says whose it is and that it is a dakbox ledger, so that a
+  // wrong or foreign file is refused at open instead of being written to.
+  (db, { deviceId }) => {
+    db.exec(`CREATE INDEX rejections_received ON rejections(received_at);
+             CREATE INDEX outbox_sent ON outbox(sent_at) WHERE sent_at IS NOT NULL;`);
+    db.prepare(`INSERT INTO meta (key, value) VALUES ('device_id', ?)`).run(deviceId);
+    db.pragma(`application_id = ${LEDGER_APPLICATION_ID}`);
+  },
 ];
+
+const SCHEMA_VERSION = MIGRATIONS.length;
+/** The tables of a version 1 ledger, made before ledgers carried an application id. */
+const V1_TABLES = ['meta', 'sales', 'payments', 'rejections', 'outbox'];
 
 interface SaleRow {
   tr: string;
@@ -135,58 +187,87 @@ interface PaymentRow {
   announced: number;
 }
 
+const DAY_MS = 24 * 60 * 60 * 1000;
+const HOUR_MS = 60 * 60 * 1000;
+
+/** The UPI limit on `tr`. */
+const TR_MAX_LENGTH = 35;
+/**
+ * The random part of a transaction reference: 7 characters of Crockford's
+ * base32 (digits and capitals without I, L, O and U, so none is misread as
+ * another), 35 bits. `{deviceId}-{epoch}-{n}` with a 20-character device id
+ * leaves 6 digits for n.
+ */
+const EPOCH_LENGTH = 7;
+const EPOCH_ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
+const SQLITE_HEADER = Buffer.from('SQLite format 3\0', 'latin1');
+
 export class Ledger {
   private readonly db: Database.Database;
+  private readonly sql: Statements;
+  private readonly deviceId: string;
+  private readonly retention: LedgerRetention | undefined;
+  /** The epoch of this run of the ledger, drawn at its first sale. */
+  private epoch: string | undefined;
+  private prunedAt: number | undefined;
 
+  /**
+   * Opens the device's ledger, or makes a new one where there is no file
+   * (the first start). Anything else that is not this device's sound ledger
+   * is refused with LedgerRefused, and the file is left exactly as it was.
+   */
   constructor(
     path: string,
     private readonly clock: Clock,
+    options: LedgerOptions,
   ) {
-    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-    this.db = new Database(path);
-    // WAL lets the field engineer's tools read while the device writes;
-    // FULL makes every commit survive a power cut, which the exactly-once
-    // announcement relies on.
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma('synchronous = FULL');
-    this.db.pragma('foreign_keys = ON');
-    this.db.pragma('busy_timeout = 5000');
-    this.migrate();
+    this.deviceId = options.deviceId;
+    this.retention = options.retention;
+    this.db = openLedger(path, options.deviceId);
+    this.sql = prepareStatements(this.db);
+    if (this.retention) this.prune();
   }
 
-  private migrate(): void {
-    const current = this.db.pragma('user_version', { simple: true }) as number;
-    if (current > SCHEMA_VERSION) {
-      throw new Error(`ledger schema version ${current} is newer than this firmware understands (${SCHEMA_VERSION})`);
-    }
-    for (let v = current; v < SCHEMA_VERSION; v++) {
-      this.db.transaction(() => {
-        this.db.exec(MIGRATIONS[v] ?? '');
-        this.db.pragma(`user_version = ${v + 1}`);
-      })();
-    }
+  get open(): boolean {
+    return this.db.open;
   }
 
   /**
    * Reserves the next transaction reference and records the sale with the
-   * URI built for it, in one transaction. The counter lives in the ledger,
-   * so a reference is never issued twice, across restarts. A new ledger
-   * seeds it from the clock (seconds), so even a wiped device does not
-   * repeat references it issued before.
+   * URI built for it, in one transaction.
+   *
+   * A reference is `{deviceId}-{epoch}-{n}`, e.g. `MYS01-7K3QD9M-1042`: n
+   * counts this ledger's sales; the epoch is drawn at random at the first
+   * sale of every run, and kept in meta. So a new ledger (wiped, replaced),
+   * an old copy put back, or a clock that is behind cannot issue a reference
+   * again: they draw a new epoch before their first sale.
+   *
+   * Chance of a repeat: within one ledger none (a drawn epoch is checked
+   * against its sales), and none between devices (the device id). Across a
+   * history the ledger cannot see (a wiped ledger's runs, or the runs after
+   * the copy that was put back), a reference repeats only if a drawn epoch
+   * equals one of those runs' and their counts overlap. Runs count on from
+   * each other, so R runs on each side make at most 2R overlapping pairs,
+   * each a 2^-35 chance: for a thousand runs each, under 1 in 17 million.
    */
-  issueSale(deviceId: string, sale: NewSale, buildUri: (tr: string) => string): SaleSnapshot {
-    return this.db.transaction((): SaleSnapshot => {
-      const row = this.db.prepare(`SELECT value FROM meta WHERE key = 'tr_seq'`).get() as { value: string } | undefined;
-      const seq = row ? Number(row.value) + 1 : Math.floor(this.clock.now() / 1000);
-      this.db.prepare(`INSERT INTO meta (key, value) VALUES ('tr_seq', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value`).run(String(seq));
-      const tr = `${deviceId}-${seq}`;
+  issueSale(sale: NewSale, buildUri: (tr: string) => string): SaleSnapshot {
+    let epoch = this.epoch;
+    const issued = this.db.transaction((): SaleSnapshot => {
+      const seq = this.metaNumber('tr_seq') + 1;
+      let n = this.metaNumber('tr_count') + 1;
+      if (epoch === undefined) epoch = this.drawEpoch();
+      if (reference(this.deviceId, epoch, n).length > TR_MAX_LENGTH) {
+        // With a long device id n runs out of room: a fresh epoch, and n from 1 again.
+        epoch = this.drawEpoch();
+        n = 1;
+      }
+      const tr = reference(this.deviceId, epoch, n);
+      if (tr.length > TR_MAX_LENGTH) throw new Error(`device id ${this.deviceId} leaves no room for a transaction reference`);
+      this.sql.setMeta.run('tr_seq', String(seq));
+      this.sql.setMeta.run('tr_count', String(n));
+      this.sql.setMeta.run('tr_epoch', epoch);
       const uri = buildUri(tr);
-      this.db
-        .prepare(
-          `INSERT INTO sales (tr, seq, source, collect_id, ref, note, amount_paise, uri, shown_at, expires_at, state)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'showing')`,
-        )
-        .run(tr, seq, sale.source, sale.collectId ?? null, sale.ref ?? null, sale.note ?? null, sale.amount, uri, sale.shownAt, sale.expiresAt);
+      this.sql.insertSale.run(tr, seq, sale.source, sale.collectId ?? null, sale.ref ?? null, sale.note ?? null, sale.amount, uri, sale.shownAt, sale.expiresAt);
       return snapshot({
         tr,
         source: sale.source,
@@ -199,10 +280,26 @@ export class Ledger {
         state: 'showing',
       });
     })();
+    this.epoch = epoch;
+    return issued;
+  }
+
+  private metaNumber(key: string): number {
+    return Number(this.sql.meta.get(key)?.value ?? 0);
+  }
+
+  /** A random epoch no sale in this ledger carries. */
+  private drawEpoch(): string {
+    for (;;) {
+      let epoch = '';
+      for (let i = 0; i < EPOCH_LENGTH; i++) epoch += EPOCH_ALPHABET[randomInt(EPOCH_ALPHABET.length)];
+      // '.' follows '-': every reference with this epoch sorts between the two bounds.
+      if (!this.sql.epochUsed.get(`${this.deviceId}-${epoch}-`, `${this.deviceId}-${epoch}.`)) return epoch;
+    }
   }
 
   findSale(tr: string): SaleSnapshot | undefined {
-    const row = this.db.prepare(`SELECT * FROM sales WHERE tr = ?`).get(tr) as SaleRow | undefined;
+    const row = this.sql.saleByTr.get(tr);
     return row && snapshot(row);
   }
 
@@ -297,10 +394,9 @@ export class Ledger {
   /** Records a refused message and queues its receipt, atomically. */
   recordRejection(rejection: RejectionRecord, receipt?: { topic: string; payload: string }): void {
     this.db.transaction(() => {
-      this.db
-        .prepare(`INSERT INTO rejections (received_at, reason, tr, utr, size, sha256, excerpt) VALUES (?, ?, ?, ?, ?, ?, ?)`)
-        .run(this.clock.now(), rejection.reason, rejection.tr ?? null, rejection.utr ?? null, rejection.size, rejection.sha256, rejection.excerpt);
+      this.sql.insertRejection.run(this.clock.now(), rejection.reason, rejection.tr ?? null, rejection.utr ?? null, rejection.size, rejection.sha256, rejection.excerpt);
       if (receipt) this.enqueue(receipt.topic, receipt.payload);
+      this.pruneIfDue();
     })();
   }
 
@@ -319,20 +415,49 @@ export class Ledger {
 
   /** Queues a message for the backend; it stays until the broker acknowledges it. */
   enqueue(topic: string, payload: string): number {
-    const result = this.db.prepare(`INSERT INTO outbox (topic, payload, created_at) VALUES (?, ?, ?)`).run(topic, payload, this.clock.now());
+    const result = this.sql.enqueue.run(topic, payload, this.clock.now());
     return Number(result.lastInsertRowid);
   }
 
   unsent(limit = 500): OutboxMessage[] {
-    return this.db.prepare(`SELECT id, topic, payload FROM outbox WHERE sent_at IS NULL ORDER BY id LIMIT ?`).all(limit) as OutboxMessage[];
+    return this.sql.unsent.all(limit);
   }
 
   unsentCount(): number {
-    return (this.db.prepare(`SELECT count(*) AS n FROM outbox WHERE sent_at IS NULL`).get() as { n: number }).n;
+    return this.sql.unsentCount.get()?.n ?? 0;
   }
 
-  markSent(id: number): void {
-    this.db.prepare(`UPDATE outbox SET sent_at = ? WHERE id = ?`).run(this.clock.now(), id);
+  /** Strikes off messages the broker acknowledged, all in one transaction (one fsync, however many). */
+  markSent(ids: readonly number[]): void {
+    if (ids.length === 0) return;
+    this.db.transaction(() => {
+      const now = this.clock.now();
+      for (const id of ids) this.sql.markSent.run(now, id);
+      this.pruneIfDue();
+    })();
+  }
+
+  /**
+   * Deletes what is kept only for inspection once it is too old or too
+   * many: rejected confirmations, and outbox messages the broker has
+   * acknowledged. Sales, payments and messages not yet sent are never
+   * deleted. One transaction; runs at open and then at most once an hour.
+   */
+  prune(): { rejections: number; sent: number } {
+    const keep = this.retention;
+    if (!keep) return { rejections: 0, sent: 0 };
+    return this.db.transaction(() => {
+      const now = this.clock.now();
+      const rejections = this.sql.pruneOldRejections.run(now - keep.rejectionDays * DAY_MS).changes + this.sql.pruneExtraRejections.run(keep.maxRejections).changes;
+      const sent = this.sql.pruneOldSent.run(now - keep.sentDays * DAY_MS).changes + this.sql.pruneExtraSent.run(keep.maxSent).changes;
+      this.prunedAt = now;
+      return { rejections, sent };
+    })();
+  }
+
+  /** Prunes if the last prune was an hour ago on the ledger's clock, or the clock has been set back since. */
+  private pruneIfDue(): void {
+    if (this.retention && (this.prunedAt === undefined || Math.abs(this.clock.now() - this.prunedAt) >= HOUR_MS)) this.prune();
   }
 
   /** Successful payments received since midnight IST. */
@@ -402,4 +527,192 @@ function payment(row: PaymentRow): PaymentRecord {
   };
   if (row.payer !== null) p.payer = row.payer;
   return p;
+}
+
+function reference(deviceId: string, epoch: string, n: number): string {
+  return `${deviceId}-${epoch}-${n}`;
+}
+
+type Statements = ReturnType<typeof prepareStatements>;
+
+/** Prepared once per connection and reused. */
+function prepareStatements(db: Database.Database) {
+  return {
+    meta: db.prepare<[string], { value: string }>(`SELECT value FROM meta WHERE key = ?`),
+    setMeta: db.prepare<[string, string]>(`INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value`),
+    epochUsed: db.prepare<[string, string], { one: number }>(`SELECT 1 AS one FROM sales WHERE tr >= ? AND tr < ? LIMIT 1`),
+    insertSale: db.prepare<[string, number, string, string | null, string | null, string | null, number, string, number, number]>(
+      `INSERT INTO sales (tr, seq, source, collect_id, ref, note, amount_paise, uri, shown_at, expires_at, state)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'showing')`,
+    ),
+    saleByTr: db.prepare<[string], SaleRow>(`SELECT * FROM sales WHERE tr = ?`),
+    insertRejection: db.prepare<[number, string, string | null, string | null, number, string, string]>(
+      `INSERT INTO rejections (received_at, reason, tr, utr, size, sha256, excerpt) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+    ),
+    enqueue: db.prepare<[string, string, number]>(`INSERT INTO outbox (topic, payload, created_at) VALUES (?, ?, ?)`),
+    unsent: db.prepare<[number], OutboxMessage>(`SELECT id, topic, payload FROM outbox WHERE sent_at IS NULL ORDER BY id LIMIT ?`),
+    unsentCount: db.prepare<[], { n: number }>(`SELECT count(*) AS n FROM outbox WHERE sent_at IS NULL`),
+    markSent: db.prepare<[number, number]>(`UPDATE outbox SET sent_at = ? WHERE id = ? AND sent_at IS NULL`),
+    pruneOldRejections: db.prepare<[number]>(`DELETE FROM rejections WHERE received_at < ?`),
+    pruneExtraRejections: db.prepare<[number]>(`DELETE FROM rejections WHERE id <= (SELECT id FROM rejections ORDER BY id DESC LIMIT 1 OFFSET ?)`),
+    pruneOldSent: db.prepare<[number]>(`DELETE FROM outbox WHERE sent_at IS NOT NULL AND sent_at < ?`),
+    pruneExtraSent: db.prepare<[number]>(
+      `DELETE FROM outbox WHERE sent_at IS NOT NULL AND id <= (SELECT id FROM outbox WHERE sent_at IS NOT NULL ORDER BY id DESC LIMIT 1 OFFSET ?)`,
+    ),
+  };
+}
+
+/** Opens (or, where there is no file, makes) the ledger at `path`, checked, migrated and ready. */
+function openLedger(path: string, deviceId: string): Database.Database {
+  if (path === ':memory:') {
+    const db = new Database(path);
+    migrate(db, deviceId);
+    return db;
+  }
+  if (inspect(path, deviceId) === 'missing') createLedgerFile(path, deviceId);
+  let db: Database.Database | undefined;
+  try {
+    db = new Database(path, { fileMustExist: true });
+    // WAL lets the field engineer's tools read while the device writes;
+    // FULL makes every commit survive a power cut, which the exactly-once
+    // announcement relies on.
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = FULL');
+    db.pragma('foreign_keys = ON');
+    db.pragma('busy_timeout = 5000');
+    migrate(db, deviceId);
+    return db;
+  } catch (err) {
+    db?.close();
+    throw refusal(path, err) ?? err;
+  }
+}
+
+function migrate(db: Database.Database, deviceId: string): void {
+  const current = db.pragma('user_version', { simple: true }) as number;
+  if (current > SCHEMA_VERSION) {
+    throw new Error(`ledger schema version ${current} is newer than this firmware understands (${SCHEMA_VERSION})`);
+  }
+  for (let v = current; v < SCHEMA_VERSION; v++) {
+    db.transaction(() => {
+      const step = MIGRATIONS[v];
+      if (typeof step === 'function') step(db, { deviceId });
+      else db.exec(step ?? '');
+      db.pragma(`user_version = ${v + 1}`);
+    })();
+  }
+}
+
+/**
+ * Looks at the file before anything writes to it, through a read-only
+ * connection: 'missing' (first start), 'blank' (a SQLite file with nothing
+ * in it, as an interrupted first start of older firmware left it) or
+ * 'ledger' (this device's, sound). Anything else is refused.
+ */
+function inspect(path: string, deviceId: string): 'missing' | 'blank' | 'ledger' {
+  const stats = statSync(path, { throwIfNoEntry: false });
+  if (!stats) {
+    // SQLite would take a leftover write-ahead log as the new file's own and
+    // replay someone else's pages into it; that log may also hold the last payments.
+    const wal = statSync(`${path}-wal`, { throwIfNoEntry: false });
+    if (wal && wal.size > 0) throw new LedgerRefused(path, 'orphan-wal', `the file is missing but its write-ahead log ${path}-wal (${wal.size} bytes) is not, and may hold the last payments`);
+    return 'missing';
+  }
+  if (!stats.isFile()) throw new LedgerRefused(path, 'not-sqlite', 'it is not a file');
+  if (stats.size === 0) throw new LedgerRefused(path, 'empty', 'the file is empty (0 bytes)');
+  if (!hasSqliteHeader(path)) throw new LedgerRefused(path, 'not-sqlite', 'the file is not a SQLite database (its header is missing or overwritten)');
+  let db: Database.Database | undefined;
+  try {
+    db = new Database(path, { readonly: true, fileMustExist: true });
+    return classify(db, path, deviceId);
+  } catch (err) {
+    throw refusal(path, err) ?? err;
+  } finally {
+    db?.close();
+  }
+}
+
+function classify(db: Database.Database, path: string, deviceId: string): 'blank' | 'ledger' {
+  const applicationId = db.pragma('application_id', { simple: true }) as number;
+  const version = db.pragma('user_version', { simple: true }) as number;
+  if (applicationId === LEDGER_APPLICATION_ID) {
+    if (version > SCHEMA_VERSION) {
+      throw new LedgerRefused(path, 'newer-schema', `it was written by newer firmware (ledger schema version ${version}; this firmware understands up to ${SCHEMA_VERSION})`);
+    }
+    checkSound(db, path);
+    const owner = (db.prepare(`SELECT value FROM meta WHERE key = 'device_id'`).get() as { value: string } | undefined)?.value;
+    if (owner === undefined) throw new LedgerRefused(path, 'not-a-ledger', 'it is marked as a dakbox ledger but names no device');
+    if (owner !== deviceId) throw new LedgerRefused(path, 'other-device', `it is the ledger of device ${owner}, and this device is ${deviceId}`);
+    return 'ledger';
+  }
+  if (applicationId !== 0) throw new LedgerRefused(path, 'not-a-ledger', `it is a SQLite database of another application (application id ${applicationId}), not a dakbox ledger`);
+  const tables = (db.prepare(`SELECT name FROM sqlite_schema WHERE type = 'table'`).all() as { name: string }[]).map((t) => t.name);
+  if (tables.length === 0 && version === 0) return 'blank';
+  if (version !== 1 || !V1_TABLES.every((t) => tables.includes(t))) throw new LedgerRefused(path, 'not-a-ledger', 'it is a SQLite database but not a dakbox ledger');
+  // A version 1 ledger, from before ledgers were marked: its references say whose it is.
+  checkSound(db, path);
+  const last = db.prepare(`SELECT tr FROM sales ORDER BY seq DESC LIMIT 1`).get() as { tr: string } | undefined;
+  if (last && !(last.tr.startsWith(`${deviceId}-`) && /^\d+$/.test(last.tr.slice(deviceId.length + 1)))) {
+    throw new LedgerRefused(path, 'other-device', `its last transaction reference ${last.tr} is not one of device ${deviceId}`);
+  }
+  return 'ledger';
+}
+
+/** SQLite's own quick check: every page readable and every b-tree well formed. */
+function checkSound(db: Database.Database, path: string): void {
+  const problems = (db.pragma('quick_check(3)') as { quick_check: string }[]).map((r) => r.quick_check);
+  if (problems.length !== 1 || problems[0] !== 'ok') {
+    throw new LedgerRefused(path, 'damaged', `the file is damaged (${problems.join('; ').replace(/\s+/g, ' ').slice(0, 200)})`);
+  }
+}
+
+/** The refusal a SQLite error on opening means, if it means one. */
+function refusal(path: string, err: unknown): LedgerRefused | undefined {
+  if (err instanceof LedgerRefused) return err;
+  const code = (err as { code?: unknown }).code;
+  if (typeof code !== 'string') return undefined;
+  if (code.startsWith('SQLITE_CORRUPT')) return new LedgerRefused(path, 'damaged', `the file is damaged (${(err as Error).message})`);
+  if (code.startsWith('SQLITE_NOTADB')) return new LedgerRefused(path, 'not-sqlite', 'the file is not a SQLite database');
+  return undefined;
+}
+
+function hasSqliteHeader(path: string): boolean {
+  const header = Buffer.alloc(SQLITE_HEADER.length);
+  const fd = openSync(path, 'r');
+  try {
+    return readSync(fd, header, 0, header.length, 0) === header.length && header.equals(SQLITE_HEADER);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * A new ledger is made whole beside its final name and then renamed into
+ * place, so a power cut during the first start leaves either no ledger or a
+ * complete one, never a half-made file that the next start would refuse.
+ */
+function createLedgerFile(path: string, deviceId: string): void {
+  mkdirSync(dirname(path), { recursive: true });
+  const draft = `${path}.new`;
+  // What an interrupted first start left behind never issued a sale.
+  for (const suffix of ['', '-journal', '-wal', '-shm']) rmSync(`${draft}${suffix}`, { force: true });
+  const db = new Database(draft);
+  try {
+    db.pragma('synchronous = FULL');
+    migrate(db, deviceId);
+  } finally {
+    db.close();
+  }
+  fsyncPath(draft);
+  renameSync(draft, path);
+  fsyncPath(dirname(path));
+}
+
+function fsyncPath(path: string): void {
+  const fd = openSync(path, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
 }

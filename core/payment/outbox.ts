@@ -20,6 +20,9 @@ export interface Publisher {
  */
 export class Outbox {
   private readonly inFlight = new Set<number>();
+  /** Acknowledged by the broker, to be struck off together in one transaction. */
+  private readonly acknowledged = new Set<number>();
+  private strikeOffPending = false;
 
   constructor(
     private readonly ledger: Ledger,
@@ -41,14 +44,13 @@ export class Outbox {
   flush(): void {
     if (this.link.state !== 'online') return;
     for (const message of this.ledger.unsent(BATCH)) {
-      if (this.inFlight.has(message.id)) continue;
+      if (this.inFlight.has(message.id) || this.acknowledged.has(message.id)) continue;
       this.inFlight.add(message.id);
       this.link.publish(message.topic as DeviceTopic, message.payload, { qos: 1 }).then(
         () => {
           this.inFlight.delete(message.id);
-          this.ledger.markSent(message.id);
-          // A long outage can leave more than one batch waiting.
-          if (this.inFlight.size === 0 && this.ledger.unsentCount() > 0) this.flush();
+          this.acknowledged.add(message.id);
+          this.scheduleStrikeOff();
         },
         (err: unknown) => {
           this.inFlight.delete(message.id);
@@ -56,6 +58,39 @@ export class Outbox {
         },
       );
     }
+  }
+
+  /**
+   * Acknowledgements arrive in bursts (a batch after an outage is hundreds
+   * of PUBACKs within a few reads of the socket). Each one is recorded only
+   * once the broker has sent it, and all that arrived in the same turn of
+   * the event loop are struck off in one transaction: one fsync, not one
+   * per message.
+   */
+  private scheduleStrikeOff(): void {
+    if (this.strikeOffPending) return;
+    this.strikeOffPending = true;
+    setImmediate(() => this.strikeOff());
+  }
+
+  private strikeOff(): void {
+    this.strikeOffPending = false;
+    const ids = [...this.acknowledged];
+    this.acknowledged.clear();
+    if (ids.length === 0) return;
+    if (!this.ledger.open) {
+      this.log.debug({ count: ids.length }, 'ledger closed before acknowledged messages were struck off; they will be sent again');
+      return;
+    }
+    try {
+      this.ledger.markSent(ids);
+    } catch (err) {
+      // Not struck off, so sent again later: at least once, never lost.
+      this.log.error({ count: ids.length, err }, 'acknowledged outbox messages could not be struck off');
+      return;
+    }
+    // A long outage can leave more than one batch waiting.
+    if (this.inFlight.size === 0 && this.ledger.unsentCount() > 0) this.flush();
   }
 
   depth(): number {

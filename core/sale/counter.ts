@@ -244,7 +244,6 @@ export class Counter implements CounterPort {
     const { payee } = this.settings;
     const signing = this.o.config.qrSigningKey && payee.orgId ? { key: this.o.config.qrSigningKey, orgId: payee.orgId } : undefined;
     const sale = this.o.ledger.issueSale(
-      this.settings.deviceId,
       { source: request.source, amount, ref: request.ref, note, collectId, shownAt, expiresAt },
       (tr) => buildDynamicQr({ vpa: payee.vpa, payeeName: payee.name, mcc: payee.mcc, tr, note, amount, shownAt, expiresAt, ...(signing ? { signing } : {}) }).uri,
     );
@@ -404,7 +403,7 @@ export class Counter implements CounterPort {
       c = checkConfirmation(payload, {
         deviceId: this.settings.deviceId,
         keys: this.o.config.notifierKeys,
-        issued: (tr) => this.o.ledger.findSale(tr) !== undefined,
+        shownAt: (tr) => this.o.ledger.findSale(tr)?.shownAt,
       });
     } catch (err) {
       if (!(err instanceof Rejection)) throw err;

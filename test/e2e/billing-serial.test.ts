@@ -6,6 +6,7 @@
  */
 import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { formatIst } from '../../core/clock.js';
 import { signConfirmation } from '../../core/payment/confirmation.js';
 import { DAKBOX_BIN, DeviceProcess } from '../support/device-process.js';
 import { deviceFixture, type DeviceFixture } from '../support/fixtures.js';
@@ -74,7 +75,7 @@ async function payWhatIsShown(amount?: string): Promise<string> {
   const utr = `SER${Date.now()}`;
   await watch.publish(
     topic('payment'),
-    JSON.stringify(signConfirmation({ deviceId: 'MYS01', tr: body.tr, utr, amount: amount ?? body.amount, status: 'SUCCESS', paidAt: '2026-01-15T10:00:00+05:30' }, fixture.keys.privateKey)),
+    JSON.stringify(signConfirmation({ deviceId: 'MYS01', tr: body.tr, utr, amount: amount ?? body.amount, status: 'SUCCESS', paidAt: formatIst(Date.now()) }, fixture.keys.privateKey)),
   );
   return utr;
 }

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { formatIst } from '../../core/clock.js';
 import { saveSecrets } from '../../core/config.js';
 import { signConfirmation } from '../../core/payment/confirmation.js';
 import { DeviceProcess } from '../support/device-process.js';
@@ -64,12 +65,12 @@ describe('the shipped ACL', () => {
     const overheard: string[] = [];
     rogue.on('message', (t) => overheard.push(t));
     await rogue.subscribeAsync([topic('MYS01', 'payment'), topic('MYS01', 'collect'), topic('MYS01', 'config/set')], { qos: 1 });
-    const forged = signConfirmation({ deviceId: 'MYS01', tr, utr: 'ROGUE1', amount: '10.00', status: 'SUCCESS', paidAt: '2026-01-15T10:00:00+05:30' }, fixture.keys.privateKey);
+    const forged = signConfirmation({ deviceId: 'MYS01', tr, utr: 'ROGUE1', amount: '10.00', status: 'SUCCESS', paidAt: formatIst(Date.now()) }, fixture.keys.privateKey);
     await rogue.publishAsync(topic('MYS01', 'payment'), JSON.stringify(forged), { qos: 1 }).catch(() => undefined);
     await rogue.publishAsync(topic('MYS01', 'qr'), JSON.stringify({ v: 1, tr: 'MYS01-1', amount: '1.00' }), { qos: 1 }).catch(() => undefined);
 
     // The genuine confirmation through the backend goes through, and is the only one the device ever saw.
-    await backend.publish(topic('MYS01', 'payment'), JSON.stringify(signConfirmation({ deviceId: 'MYS01', tr, utr: 'REAL1', amount: '10.00', status: 'SUCCESS', paidAt: '2026-01-15T10:00:00+05:30' }, fixture.keys.privateKey)));
+    await backend.publish(topic('MYS01', 'payment'), JSON.stringify(signConfirmation({ deviceId: 'MYS01', tr, utr: 'REAL1', amount: '10.00', status: 'SUCCESS', paidAt: formatIst(Date.now()) }, fixture.keys.privateKey)));
     await backend.waitFor((m) => m.topic === topic('MYS01', 'receipt') && m.json<{ utr: string }>().utr === 'REAL1', 20_000, 'receipt');
     const ledger = new LedgerReader(join(fixture.dir, 'ledger.sqlite'));
     expect(ledger.payments().map((p) => p.utr)).toEqual(['REAL1']);

@@ -6,6 +6,7 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { formatIst } from '../../core/clock.js';
 import { signConfirmation } from '../../core/payment/confirmation.js';
 import { DeviceProcess } from '../support/device-process.js';
 import { deviceFixture, type DeviceFixture } from '../support/fixtures.js';
@@ -64,7 +65,7 @@ it('announces a payment committed before a power cut once, after the restart', a
 
   await watch.publish(
     topic('payment'),
-    JSON.stringify(signConfirmation({ deviceId: 'MYS01', tr, utr: 'CRASH1', amount: '1234.50', status: 'SUCCESS', paidAt: '2026-01-15T10:01:00+05:30' }, fixture.keys.privateKey)),
+    JSON.stringify(signConfirmation({ deviceId: 'MYS01', tr, utr: 'CRASH1', amount: '1234.50', status: 'SUCCESS', paidAt: formatIst(Date.now()) }, fixture.keys.privateKey)),
   );
   const reader = new LedgerReader(join(fixture.dir, 'ledger.sqlite'));
   const committed = await eventually(() => reader.payment('CRASH1'), 15_000, 'the payment committed');

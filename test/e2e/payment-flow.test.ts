@@ -7,6 +7,7 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { formatIst } from '../../core/clock.js';
 import { signConfirmation } from '../../core/payment/confirmation.js';
 import { generateNotifierKeys } from '../../simulator/backend.js';
 import { DeviceProcess } from '../support/device-process.js';
@@ -78,7 +79,7 @@ describe('a sale paid end to end through a real broker', () => {
 
   it('on a signed confirmation: ledger paid, one announcement, receipt announced', async () => {
     confirmation = signConfirmation(
-      { deviceId: 'MYS01', tr: sale.tr, utr: '412345678901', amount: '250.00', status: 'SUCCESS', paidAt: '2026-01-15T10:01:07+05:30', payer: 'ravi@okaxis' },
+      { deviceId: 'MYS01', tr: sale.tr, utr: '412345678901', amount: '250.00', status: 'SUCCESS', paidAt: formatIst(Date.now()), payer: 'ravi@okaxis' },
       fixture.keys.privateKey,
     );
     await watch.publish(topic('payment'), JSON.stringify(confirmation));
@@ -111,19 +112,19 @@ describe('confirmations that must never be announced', () => {
   const cases: [string, () => string | Buffer, string | null, string][] = [
     [
       'a forged signature',
-      () => JSON.stringify(signConfirmation({ deviceId: 'MYS01', tr: sale.tr, utr: 'FORGED1', amount: '99.50', status: 'SUCCESS', paidAt: '2026-01-15T10:02:00+05:30' }, stranger.privateKey)),
+      () => JSON.stringify(signConfirmation({ deviceId: 'MYS01', tr: sale.tr, utr: 'FORGED1', amount: '99.50', status: 'SUCCESS', paidAt: formatIst(Date.now()) }, stranger.privateKey)),
       'FORGED1',
       'bad-signature',
     ],
     [
       "another device's id",
-      () => JSON.stringify(signConfirmation({ deviceId: 'MYS02', tr: sale.tr, utr: 'OTHERDEV1', amount: '99.50', status: 'SUCCESS', paidAt: '2026-01-15T10:02:00+05:30' }, fixture.keys.privateKey)),
+      () => JSON.stringify(signConfirmation({ deviceId: 'MYS02', tr: sale.tr, utr: 'OTHERDEV1', amount: '99.50', status: 'SUCCESS', paidAt: formatIst(Date.now()) }, fixture.keys.privateKey)),
       'OTHERDEV1',
       'wrong-device',
     ],
     [
       'an unknown tr',
-      () => JSON.stringify(signConfirmation({ deviceId: 'MYS01', tr: 'MYS01-42', utr: 'UNKNOWNTR1', amount: '99.50', status: 'SUCCESS', paidAt: '2026-01-15T10:02:00+05:30' }, fixture.keys.privateKey)),
+      () => JSON.stringify(signConfirmation({ deviceId: 'MYS01', tr: 'MYS01-42', utr: 'UNKNOWNTR1', amount: '99.50', status: 'SUCCESS', paidAt: formatIst(Date.now()) }, fixture.keys.privateKey)),
       'UNKNOWNTR1',
       'unknown-tr',
     ],
@@ -149,7 +150,7 @@ describe('confirmations that must never be announced', () => {
   });
 
   it('keeps running and still takes a real payment afterwards', async () => {
-    const confirmation = signConfirmation({ deviceId: 'MYS01', tr: sale.tr, utr: 'GOOD2', amount: '99.50', status: 'SUCCESS', paidAt: '2026-01-15T10:03:00+05:30' }, fixture.keys.privateKey);
+    const confirmation = signConfirmation({ deviceId: 'MYS01', tr: sale.tr, utr: 'GOOD2', amount: '99.50', status: 'SUCCESS', paidAt: formatIst(Date.now()) }, fixture.keys.privateKey);
     await watch.publish(topic('payment'), JSON.stringify(confirmation));
     await watch.waitFor(receiptFor('GOOD2', 'announced'), 20_000, 'announced receipt');
     expect(announcements()).toHaveLength(2);

@@ -5,6 +5,7 @@
  */
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { formatIst } from '../../core/clock.js';
 import { signConfirmation } from '../../core/payment/confirmation.js';
 import { DeviceProcess } from '../support/device-process.js';
 import { deviceFixture, type DeviceFixture } from '../support/fixtures.js';
@@ -46,7 +47,7 @@ async function showQr(id: string, amount: string): Promise<string> {
 }
 
 function confirm(tr: string, utr: string, amount: string): string {
-  return JSON.stringify(signConfirmation({ deviceId: 'MYS01', tr, utr, amount, status: 'SUCCESS', paidAt: '2026-01-15T10:00:00+05:30' }, fixture.keys.privateKey));
+  return JSON.stringify(signConfirmation({ deviceId: 'MYS01', tr, utr, amount, status: 'SUCCESS', paidAt: formatIst(Date.now()) }, fixture.keys.privateKey));
 }
 
 describe('a device that was away', () => {

@@ -1,5 +1,5 @@
 import { Announcer } from '../../core/announce/announcer.js';
-import { ManualClock } from '../../core/clock.js';
+import { formatIst, ManualClock } from '../../core/clock.js';
 import { loadConfig, saveSettings, type DeviceConfig, type DeviceSettings, type DeviceSettingsInput } from '../../core/config.js';
 import { silentLogger, type Logger } from '../../core/log.js';
 import { signConfirmation } from '../../core/payment/confirmation.js';
@@ -53,7 +53,7 @@ export function coreParts(overrides: Partial<DeviceSettingsInput> = {}, start = 
     saveSettings(config.path, next);
     config.settings = next;
   };
-  const ledger = new Ledger(config.ledgerPath, clock);
+  const ledger = new Ledger(config.ledgerPath, clock, { deviceId: config.settings.deviceId, retention: config.settings.retention });
   const link = new FakeLink();
   const outbox = new Outbox(ledger, link, log);
   const display = new RecordingDisplay();
@@ -89,7 +89,7 @@ export function coreParts(overrides: Partial<DeviceSettingsInput> = {}, start = 
       Buffer.from(
         JSON.stringify(
           signConfirmation(
-            { deviceId: config.settings.deviceId, tr, utr: fields.utr ?? `UTR${tr.split('-')[1] ?? ''}`, amount: fields.amount, status: fields.status ?? 'SUCCESS', paidAt: '2026-01-15T10:01:00+05:30' },
+            { deviceId: config.settings.deviceId, tr, utr: fields.utr ?? `UTR${tr.replace(/[^A-Za-z0-9]/g, '')}`.slice(0, 35), amount: fields.amount, status: fields.status ?? 'SUCCESS', paidAt: formatIst(clock.now()) },
             fixture.keys.privateKey,
           ),
         ),

@@ -1,4 +1,4 @@
-import { ManualClock } from '../../core/clock.js';
+import { formatIst, ManualClock } from '../../core/clock.js';
 import type { ClockTrust } from '../../core/clock-trust.js';
 import { loadConfig, type DeviceConfig, type DeviceSettingsInput } from '../../core/config.js';
 import { silentLogger, type Logger } from '../../core/log.js';
@@ -34,7 +34,7 @@ export class CounterBench {
     this.fixture = deviceFixture({ sale: { limit: '5000.00', expirySeconds: 120, resultSeconds: 5, chimeOnQr: true }, ...options.settings });
     this.config = loadConfig(this.fixture.configPath);
     this.clock = options.clock ?? new ManualClock();
-    this.ledger = new Ledger(this.config.ledgerPath, this.clock);
+    this.ledger = new Ledger(this.config.ledgerPath, this.clock, { deviceId: this.config.settings.deviceId, retention: this.config.settings.retention });
     this.counter = this.build(options.clockTrust);
   }
 
@@ -66,9 +66,9 @@ export class CounterBench {
   }
 
   /** A signed confirmation from the payments backend. */
-  pay(tr: string, fields: { amount: string; utr?: string; status?: 'SUCCESS' | 'FAILED' }): Buffer {
+  pay(tr: string, fields: { amount: string; utr?: string; status?: 'SUCCESS' | 'FAILED'; paidAt?: number }): Buffer {
     const body = signConfirmation(
-      { deviceId: 'MYS01', tr, utr: fields.utr ?? 'UTR1', amount: fields.amount, status: fields.status ?? 'SUCCESS', paidAt: '2026-01-15T10:01:00+05:30' },
+      { deviceId: 'MYS01', tr, utr: fields.utr ?? 'UTR1', amount: fields.amount, status: fields.status ?? 'SUCCESS', paidAt: formatIst(fields.paidAt ?? this.clock.now()) },
       this.fixture.keys.privateKey,
     );
     return Buffer.from(JSON.stringify(body));

@@ -84,6 +84,17 @@ export class DeviceProcess {
     await this.exited;
   }
 
+  /** Resolves with the exit code when the process ends by itself (or fails after `timeoutMs`). */
+  exit(timeoutMs = 20_000): Promise<number | null> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`still running after ${timeoutMs} ms; stderr: ${this.stderr}`)), timeoutMs);
+      void this.exited.then((code) => {
+        clearTimeout(timer);
+        resolve(code);
+      });
+    });
+  }
+
   /** Orderly stop, as systemd does. Resolves with the exit code. */
   async stop(): Promise<number | null> {
     if (this.running) this.child.kill('SIGTERM');

@@ -23,6 +23,11 @@ export class LedgerReader {
     return this.db.prepare(`SELECT utr, announced FROM payments ORDER BY rowid`).all() as never;
   }
 
+  /** Every transaction reference this ledger issued, oldest first. */
+  trs(): string[] {
+    return (this.db.prepare(`SELECT tr FROM sales ORDER BY seq`).all() as { tr: string }[]).map((r) => r.tr);
+  }
+
   rejections(): { reason: string; tr: string | null; utr: string | null; size: number }[] {
     return this.db.prepare(`SELECT reason, tr, utr, size FROM rejections ORDER BY id`).all() as never;
   }
