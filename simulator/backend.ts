@@ -1,7 +1,8 @@
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import mqtt, { type MqttClient } from 'mqtt';
-import { formatIst, systemClock, type Clock } from '../core/clock.js';
+import { Backoff } from '../core/backoff.js';
+import { formatIst, systemClock, type Clock, type TimerHandle } from '../core/clock.js';
 import { signConfirmation } from '../core/payment/confirmation.js';
 import type { DeviceTopics } from '../core/link/topics.js';
 
@@ -22,10 +23,51 @@ export interface ShownQr {
   message: DeviceTopics['qr'];
 }
 
+/**
+ * How long to wait for a receipt before publishing a confirmation again: the
+ * wait starts at `firstMs` and doubles up to `maxMs`, each wait shortened by
+ * up to 20 % at random, and there is no last attempt. A broker that crashes
+ * loses the last seconds of what it had queued, and a session can expire while
+ * a device is away; only a receipt proves the device holds the payment.
+ */
+export interface RepublishPolicy {
+  firstMs: number;
+  maxMs: number;
+  /** Source of the jitter; a test passes `() => 0` for exact waits. */
+  random?: () => number;
+}
+
+export const DEFAULT_REPUBLISH: RepublishPolicy = { firstMs: 5_000, maxMs: 60_000 };
+
+/** A confirmation published and not yet answered by a receipt. */
+interface Outstanding {
+  deviceId: string;
+  utr: string;
+  payload: string;
+  backoff: Backoff;
+  timer?: TimerHandle | undefined;
+  /** Times published so far, the first included. */
+  published: number;
+}
+
 interface BackendEvents {
   qr: [ShownQr];
   receipt: [{ deviceId: string; message: DeviceTopics['receipt'] }];
   status: [{ deviceId: string; message: DeviceTopics['status'] }];
+  /** The same confirmation published again, no receipt having come for it. */
+  republish: [{ deviceId: string; utr: string; attempt: number }];
+}
+
+export interface PaymentsBackendOptions {
+  url: string;
+  prefix?: string;
+  keys: NotifierKeys;
+  clock?: Clock;
+  clientId?: string;
+  username?: string;
+  password?: string;
+  /** When to publish an unanswered confirmation again (default DEFAULT_REPUBLISH); `false` publishes once. */
+  republish?: RepublishPolicy | false;
 }
 
 /**
@@ -33,16 +75,26 @@ interface BackendEvents {
  * plays the bank by publishing signed confirmations, and reads receipts.
  * It signs with a notifier key exactly as the real notifier must, so a
  * device cannot tell it from the real thing — which is the point.
+ *
+ * Like the real notifier (docs/contracts.md, "Exactly-once announcement"), it
+ * publishes each confirmation again, the same bytes, until a receipt with its
+ * `utr` comes back with any outcome.
  */
 export class PaymentsBackend extends EventEmitter<BackendEvents> {
   private client?: MqttClient;
   private utrSeq = 0;
+  private readonly outstanding = new Map<string, Outstanding>();
+  private stopped = false;
   readonly shown = new Map<string, ShownQr>();
+  /** Confirmations published again for want of a receipt, since start. */
+  republished = 0;
 
-  constructor(
-    private readonly options: { url: string; prefix?: string; keys: NotifierKeys; clock?: Clock; clientId?: string; username?: string; password?: string },
-  ) {
+  constructor(private readonly options: PaymentsBackendOptions) {
     super();
+  }
+
+  private get clock(): Clock {
+    return this.options.clock ?? systemClock;
   }
 
   private get prefix(): string {
@@ -50,6 +102,7 @@ export class PaymentsBackend extends EventEmitter<BackendEvents> {
   }
 
   async start(): Promise<void> {
+    this.stopped = false;
     const client = await mqtt.connectAsync(this.options.url, {
       clientId: this.options.clientId ?? `backend-${process.pid}-${Date.now()}`,
       protocolVersion: 4,
@@ -78,7 +131,11 @@ export class PaymentsBackend extends EventEmitter<BackendEvents> {
       this.shown.set(shown.message.tr, shown);
       this.emit('qr', shown);
     } else if (kind === 'receipt') {
-      this.emit('receipt', { deviceId, message: body as DeviceTopics['receipt'] });
+      const message = body as DeviceTopics['receipt'];
+      // Any outcome ends the republishing: announced and duplicate mean the
+      // device holds the payment; a rejection cannot change for the same bytes.
+      if (typeof message.utr === 'string') this.answered(deviceId, message.utr);
+      this.emit('receipt', { deviceId, message });
     } else if (kind === 'status') {
       this.emit('status', { deviceId, message: body as DeviceTopics['status'] });
     }
@@ -91,7 +148,7 @@ export class PaymentsBackend extends EventEmitter<BackendEvents> {
 
   nextUtr(): string {
     this.utrSeq++;
-    const clock = this.options.clock ?? systemClock;
+    const clock = this.clock;
     return `SIM${Math.floor(clock.now() / 1000) % 1_000_000_000}${String(this.utrSeq).padStart(4, '0')}`;
   }
 
@@ -101,7 +158,7 @@ export class PaymentsBackend extends EventEmitter<BackendEvents> {
     tr: string,
     fields: { amount: string; status?: 'SUCCESS' | 'FAILED'; utr?: string; payer?: string; paidAt?: string },
   ): Record<string, unknown> {
-    const clock = this.options.clock ?? systemClock;
+    const clock = this.clock;
     return signConfirmation(
       {
         deviceId,
@@ -121,10 +178,51 @@ export class PaymentsBackend extends EventEmitter<BackendEvents> {
     await this.requireClient().publishAsync(`${this.prefix}/${deviceId}/payment`, payload, { qos: 1 });
   }
 
-  async pay(deviceId: string, tr: string, fields: { amount: string; status?: 'SUCCESS' | 'FAILED'; utr?: string; payer?: string }): Promise<Record<string, unknown>> {
+  /**
+   * Pays a QR: publishes a signed confirmation, and publishes it again while
+   * no receipt for its `utr` has come back (see RepublishPolicy). Resolves
+   * when the broker has acknowledged the first publish.
+   */
+  async pay(deviceId: string, tr: string, fields: { amount: string; status?: 'SUCCESS' | 'FAILED'; utr?: string; payer?: string; paidAt?: string }): Promise<Record<string, unknown>> {
     const message = this.confirmation(deviceId, tr, fields);
-    await this.publishPayment(deviceId, JSON.stringify(message));
+    const payload = JSON.stringify(message);
+    const utr = String(message.utr);
+    const policy = this.options.republish ?? DEFAULT_REPUBLISH;
+    // Tracked before the first publish: the receipt can come back before
+    // the broker's acknowledgement does.
+    if (policy !== false && !this.stopped && !this.outstanding.has(key(deviceId, utr))) {
+      const entry: Outstanding = { deviceId, utr, payload, backoff: new Backoff(policy.firstMs, policy.maxMs, policy.random), published: 1 };
+      this.outstanding.set(key(deviceId, utr), entry);
+      this.schedule(entry);
+    }
+    await this.publishPayment(deviceId, payload);
     return message;
+  }
+
+  /** Confirmations published and not yet answered by a receipt. */
+  get awaitingReceipt(): number {
+    return this.outstanding.size;
+  }
+
+  private schedule(entry: Outstanding): void {
+    entry.timer = this.clock.setTimeout(() => {
+      entry.timer = undefined;
+      if (this.outstanding.get(key(entry.deviceId, entry.utr)) !== entry) return;
+      entry.published++;
+      this.republished++;
+      this.emit('republish', { deviceId: entry.deviceId, utr: entry.utr, attempt: entry.published });
+      // Not awaited: with the broker away the client holds the publish until
+      // it is back, and the next wait runs meanwhile.
+      this.publishPayment(entry.deviceId, entry.payload).catch(() => undefined);
+      this.schedule(entry);
+    }, entry.backoff.next());
+  }
+
+  private answered(deviceId: string, utr: string): void {
+    const entry = this.outstanding.get(key(deviceId, utr));
+    if (!entry) return;
+    this.clock.clearTimeout(entry.timer);
+    this.outstanding.delete(key(deviceId, utr));
   }
 
   private requireClient(): MqttClient {
@@ -133,6 +231,13 @@ export class PaymentsBackend extends EventEmitter<BackendEvents> {
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
+    for (const entry of this.outstanding.values()) this.clock.clearTimeout(entry.timer);
+    this.outstanding.clear();
     await this.client?.endAsync();
   }
+}
+
+function key(deviceId: string, utr: string): string {
+  return `${deviceId}/${utr}`;
 }
