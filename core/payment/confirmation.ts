@@ -53,7 +53,25 @@ export const MAX_CONFIRMATION_BYTES = 4096;
 const SIGNATURE_DOMAIN = 'dakbox-payment-v1';
 const UTR_PATTERN = /^[A-Za-z0-9]{1,35}$/;
 // ISO-8601 date-time with seconds and an explicit offset or Z.
-const TIMESTAMP_PATTERN = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
+const TIMESTAMP_PATTERN = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.\d{1,9})?(?:Z|[+-](\d{2}):(\d{2}))$/;
+
+/** The form alone lets "2026-02-30T24:61:00+05:99" through; a real instant has a real date, time and offset. */
+function isRealInstant(text: string): boolean {
+  const m = TIMESTAMP_PATTERN.exec(text);
+  if (!m) return false;
+  const [year, month, day, hour, minute, second] = m.slice(1, 7).map(Number) as [number, number, number, number, number, number];
+  const probe = new Date(0);
+  probe.setUTCFullYear(year, month - 1, day);
+  probe.setUTCHours(hour, minute, second);
+  const sameFields =
+    probe.getUTCFullYear() === year &&
+    probe.getUTCMonth() === month - 1 &&
+    probe.getUTCDate() === day &&
+    probe.getUTCHours() === hour &&
+    probe.getUTCMinutes() === minute &&
+    probe.getUTCSeconds() === second;
+  return sameFields && (m[7] === undefined || (Number(m[7]) <= 23 && Number(m[8]) <= 59));
+}
 
 /** The exact bytes the notifier signs. Fields may not contain a newline, so the layout is unambiguous. */
 export function signedText(c: { deviceId: string; tr: string; utr: string; amountText: string; status: string; paidAt: string }): Buffer {
@@ -117,6 +135,7 @@ export function parseConfirmation(payload: Buffer): Confirmation {
   if (status !== 'SUCCESS' && status !== 'FAILED') throw new Rejection('invalid-field', 'status must be SUCCESS or FAILED', tr, utr);
   if (status === 'SUCCESS' && amount <= 0) throw new Rejection('invalid-field', 'a SUCCESS must credit more than zero', tr, utr);
   const paidAt = text(b, 'paidAt', TIMESTAMP_PATTERN) as string;
+  if (!isRealInstant(paidAt)) throw new Rejection('invalid-field', 'paidAt is not a real date and time', tr, utr);
   const payer = text(b, 'payer', /^[^\n\r]{0,100}$/, true);
   const sig = text(b, 'sig', /^[A-Za-z0-9+/]+={0,2}$/) as string;
   const c: Confirmation = { v: 1, deviceId, tr, utr, amount, amountText, status, paidAt, sig };

@@ -1,0 +1,53 @@
+/**
+ * Inputs the hostile-input runs found the device mishandling, kept as plain
+ * examples so they stay fixed whatever the runs' seeds turn up.
+ */
+import { generateKeyPairSync } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { Rejection, checkConfirmation, signConfirmation } from '../../core/payment/confirmation.js';
+
+const notifier = generateKeyPairSync('ed25519');
+const ctx = { deviceId: 'MYS01', keys: [notifier.publicKey], issued: (tr: string) => tr === 'MYS01-1768451402' };
+const fields = { deviceId: 'MYS01', tr: 'MYS01-1768451402', utr: '412345678901', amount: '250.00', status: 'SUCCESS' as const, paidAt: '2026-01-15T10:01:07+05:30' };
+
+function signedWith(extra: Partial<typeof fields> & { payer?: string }): Buffer {
+  return Buffer.from(JSON.stringify(signConfirmation({ ...fields, ...extra }, notifier.privateKey)));
+}
+
+function outcome(payload: Buffer): string {
+  try {
+    checkConfirmation(payload, ctx);
+    return 'accepted';
+  } catch (err) {
+    if (err instanceof Rejection) return err.code;
+    throw err;
+  }
+}
+
+describe('a validly signed confirmation whose paidAt is no real instant', () => {
+  it.each([
+    '2026-13-15T10:01:07+05:30',
+    '2026-00-15T10:01:07+05:30',
+    '0005-00-01T19:50:53+05:30',
+    '2026-01-00T10:01:07+05:30',
+    '2026-01-32T10:01:07+05:30',
+    '2026-02-29T10:01:07+05:30',
+    '2026-02-30T10:01:07+05:30',
+    '2026-04-31T10:01:07+05:30',
+    '2100-02-29T10:01:07Z',
+    '2026-01-15T24:00:00+05:30',
+    '2026-01-15T23:60:00+05:30',
+    '2026-01-15T23:59:61+05:30',
+    '2026-01-15T10:01:07+24:00',
+    '2026-01-15T10:01:07+05:60',
+  ])('is refused as an invalid field: %s', (paidAt) => {
+    expect(outcome(signedWith({ paidAt }))).toBe('invalid-field');
+  });
+
+  it.each(['2024-02-29T10:01:07+05:30', '2000-02-29T00:00:00Z', '0005-01-01T00:00:00+05:30', '2026-12-31T23:59:59.999999999-12:00', '2026-01-15T04:31:07.250Z', '2026-01-15T10:01:07+14:00'])(
+    'is accepted when it is one: %s',
+    (paidAt) => {
+      expect(outcome(signedWith({ paidAt }))).toBe('accepted');
+    },
+  );
+});
