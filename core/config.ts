@@ -31,9 +31,18 @@ function shownText(maxLength: number) {
 /** The billing link's speed when device.json names none; the billing PC's client defaults to it too. */
 export const DEFAULT_SERIAL_BAUD_RATE = 115200;
 
-const wireAmount = z.string().refine((s) => /^\d+\.\d\d$/.test(s) && parseWireAmount(s) > 0, {
+/** An amount the parser refuses (more than nine digits of rupees) is a schema problem named by its field, not an error of its own. */
+const wireAmount = z.string().refine((s) => /^\d+\.\d\d$/.test(s) && positiveAmount(s), {
   message: 'must be an amount with two decimals, more than zero, like "100000.00"',
 });
+
+function positiveAmount(text: string): boolean {
+  try {
+    return parseWireAmount(text) > 0;
+  } catch {
+    return false;
+  }
+}
 
 const panel = {
   width: z.number().int().min(128).max(1920).default(480),

@@ -4,7 +4,9 @@
  */
 import { generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { applyRemoteSettings, parseSettings } from '../../core/config.js';
 import { Rejection, checkConfirmation, signConfirmation } from '../../core/payment/confirmation.js';
+import { refusal } from '../support/refusal.js';
 
 const notifier = generateKeyPairSync('ed25519');
 const ctx = { deviceId: 'MYS01', keys: [notifier.publicKey], issued: (tr: string) => tr === 'MYS01-1768451402' };
@@ -50,4 +52,19 @@ describe('a validly signed confirmation whose paidAt is no real instant', () => 
       expect(outcome(signedWith({ paidAt }))).toBe('accepted');
     },
   );
+});
+
+describe('a sale limit with more than nine digits of rupees', () => {
+  it('is refused by config/set naming the message and the field', () => {
+    const settings = parseSettings({ deviceId: 'MYS01', payee: { vpa: 'mysuruho@postbank', name: 'Mysuru HO' }, mqtt: { url: 'mqtt://127.0.0.1:1' }, notifierKeys: ['x'] });
+    const err = refusal(() => applyRemoteSettings(settings, { saleLimit: '397880796371952419444725582183.00' }));
+    expect(err.message).toMatch(/^config\/set: saleLimit: must be an amount with two decimals/);
+  });
+
+  it('is refused in device.json naming sale.limit', () => {
+    const err = refusal(() =>
+      parseSettings({ deviceId: 'MYS01', payee: { vpa: 'mysuruho@postbank', name: 'Mysuru HO' }, mqtt: { url: 'mqtt://127.0.0.1:1' }, notifierKeys: ['x'], sale: { limit: '1000000000.00' } }),
+    );
+    expect(err.message).toMatch(/^device\.json: sale\.limit: must be an amount with two decimals/);
+  });
 });
