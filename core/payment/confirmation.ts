@@ -136,7 +136,8 @@ export function parseConfirmation(payload: Buffer): Confirmation {
   if (status === 'SUCCESS' && amount <= 0) throw new Rejection('invalid-field', 'a SUCCESS must credit more than zero', tr, utr);
   const paidAt = text(b, 'paidAt', TIMESTAMP_PATTERN) as string;
   if (!isRealInstant(paidAt)) throw new Rejection('invalid-field', 'paidAt is not a real date and time', tr, utr);
-  const payer = text(b, 'payer', /^[^\n\r]{0,100}$/, true);
+  // At most 100 characters as the contract counts them: code points, so an astral character is one, not two.
+  const payer = text(b, 'payer', /^[^\n\r]{0,100}$/u, true);
   const sig = text(b, 'sig', /^[A-Za-z0-9+/]+={0,2}$/) as string;
   const c: Confirmation = { v: 1, deviceId, tr, utr, amount, amountText, status, paidAt, sig };
   if (payer !== undefined) c.payer = payer;

@@ -68,3 +68,11 @@ describe('a sale limit with more than nine digits of rupees', () => {
     expect(err.message).toMatch(/^device\.json: sale\.limit: must be an amount with two decimals/);
   });
 });
+
+describe('a payer of astral-plane characters', () => {
+  it('is counted in characters, as the contract counts its 100', () => {
+    expect(outcome(signedWith({ payer: '\u{1F600}'.repeat(100) }))).toBe('accepted');
+    expect(outcome(signedWith({ payer: `\u{1D11E}${'a'.repeat(99)}` }))).toBe('accepted');
+    expect(outcome(signedWith({ payer: '\u{1F600}'.repeat(101) }))).toBe('invalid-field');
+  });
+});
