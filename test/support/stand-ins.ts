@@ -4,6 +4,7 @@ import type { Announcement } from '../../core/announce/announcement.js';
 import type { AnnouncerPort } from '../../core/sale/counter.js';
 import type { Publisher } from '../../core/payment/outbox.js';
 import type { DeviceTopic } from '../../core/link/topics.js';
+import type { Speaker, Utterance } from '../../core/ports/speaker.js';
 
 /** Keeps every frame shown; like a real panel, one frame at a time. */
 export class RecordingDisplay implements Display {
@@ -59,6 +60,28 @@ export class ScriptedAnnouncer implements AnnouncerPort {
 
   get inProgress(): number {
     return this.waiting.length;
+  }
+}
+
+/** Everything a speaker was asked to sound, in order: sentences and chimes. */
+export type Heard = { sound: 'speech'; utterance: Utterance } | { sound: 'chime'; volume: number };
+
+/** A speaker that plays at once and keeps a record of what it was asked to sound. */
+export class RecordingSpeaker implements Speaker {
+  readonly heard: Heard[] = [];
+
+  speak(utterance: Utterance): Promise<void> {
+    this.heard.push({ sound: 'speech', utterance: { ...utterance } });
+    return Promise.resolve();
+  }
+
+  chime(volume: number): Promise<void> {
+    this.heard.push({ sound: 'chime', volume });
+    return Promise.resolve();
+  }
+
+  close(): Promise<void> {
+    return Promise.resolve();
   }
 }
 
