@@ -42,6 +42,7 @@ const wireAmount = z.string().superRefine((text, ctx) => {
   }
 });
 
+
 const panel = {
   width: z.number().int().min(128).max(1920).default(480),
   height: z.number().int().min(128).max(1920).default(320),

@@ -163,12 +163,14 @@ export function parseConfirmation(payload: Buffer): Confirmation {
   if (status !== 'SUCCESS' && status !== 'FAILED') throw new Rejection('invalid-field', 'status must be SUCCESS or FAILED', tr, utr);
   if (status === 'SUCCESS' && amount <= 0) throw new Rejection('invalid-field', 'a SUCCESS must credit more than zero', tr, utr);
   const paidAt = text(b, 'paidAt') as string;
+  // At most 100 characters as the contract counts them: code points, so an astral character is one, not two.
+  const payer = text(b, 'payer', /^[^\n\r]{0,100}$/u, true);
+  const sig = text(b, 'sig', /^[A-Za-z0-9+/]+={0,2}$/) as string;
+  // Last of the shape checks: every other field is in its form, only the date is not real.
   const paidAtMs = parseInstant(paidAt);
   if (paidAtMs === undefined) {
     throw new Rejection('bad-paid-at', 'paidAt must be a real date and time with seconds and an offset, like "2026-01-15T10:01:07+05:30"', tr, utr);
   }
-  const payer = text(b, 'payer', /^[^\n\r]{0,100}$/, true);
-  const sig = text(b, 'sig', /^[A-Za-z0-9+/]+={0,2}$/) as string;
   const c: Confirmation = { v: 1, deviceId, tr, utr, amount, amountText, status, paidAt, paidAtMs, sig };
   if (payer !== undefined) c.payer = payer;
   return c;

@@ -33,9 +33,17 @@ export class Outbox {
 
   /** Queues a message in the ledger and sends what is waiting. Throws if the ledger cannot be written. */
   post<T extends OutboundTopic>(topic: T, payload: DeviceTopics[T]): void {
+    this.queue(topic, payload);
+    this.flush();
+  }
+
+  /**
+   * Queues a message without sending it: inside a ledger transaction, so it
+   * commits with the change it reports; the caller flushes once committed.
+   */
+  queue<T extends OutboundTopic>(topic: T, payload: DeviceTopics[T]): void {
     const message = queuedMessage(topic, payload);
     this.ledger.enqueue(message.topic, message.payload);
-    this.flush();
   }
 
   /** A new connection: anything in flight on the old one is sent again. */

@@ -310,8 +310,7 @@ export class Counter implements CounterPort {
           (tr) => buildDynamicQr({ vpa: payee.vpa, payeeName: payee.name, mcc: payee.mcc, tr, note, amount, shownAt, expiresAt, ...(signing ? { signing } : {}) }).uri,
         );
         this.o.ledger.recordEvent({ type: 'qr', sale: issued });
-        const qr = queuedMessage('qr', qrMessage(issued));
-        this.o.ledger.enqueue(qr.topic, qr.payload);
+        this.o.outbox.queue('qr', qrMessage(issued));
         return issued;
       }),
     );

@@ -12,9 +12,12 @@ export interface DeviceFixture {
   cleanup(): void;
 }
 
-/** A device config folder in a fresh temp dir, with a notifier key pair the test can sign with. */
-export function deviceFixture(overrides: Partial<DeviceSettingsInput> = {}, keys = generateNotifierKeys()): DeviceFixture {
-  const dir = mkdtempSync(join(tmpdir(), 'dakbox-test-'));
+/**
+ * A device config folder in a fresh temp dir (inside `parent`, the system's
+ * temp folder unless given), with a notifier key pair the test can sign with.
+ */
+export function deviceFixture(overrides: Partial<DeviceSettingsInput> = {}, keys = generateNotifierKeys(), parent = tmpdir()): DeviceFixture {
+  const dir = mkdtempSync(join(parent, 'dakbox-test-'));
   const settings: DeviceSettingsInput = {
     deviceId: 'MYS01',
     language: 'en',

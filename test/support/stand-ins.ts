@@ -82,6 +82,43 @@ export class ScriptedAnnouncer implements AnnouncerPort {
   }
 }
 
+/** Everything a speaker was asked to sound, in order: sentences and chimes. */
+export type Heard = { sound: 'speech'; utterance: Utterance } | { sound: 'chime'; volume: number };
+
+/** A speaker that plays at once and keeps a record of what it was asked to sound. */
+export class RecordingSpeaker implements Speaker {
+  readonly heard: Heard[] = [];
+
+  speak(utterance: Utterance): Promise<void> {
+    this.heard.push({ sound: 'speech', utterance: { ...utterance } });
+    return Promise.resolve();
+  }
+
+  chime(volume: number): Promise<void> {
+    this.heard.push({ sound: 'chime', volume });
+    return Promise.resolve();
+  }
+
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  /** The sentences, in order. */
+  get utterances(): Utterance[] {
+    return this.heard.flatMap((h) => (h.sound === 'speech' ? [h.utterance] : []));
+  }
+
+  /** The volume of each chime sounded. */
+  get chimes(): number[] {
+    return this.heard.flatMap((h) => (h.sound === 'chime' ? [h.volume] : []));
+  }
+
+  /** What was said, in order. */
+  get said(): string[] {
+    return this.utterances.map((u) => u.text);
+  }
+}
+
 /** A broker link that acknowledges every publish while "online". */
 export class FakePublisher implements Publisher {
   state: LinkState = 'online';
@@ -95,32 +132,6 @@ export class FakePublisher implements Publisher {
 
   on(topic: OutboundTopic): unknown[] {
     return this.published.filter((p) => p.topic === topic).map((p) => p.payload);
-  }
-}
-
-/** A speaker that keeps each sentence and chime instead of playing it. */
-export class RecordingSpeaker implements Speaker {
-  readonly utterances: Utterance[] = [];
-  /** The volume of each chime sounded. */
-  readonly chimes: number[] = [];
-
-  speak(utterance: Utterance): Promise<void> {
-    this.utterances.push(utterance);
-    return Promise.resolve();
-  }
-
-  chime(volume: number): Promise<void> {
-    this.chimes.push(volume);
-    return Promise.resolve();
-  }
-
-  close(): Promise<void> {
-    return Promise.resolve();
-  }
-
-  /** What was said, in order. */
-  get said(): string[] {
-    return this.utterances.map((u) => u.text);
   }
 }
 
