@@ -1,15 +1,22 @@
 import type { Logger } from '../../core/log.js';
 import type { Speaker, Utterance } from '../../core/ports/speaker.js';
 import type { VoicePicker } from './voice.js';
+import type { WavPlayer } from './player.js';
+import { assemble, encodePcm16, type VoicePacks } from './voice-pack.js';
 
 export interface DeviceSpeakerOptions {
   picker: VoicePicker;
   log: Logger;
+  /** Voice packs, and the player their sound goes to. Without them every sentence is synthesised. */
+  packs?: VoicePacks;
+  player?: WavPlayer;
 }
 
 /**
- * The loudspeaker on the device: each sentence is spoken by the voice picked
- * for its language, or chimed when there is none. A voice that fails while
+ * The loudspeaker on the device. A sentence the language's voice pack can
+ * say is put together from its clips here and handed straight to the
+ * player, at the volume step; anything else is spoken by the voice picked for
+ * the language, or chimed when there is none. A voice that fails while
  * speaking rejects; the announcer decides what to do (log, chime, go on).
  */
 export class DeviceSpeaker implements Speaker {
@@ -20,8 +27,27 @@ export class DeviceSpeaker implements Speaker {
       this.options.log.debug({ language: utterance.language }, 'volume is 0: not speaking');
       return;
     }
+    const wav = await this.fromPack(utterance);
+    if (wav && this.options.player) {
+      await this.options.player.play(wav);
+      return;
+    }
     const voice = await this.options.picker.pick(utterance.language);
     await voice.speak(utterance);
+  }
+
+  /** The sentence as WAV bytes from the voice pack, or undefined when the pack cannot say it. */
+  async fromPack(utterance: Utterance): Promise<Buffer | undefined> {
+    const { packs } = this.options;
+    if (!packs || !utterance.phrase) return undefined;
+    const pack = await packs.get(utterance.language);
+    if (!pack) return undefined;
+    const sound = assemble(pack, utterance.phrase, utterance.volume);
+    if ('missing' in sound) {
+      packs.reportMissing(utterance.language, sound.missing);
+      return undefined;
+    }
+    return encodePcm16(sound.samples, sound.sampleRate);
   }
 
   async chime(volume: number): Promise<void> {
@@ -30,7 +56,7 @@ export class DeviceSpeaker implements Speaker {
   }
 
   close(): Promise<void> {
-    // Every sentence runs its own engine process; nothing stays open.
+    // Packs are read into memory and each sentence's player finishes before speak resolves: nothing stays open.
     return Promise.resolve();
   }
 }
