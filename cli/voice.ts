@@ -27,7 +27,7 @@ export async function voiceCommand(argv: string[], io: CommandIo): Promise<numbe
   const [action, ...rest] = positionals;
   const root = values.dir ? resolve(values.dir) : defaultVoiceRoot();
   try {
-    switch (action) {
+    switch (action ?? '') {
       case 'build':
         return await build(languages(values.lang), engine(values.engine), root, io);
       case 'check':
