@@ -23,6 +23,12 @@ export interface PackManifest {
   voice: string;
   source: 'synthesised' | 'recorded';
   sampleRate: number;
+  /**
+   * Silence between words. Longer than any silence inside a word clip (a
+   * synthesiser holds a doubled consonant such as the क्क of इक्कीस silent
+   * for over 100 ms), so a listener hears where each word ends.
+   */
+  wordPauseMs: number;
   /** Every clip, in the phrasebook's order. `spoken` is the text the synthesiser read, when it differs from the written word. */
   tokens: PackToken[];
   /** SHA-256 over the sample rate and every token's id, text and clip bytes. */
@@ -46,10 +52,11 @@ export interface VoicePack {
 
 export const MANIFEST = 'manifest.json';
 
-/** Between words: long enough to hear each word, short enough to sound like one sentence. */
+/** Between words, at the least: long enough to hear each word, short enough to sound like one sentence. */
 export const WORD_PAUSE_MS = 70;
-/** At a comma, colon or full stop. */
-export const MARK_PAUSE_MS = 280;
+const LONGEST_WORD_PAUSE_MS = 250;
+/** At a comma, colon or full stop: this much longer than between words. */
+export const MARK_PAUSE_EXTRA_MS = 200;
 
 const TOKEN_ID = /^[a-z0-9][a-z0-9-]*$/;
 
@@ -130,12 +137,14 @@ function checkManifest(value: unknown, dir: string): PackManifest {
     tokens.push({ id: token.id, text: token.text, file: token.file, ...(typeof token.spoken === 'string' ? { spoken: token.spoken } : {}) });
   }
   if (typeof m.hash !== 'string') throw bad('hash missing');
+  const wordPauseMs = typeof m.wordPauseMs === 'number' && m.wordPauseMs >= WORD_PAUSE_MS && m.wordPauseMs <= LONGEST_WORD_PAUSE_MS ? m.wordPauseMs : WORD_PAUSE_MS;
   return {
     format: 1,
     language: m.language,
     voice: m.voice,
     source: m.source,
     sampleRate: m.sampleRate as number,
+    wordPauseMs,
     tokens,
     hash: m.hash,
     createdAt: typeof m.createdAt === 'string' ? m.createdAt : '',
@@ -161,6 +170,12 @@ export async function writePack(dir: string, contents: PackContents): Promise<Pa
   await mkdir(building, { recursive: true });
   const tokens: PackToken[] = [];
   const bytes = new Map<string, Buffer>();
+  let longestGap = 0;
+  for (const clip of contents.clips) {
+    // Whole sentences pause at their own full stops; only words set the gap between words.
+    if (!/[.।]/u.test(clip.token.text)) longestGap = Math.max(longestGap, longestSilence(clip.samples));
+  }
+  const wordPauseMs = Math.min(LONGEST_WORD_PAUSE_MS, Math.max(WORD_PAUSE_MS, Math.ceil(((longestGap / contents.sampleRate) * 1000 + 15) / 5) * 5));
   for (const clip of contents.clips) {
     if (!TOKEN_ID.test(clip.token.id)) throw new PackError(`token id ${JSON.stringify(clip.token.id)} is not a token name`);
     const file = `${clip.token.id}.wav`;
@@ -175,6 +190,7 @@ export async function writePack(dir: string, contents: PackContents): Promise<Pa
     voice: contents.voice,
     source: contents.source,
     sampleRate: contents.sampleRate,
+    wordPauseMs,
     tokens,
     hash: packHash(contents.sampleRate, tokens, bytes),
     createdAt: new Date().toISOString(),
@@ -209,8 +225,8 @@ export type Assembly = { samples: Int16Array; sampleRate: number; tokens: number
  */
 export function assemble(pack: VoicePack, phrase: Phrase, volume: number): Assembly {
   const rate = pack.manifest.sampleRate;
-  const wordPause = Math.round((WORD_PAUSE_MS / 1000) * rate);
-  const markPause = Math.round((MARK_PAUSE_MS / 1000) * rate);
+  const wordPause = Math.round((pack.manifest.wordPauseMs / 1000) * rate);
+  const markPause = Math.round(((pack.manifest.wordPauseMs + MARK_PAUSE_EXTRA_MS) / 1000) * rate);
   const parts: { clip: Int16Array; pauseBefore: number }[] = [];
   const missing: Token[] = [];
   let pending = 0;
@@ -241,6 +257,17 @@ export function assemble(pack: VoicePack, phrase: Phrase, volume: number): Assem
     at += clip.length;
   }
   return { samples, sampleRate: rate, tokens: parts.length };
+}
+
+/** The longest stretch of samples that are silent once written as 16-bit, in samples. */
+export function longestSilence(samples: Float32Array): number {
+  let run = 0;
+  let longest = 0;
+  for (const s of samples) {
+    run = Math.abs(s) < 0.5 / 32767 ? run + 1 : 0;
+    if (run > longest) longest = run;
+  }
+  return longest;
 }
 
 /** Mono 16-bit PCM WAV from 16-bit samples, without a detour through floating point. */
