@@ -6,7 +6,7 @@ import { VoicePicker, type Voice } from './voice.js';
 import { EspeakVoice, type EspeakVoiceOptions } from './espeak.js';
 import { SayVoice, type SayVoiceOptions } from './say.js';
 import { ChimeVoice } from './chime.js';
-import { systemWavPlayer, type WavPlayer } from './player.js';
+import { StreamingPlayer, systemWavPlayer, type WavPlayer } from './player.js';
 import { DeviceSpeaker } from './device-speaker.js';
 import { WavSpeaker } from './wav-speaker.js';
 import { defaultVoiceRoot, VoicePacks } from './voice-pack.js';
@@ -54,7 +54,8 @@ export function createSpeaker(options: CreateSpeakerOptions): Speaker {
   const packs = options.voiceDir === false ? undefined : new VoicePacks({ root: options.voiceDir ?? defaultVoiceRoot(), log });
   switch (output.kind) {
     case 'system':
-      return new DeviceSpeaker({ picker, log, packs, player: options.player ?? systemWavPlayer({ clock: options.clock }) });
+      // On Linux one aplay stays open and is fed each announcement; elsewhere each sound is played by its own program.
+      return new DeviceSpeaker({ picker, log, packs, player: options.player ?? (process.platform === 'linux' ? new StreamingPlayer({ clock: options.clock }) : systemWavPlayer({ clock: options.clock })) });
     case 'wav':
       return new WavSpeaker({ folder: output.dir, realTime: output.realtime, picker, log, clock: options.clock, packs });
     case 'none':

@@ -2,7 +2,7 @@ import type { Logger } from '../../core/log.js';
 import type { Speaker, Utterance } from '../../core/ports/speaker.js';
 import type { VoicePicker } from './voice.js';
 import type { WavPlayer } from './player.js';
-import { assemble, encodePcm16, type VoicePacks } from './voice-pack.js';
+import { assemble, type VoicePacks } from './voice-pack.js';
 
 export interface DeviceSpeakerOptions {
   picker: VoicePicker;
@@ -47,7 +47,7 @@ export class DeviceSpeaker implements Speaker {
       packs.reportMissing(utterance.language, sound.missing);
       return undefined;
     }
-    return encodePcm16(sound.samples, sound.sampleRate);
+    return sound.wav;
   }
 
   async chime(volume: number): Promise<void> {
@@ -55,8 +55,8 @@ export class DeviceSpeaker implements Speaker {
     await this.options.picker.chime.speak({ text: '', language: 'en', volume });
   }
 
-  close(): Promise<void> {
-    // Packs are read into memory and each sentence's player finishes before speak resolves: nothing stays open.
-    return Promise.resolve();
+  async close(): Promise<void> {
+    // Packs are read into memory; only a player that keeps a process open has anything to stop.
+    await this.options.player?.close?.();
   }
 }

@@ -60,6 +60,9 @@ export const MARK_PAUSE_EXTRA_MS = 200;
 
 const TOKEN_ID = /^[a-z0-9][a-z0-9-]*$/;
 
+/** The plain RIFF header of a mono 16-bit PCM WAV. Samples are little-endian, as on every board the firmware runs on. */
+const WAV_HEADER = 44;
+
 /**
  * Where packs live unless told otherwise: `var/voice/<lang>` in the folder
  * the firmware is installed in (beside package.json), so a reinstall keeps
@@ -215,7 +218,7 @@ export function packHash(sampleRate: number, tokens: readonly PackToken[], clipB
 }
 
 /** An announcement put together from a pack, or the tokens the pack has no clip for. */
-export type Assembly = { samples: Int16Array; sampleRate: number; tokens: number } | { missing: Token[] };
+export type Assembly = { wav: Buffer; samples: Int16Array; sampleRate: number; tokens: number } | { missing: Token[] };
 
 /**
  * Joins the clips for a phrase: a short pause between tokens, a longer one
@@ -246,7 +249,11 @@ export function assemble(pack: VoicePack, phrase: Phrase, volume: number): Assem
   if (missing.length) return { missing };
   let length = 0;
   for (const part of parts) length += part.pauseBefore + part.clip.length;
-  const samples = new Int16Array(length);
+  // Written straight into the WAV the player takes: one allocation per announcement, no copy.
+  const bytes = new ArrayBuffer(WAV_HEADER + length * 2);
+  const wav = Buffer.from(bytes);
+  writeHeader(wav, length, rate);
+  const samples = new Int16Array(bytes, WAV_HEADER, length);
   const gain = volumeGain(volume);
   let at = 0;
   for (const part of parts) {
@@ -256,7 +263,7 @@ export function assemble(pack: VoicePack, phrase: Phrase, volume: number): Assem
     else if (gain > 0) for (let i = 0; i < clip.length; i++) samples[i + at] = Math.round((clip[i] ?? 0) * gain);
     at += clip.length;
   }
-  return { samples, sampleRate: rate, tokens: parts.length };
+  return { wav, samples, sampleRate: rate, tokens: parts.length };
 }
 
 /** The longest stretch of samples that are silent once written as 16-bit, in samples. */
@@ -272,9 +279,16 @@ export function longestSilence(samples: Float32Array): number {
 
 /** Mono 16-bit PCM WAV from 16-bit samples, without a detour through floating point. */
 export function encodePcm16(samples: Int16Array, sampleRate: number): Buffer {
-  const out = Buffer.alloc(44 + samples.length * 2);
+  const out = Buffer.alloc(WAV_HEADER + samples.length * 2);
+  writeHeader(out, samples.length, sampleRate);
+  Buffer.from(samples.buffer, samples.byteOffset, samples.byteLength).copy(out, WAV_HEADER);
+  return out;
+}
+
+
+function writeHeader(out: Buffer, frames: number, sampleRate: number): void {
   out.write('RIFF', 0, 'ascii');
-  out.writeUInt32LE(36 + samples.length * 2, 4);
+  out.writeUInt32LE(36 + frames * 2, 4);
   out.write('WAVE', 8, 'ascii');
   out.write('fmt ', 12, 'ascii');
   out.writeUInt32LE(16, 16);
@@ -285,9 +299,7 @@ export function encodePcm16(samples: Int16Array, sampleRate: number): Buffer {
   out.writeUInt16LE(2, 32);
   out.writeUInt16LE(16, 34);
   out.write('data', 36, 'ascii');
-  out.writeUInt32LE(samples.length * 2, 40);
-  Buffer.from(samples.buffer, samples.byteOffset, samples.byteLength).copy(out, 44);
-  return out;
+  out.writeUInt32LE(frames * 2, 40);
 }
 
 export function toInt16(samples: Float32Array): Int16Array {

@@ -7,7 +7,7 @@ import { systemClock, type Clock } from '../../core/clock.js';
 import type { Speaker, Utterance } from '../../core/ports/speaker.js';
 import type { Voice, VoicePicker } from './voice.js';
 import { readWav } from './wav.js';
-import { assemble, encodePcm16, type VoicePacks } from './voice-pack.js';
+import { assemble, type VoicePacks } from './voice-pack.js';
 import { EngineError } from './engine-process.js';
 
 /** One sentence as it would have sounded, written to its own file. */
@@ -96,7 +96,7 @@ export class WavSpeaker extends EventEmitter<WavSpeakerEvents> implements Speake
       packs.reportMissing(utterance.language, sound.missing);
       return undefined;
     }
-    return { wav: encodePcm16(sound.samples, sound.sampleRate), voice: `voice pack (${pack.manifest.voice})` };
+    return { wav: sound.wav, voice: `voice pack (${pack.manifest.voice})` };
   }
 
   private async record(voice: Voice | string, utterance: Utterance, label: string, ready?: Buffer): Promise<void> {

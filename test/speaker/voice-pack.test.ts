@@ -16,7 +16,7 @@ import { ChimeVoice } from '../../adapters/speaker/chime.js';
 import { standardVoicePicker } from '../../adapters/speaker/create-speaker.js';
 import { DeviceSpeaker } from '../../adapters/speaker/device-speaker.js';
 import { buildPack, defaultEngine, spokenText } from '../../adapters/speaker/pack-builder.js';
-import type { WavPlayer } from '../../adapters/speaker/player.js';
+import { StreamingPlayer, type WavPlayer } from '../../adapters/speaker/player.js';
 import { VoicePicker } from '../../adapters/speaker/voice.js';
 import { loadPack, packDir, VoicePacks } from '../../adapters/speaker/voice-pack.js';
 import { WavSpeaker } from '../../adapters/speaker/wav-speaker.js';
@@ -213,6 +213,25 @@ class CollectingStream extends Writable {
     done();
   }
 }
+
+describe('the board speaker\'s player', () => {
+  it('keeps one player process for every announcement, fed the PCM, and waits each sound\'s length', async () => {
+    const folder = join(out.path, 'stream');
+    await mkdir(folder, { recursive: true });
+    const log = join(folder, 'starts.txt');
+    const fed = join(folder, 'fed.raw');
+    const player = new StreamingPlayer({ command: 'sh', args: (rate) => ['-c', `echo ${rate} >> "$0"; cat >> "$1"`, log, fed] });
+    const tenth = encodeWav(Float32Array.from({ length: 1600 }, (_, i) => 0.5 * Math.sin(i / 3)), 16_000);
+    const started = performance.now();
+    for (let i = 0; i < 5; i++) await player.play(tenth);
+    const took = performance.now() - started;
+    await player.close();
+    expect(took).toBeGreaterThanOrEqual(490);
+    expect(player.started).toBe(1);
+    expect((await readFile(log, 'utf8')).trim()).toBe('16000');
+    expect((await readFile(fed)).equals(Buffer.concat(Array.from({ length: 5 }, () => tenth.subarray(44))))).toBe(true);
+  });
+});
 
 describe('the queue', () => {
   function slowSpeaker(): Speaker & { heard: string[]; overlaps: number; finish: () => void } {
