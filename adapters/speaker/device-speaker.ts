@@ -20,6 +20,10 @@ export interface DeviceSpeakerOptions {
  * speaking rejects; the announcer decides what to do (log, chime, go on).
  */
 export class DeviceSpeaker implements Speaker {
+  /** Memory the last announcement was assembled in, reused once the player has finished with it. */
+  private scratch: ArrayBuffer | undefined;
+  private scratchInUse = false;
+
   constructor(private readonly options: DeviceSpeakerOptions) {}
 
   async speak(utterance: Utterance): Promise<void> {
@@ -27,9 +31,13 @@ export class DeviceSpeaker implements Speaker {
       this.options.log.debug({ language: utterance.language }, 'volume is 0: not speaking');
       return;
     }
-    const wav = await this.fromPack(utterance);
+    const wav = this.options.player ? await this.fromPack(utterance) : undefined;
     if (wav && this.options.player) {
-      await this.options.player.play(wav);
+      try {
+        await this.options.player.play(wav);
+      } finally {
+        if (wav.buffer === this.scratch) this.scratchInUse = false;
+      }
       return;
     }
     const voice = await this.options.picker.pick(utterance.language);
@@ -42,10 +50,15 @@ export class DeviceSpeaker implements Speaker {
     if (!packs || !utterance.phrase) return undefined;
     const pack = await packs.get(utterance.language);
     if (!pack) return undefined;
-    const sound = assemble(pack, utterance.phrase, utterance.volume);
+    // A player still holding the last sound (one that timed out) keeps it; this one gets fresh memory.
+    const sound = assemble(pack, utterance.phrase, utterance.volume, this.scratchInUse ? undefined : this.scratch);
     if ('missing' in sound) {
       packs.reportMissing(utterance.language, sound.missing);
       return undefined;
+    }
+    if (!this.scratchInUse) {
+      this.scratch = sound.wav.buffer as ArrayBuffer;
+      this.scratchInUse = true;
     }
     return sound.wav;
   }

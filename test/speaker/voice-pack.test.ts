@@ -52,7 +52,8 @@ afterAll(async () => {
 /** A recording player: what the board's speaker would have been handed. */
 function recordingPlayer(): WavPlayer & { played: Buffer[] } {
   const played: Buffer[] = [];
-  return { played, play: (wav) => (played.push(wav), Promise.resolve()) };
+  // A copy: the speaker reuses its memory for the next announcement once play has returned.
+  return { played, play: (wav) => (played.push(Buffer.from(wav)), Promise.resolve()) };
 }
 
 /** Stretches of sound between silences of at least `gap` samples. */
