@@ -172,6 +172,20 @@ describe('announcements from a voice pack', () => {
     expect(bare.recordings.map((r) => r.voice)).toEqual(['chime']);
   }, 60_000);
 
+  it('voice check names missing, silent and clipped clips, and a changed pack', async () => {
+    const copy = join(out.path, 'damaged');
+    await cp(root.path, copy, { recursive: true });
+    await rm(join(copy, 'kn', 'n50.wav'));
+    await writeFile(join(copy, 'kn', 'n1.wav'), encodeWav(new Float32Array(8000), 22_050));
+    await writeFile(join(copy, 'kn', 'lakh-of.wav'), encodeWav(Float32Array.from({ length: 8000 }, (_, i) => (i % 40 < 20 ? 1 : -1)), 22_050));
+    const io = { stdout: new CollectingStream(), stderr: new CollectingStream() };
+    expect(await voiceCommand(['check', '--lang', 'kn', '--dir', copy], io)).toBe(1);
+    expect(io.stdout.text).toMatch(/^FAIL kn: .*contents changed since built/m);
+    expect(io.stdout.text).toMatch(/missing: .*\bn50\b/);
+    expect(io.stdout.text).toMatch(/bad n1: silent/);
+    expect(io.stdout.text).toMatch(/bad lakh-of: clipped/);
+  });
+
   it('uses a recorded pack imported from a folder of recordings', async () => {
     const recordings = join(out.path, 'recordings');
     await mkdir(recordings, { recursive: true });
