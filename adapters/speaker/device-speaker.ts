@@ -34,7 +34,7 @@ export class DeviceSpeaker implements Speaker {
     const wav = this.options.player ? await this.fromPack(utterance) : undefined;
     if (wav && this.options.player) {
       try {
-        await this.options.player.play(wav);
+        await this.options.player.play(wav, utterance.signal);
       } finally {
         if (wav.buffer === this.scratch) this.scratchInUse = false;
       }

@@ -7,7 +7,8 @@ import { runEngine, EngineError } from './engine-process.js';
 
 /** Plays a WAV file's bytes through the sound output; resolves when it has finished. */
 export interface WavPlayer {
-  play(wav: Buffer): Promise<void>;
+  /** Resolves when played, or as soon as it has stopped once `signal` is aborted (where the player can stop). */
+  play(wav: Buffer, signal?: AbortSignal): Promise<void>;
   /** Stops a player that keeps a process open. */
   close?(): Promise<void>;
 }
@@ -85,7 +86,7 @@ export class StreamingPlayer implements WavPlayer {
   /** How many player processes have been started, for tests and telemetry. */
   started = 0;
 
-  async play(wav: Buffer): Promise<void> {
+  async play(wav: Buffer, signal?: AbortSignal): Promise<void> {
     const pcm = plainPcm(wav);
     if (!pcm) {
       await (this.options.fallback ?? systemWavPlayer({ clock: this.options.clock })).play(wav);
@@ -100,8 +101,29 @@ export class StreamingPlayer implements WavPlayer {
     const ms = (pcm.data.length / 2 / pcm.sampleRate) * 1000;
     this.busyUntil = Math.max(now, this.busyUntil) + ms;
     const wait = this.busyUntil - now;
-    await new Promise<void>((resolve) => this.clock.setTimeout(resolve, wait));
+    let onAbort: (() => void) | undefined;
+    await new Promise<void>((resolve) => {
+      const timer = this.clock.setTimeout(resolve, wait);
+      if (!signal) return;
+      // Stopping means dropping what the sound card still holds: the process goes, and the next sound starts a new one.
+      onAbort = () => {
+        this.clock.clearTimeout(timer);
+        this.stopNow();
+        resolve();
+      };
+      if (signal.aborted) onAbort();
+      else signal.addEventListener('abort', onAbort, { once: true });
+    });
+    if (onAbort) signal?.removeEventListener('abort', onAbort);
+    if (signal?.aborted) return;
     this.throwIfFailed();
+  }
+
+  private stopNow(): void {
+    const child = this.child;
+    this.child = undefined;
+    this.busyUntil = 0;
+    child?.kill('SIGKILL');
   }
 
   /** The player process died or never started: this sound was not heard. */

@@ -127,14 +127,26 @@ export class WavSpeaker extends EventEmitter<WavSpeakerEvents> implements Speake
       this.recordings.push(recording);
       this.options.log.debug({ file, voice: voiceName, durationMs: recording.durationMs }, 'sentence written');
       this.emit('recording', recording);
-      if (this.options.realTime) await this.wait(recording.durationMs);
+      if (this.options.realTime) await this.wait(recording.durationMs, utterance.signal);
     } finally {
       await rm(part, { force: true });
     }
   }
 
-  private wait(ms: number): Promise<void> {
-    return new Promise((resolve) => this.clock.setTimeout(resolve, ms));
+  /** As long as the sound lasts, or until a payment cuts it short. */
+  private wait(ms: number, signal?: AbortSignal): Promise<void> {
+    return new Promise((resolve) => {
+      if (signal?.aborted) return resolve();
+      const timer = this.clock.setTimeout(() => {
+        signal?.removeEventListener('abort', stop);
+        resolve();
+      }, ms);
+      const stop = () => {
+        this.clock.clearTimeout(timer);
+        resolve();
+      };
+      signal?.addEventListener('abort', stop, { once: true });
+    });
   }
 
   private startNumbering(): Promise<void> {

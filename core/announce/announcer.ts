@@ -55,7 +55,8 @@ const MERGEABLE: ReadonlySet<AnnouncementKind> = new Set<AnnouncementKind>([
 
 /**
  * Prompts that describe a passing moment: said late, after a payment, they
- * would mislead, so a payment arriving drops them once they are stale. Faults,
+ * would mislead, so a payment arriving drops them once they are stale, and
+ * cuts one short while it is being spoken (where the speaker can stop). Faults,
  * low storage or memory, a failed payment and the day's summary are always said.
  */
 const DROPPABLE: ReadonlySet<AnnouncementKind> = new Set<AnnouncementKind>(['volume', 'ready', 'connected', 'network-lost', 'network-back', 'status']);
@@ -81,6 +82,8 @@ export class Announcer {
   private closed = false;
   private level: number | undefined;
   private lastPayment: Announcement | undefined;
+  /** The prompt being spoken, which a payment may cut short. */
+  private cuttable: AbortController | undefined;
 
   constructor(private readonly options: AnnouncerOptions) {
     this.clock = options.clock ?? systemClock;
@@ -99,6 +102,7 @@ export class Announcer {
       const queuedAt = this.clock.now();
       if (announcement.kind === 'payment') {
         this.dropStalePrompts(queuedAt);
+        this.cuttable?.abort();
         // Behind the payments already waiting, ahead of every prompt.
         let at = 0;
         while (at < this.queue.length && isPayment(this.queue[at])) at++;
@@ -256,13 +260,24 @@ export class Announcer {
       return;
     }
     const startedAt = this.clock.now();
+    // Only a prompt about a passing moment may be cut short; a fault or a failed payment is always heard in full.
+    const cut = DROPPABLE.has(kind) ? new AbortController() : undefined;
+    this.cuttable = cut;
     try {
-      await this.bounded(this.options.speaker.speak(phrase ? { text, language, volume, phrase } : { text, language, volume }));
+      const utterance = { text, language, volume, ...(phrase ? { phrase } : {}), ...(cut ? { signal: cut.signal } : {}) };
+      await this.bounded(this.options.speaker.speak(utterance));
+      if (cut?.signal.aborted) {
+        this.log.info({ kind, language, ms: this.clock.now() - startedAt }, `${kind} cut short for a payment`);
+        return;
+      }
       this.log.info({ kind, language, volume, ms: this.clock.now() - startedAt }, `announced ${kind}`);
       this.log.debug({ text }, 'sentence spoken');
     } catch (err) {
+      if (cut?.signal.aborted) return;
       this.log.error({ err, kind, language }, `could not speak ${kind}; chiming instead`);
       await this.soundChime(volume, kind);
+    } finally {
+      this.cuttable = undefined;
     }
   }
 

@@ -13,6 +13,11 @@ export interface Utterance {
   volume: number;
   /** The same sentence as tokens, when it came from the phrasebooks: a voice pack plays these instead of synthesising `text`. */
   phrase?: Phrase;
+  /**
+   * Aborted when a payment arrives while this prompt is playing: a speaker
+   * that can stop early does, and resolves. One that cannot simply finishes.
+   */
+  signal?: AbortSignal;
 }
 
 /**

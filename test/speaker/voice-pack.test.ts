@@ -248,6 +248,53 @@ describe('the board speaker\'s player', () => {
   });
 });
 
+describe('a payment during a long prompt', () => {
+  it('cuts a prompt about a passing moment short and is heard at once; a fault prompt is heard in full first', async () => {
+    const { log } = capturedLog();
+    const heard: { text: string; cut: boolean }[] = [];
+    const speaker: Speaker = {
+      async speak(u) {
+        const entry = { text: u.text, cut: false };
+        heard.push(entry);
+        // A long prompt: ten seconds unless cut short.
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, u.text.startsWith('Received') ? 1 : 10_000);
+          u.signal?.addEventListener('abort', () => {
+            clearTimeout(timer);
+            entry.cut = true;
+            resolve();
+          });
+        });
+      },
+      close: () => Promise.resolve(),
+    };
+    const announcer = new Announcer({ speaker, volumeStore: { loadVolume: () => 5, saveVolume: () => undefined }, language: () => 'en', log });
+    const started = performance.now();
+    const status = announcer.announce({ kind: 'status', online: true, lastPayment: paise(100), todayCount: 3, todayTotal: paise(45_000) });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    await announcer.announce({ kind: 'payment', amount: paise(25_000) });
+    await status;
+    expect(performance.now() - started).toBeLessThan(2000);
+    expect(heard.map((h) => [h.text.split(' ')[0], h.cut])).toEqual([
+      ['Network', true],
+      ['Received', false],
+    ]);
+  });
+
+  it('the board player stops at once when cut short, and starts again for the next sound', async () => {
+    const player = new StreamingPlayer({ command: 'sh', args: () => ['-c', 'cat > /dev/null'] });
+    const twoSeconds = encodeWav(Float32Array.from({ length: 32_000 }, (_, i) => 0.5 * Math.sin(i / 3)), 16_000);
+    const cut = new AbortController();
+    const started = performance.now();
+    setTimeout(() => cut.abort(), 50);
+    await player.play(twoSeconds, cut.signal);
+    expect(performance.now() - started).toBeLessThan(1000);
+    await player.play(encodeWav(new Float32Array(160), 16_000));
+    expect(player.started).toBe(2);
+    await player.close();
+  });
+});
+
 describe('the queue', () => {
   function slowSpeaker(): Speaker & { heard: string[]; overlaps: number; finish: () => void } {
     let speaking = 0;
