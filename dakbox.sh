@@ -40,16 +40,26 @@ install_node_packages() {
   fi
 }
 
+install_voice_packs() {
+  # A clip per word for each language, so payments are spoken without waiting
+  # for a synthesiser. Rebuilt only when missing or out of date with the phrasebooks.
+  if ! node bin/dakbox.js voice check >/dev/null 2>&1; then
+    node bin/dakbox.js voice build || echo "dakbox: some voice clips could not be built; those announcements will be synthesised" >&2
+  fi
+}
+
 case "${1:-}" in
   start)
     install_system_packages
     install_node_packages
+    install_voice_packs
     shift
     exec node bin/dakbox.js simulate "$@"
     ;;
   test)
     install_system_packages
     install_node_packages
+    install_voice_packs
     exec npm test
     ;;
   *)

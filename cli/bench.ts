@@ -1,21 +1,43 @@
 import { formatRenderBench, renderBench } from '../bench/render.js';
+import { formatVoiceBench, voiceBench } from '../bench/voice.js';
 import { parsePanelSize } from '../adapters/display/panels.js';
 import { InputError } from '../core/errors.js';
+import { isLanguage, LANGUAGES, type Language } from '../core/language.js';
 import { integer, parse } from './args.js';
 import type { CommandIo } from './main.js';
 
 export const BENCH_HELP = `dakbox bench [render] [--size 480x320] [--format rgb565|xrgb8888] [--iterations 400] [--memory-frames 10000]
-  Measures the LCD drawing path on this machine and prints median and p99
-  times against the targets, and memory over many frames.`;
+dakbox bench voice [--payments 1000] [--synth-payments 100] [--lang en,hi,bn,kn] [--voice-dir DIR]
+  render: the LCD drawing path, median and p99 against the targets, and
+  memory over many frames. voice: confirmation to first audio sample handed
+  to the player, voice pack against synthesiser, p50 and p99 per language.
+  npm run bench runs both.`;
 
 export async function benchCommand(argv: string[], io: CommandIo): Promise<number> {
   const { values, positionals } = parse(
     argv,
-    { size: { type: 'string' }, format: { type: 'string' }, iterations: { type: 'string' }, 'memory-frames': { type: 'string' } },
+    {
+      size: { type: 'string' },
+      format: { type: 'string' },
+      iterations: { type: 'string' },
+      'memory-frames': { type: 'string' },
+      payments: { type: 'string' },
+      'synth-payments': { type: 'string' },
+      lang: { type: 'string' },
+      'voice-dir': { type: 'string' },
+    },
     true,
   );
-  const which = positionals[0] ?? 'render';
-  if (which !== 'render' || positionals.length > 1) throw new InputError('benchmark', `${JSON.stringify(positionals.join(' '))} is not a benchmark (there is: render)`);
+  const which = positionals[0] ?? 'all';
+  if (!['all', 'render', 'voice'].includes(which) || positionals.length > 1) {
+    throw new InputError('benchmark', `${JSON.stringify(positionals.join(' '))} is not a benchmark (there are: render, voice)`);
+  }
+  if (which === 'render' || which === 'all') await render(values, io);
+  if (which === 'voice' || which === 'all') await voice(values, io);
+  return 0;
+}
+
+async function render(values: { size?: string; format?: string; iterations?: string; 'memory-frames'?: string }, io: CommandIo): Promise<void> {
   const format = values.format;
   if (format !== undefined && format !== 'rgb565' && format !== 'xrgb8888') throw new InputError('--format', 'must be rgb565 or xrgb8888');
   let size;
@@ -33,5 +55,23 @@ export async function benchCommand(argv: string[], io: CommandIo): Promise<numbe
     ...(memoryFrames ? { memoryFrames } : {}),
   });
   io.stdout.write(`${formatRenderBench(report)}\n`);
-  return 0;
+}
+
+async function voice(values: { payments?: string; 'synth-payments'?: string; lang?: string; 'voice-dir'?: string }, io: CommandIo): Promise<void> {
+  const payments = integer(values.payments, '--payments', 10, 1_000_000);
+  const synthPayments = integer(values['synth-payments'], '--synth-payments', 5, 100_000);
+  let languages: Language[] | undefined;
+  if (values.lang) {
+    languages = values.lang.split(',').map((l) => {
+      if (!isLanguage(l)) throw new InputError('--lang', `must be among ${LANGUAGES.join(', ')}`);
+      return l;
+    });
+  }
+  const report = await voiceBench({
+    ...(payments ? { payments } : {}),
+    ...(synthPayments ? { synthPayments } : {}),
+    ...(languages ? { languages } : {}),
+    ...(values['voice-dir'] ? { voiceDir: values['voice-dir'] } : {}),
+  });
+  io.stdout.write(`${formatVoiceBench(report)}\n`);
 }

@@ -1,6 +1,8 @@
 import { existsSync } from 'node:fs';
 import mqtt from 'mqtt';
 import { standardVoicePicker } from '../adapters/speaker/create-speaker.js';
+import { checkPack, defaultVoiceRoot, packDir, packSummary } from '../adapters/speaker/voice-pack.js';
+import { vocabulary } from '../core/announce/words.js';
 import { systemClock } from '../core/clock.js';
 import { loadConfig, type DeviceConfig } from '../core/config.js';
 import { FIRMWARE_VERSION } from '../device/device.js';
@@ -14,8 +16,8 @@ import { parse, required } from './args.js';
 import type { CommandIo } from './main.js';
 
 export const CHECK_HELP = `dakbox check --config device.json [--no-display] [--no-broker]
-  The field engineer's self-test: config and secrets, the ledger, a voice for
-  every language, the self-test pattern on the display, the billing serial
+  The field engineer's self-test: config and secrets, the ledger, a voice and
+  a voice pack for every language, the self-test pattern on the display, the billing serial
   port and a connection to the broker. One line per check; exit 1 if any fails.`;
 
 export async function checkCommand(argv: string[], io: CommandIo): Promise<number> {
@@ -42,6 +44,12 @@ export async function checkCommand(argv: string[], io: CommandIo): Promise<numbe
   for (const language of LANGUAGES) {
     const voice = await picker.pick(language);
     report(voice !== picker.chime, `voice for ${language}: ${voice === picker.chime ? 'none installed; payments will sound a chime' : voice.name}`);
+  }
+  // A missing pack is not a failure: the device synthesises instead, only slower.
+  for (const language of LANGUAGES) {
+    const pack = await checkPack(packDir(defaultVoiceRoot(), language), language, vocabulary(language));
+    const complete = !pack.problem && pack.missing.length + pack.bad.length + pack.stale.length === 0 && pack.hashMatches;
+    report(true, `voice pack for ${language}: ${packSummary(pack)}${complete ? '' : ` (announcements it cannot say are synthesised; dakbox voice build --lang ${language})`}`);
   }
 
   if (!values['no-display']) await checkDisplay(config, report);

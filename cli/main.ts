@@ -7,6 +7,7 @@ import { PROVISION_HELP, provisionCommand } from './provision.js';
 import { QR_HELP, qrCommand } from './qr.js';
 import { RUN_HELP, runCommand } from './run.js';
 import { SIMULATE_HELP, simulateCommand } from './simulate.js';
+import { VOICE_HELP, voiceCommand } from './voice.js';
 
 export interface CommandIo {
   stdout: NodeJS.WritableStream;
@@ -27,6 +28,7 @@ const COMMANDS: Record<string, Command> = {
   provision: { help: PROVISION_HELP, run: provisionCommand },
   check: { help: CHECK_HELP, run: checkCommand },
   bench: { help: BENCH_HELP, run: benchCommand },
+  voice: { help: VOICE_HELP, run: voiceCommand },
   run: { help: RUN_HELP, run: runCommand },
   simulate: { help: SIMULATE_HELP, run: simulateCommand },
 };

@@ -153,7 +153,7 @@ describe('dakbox check', () => {
       expect(r.status).toBe(0);
       const lines = r.stdout.trim().split('\n');
       expect(lines.every((l) => l.startsWith('ok '))).toBe(true);
-      expect(lines.map((l) => l.slice(5).split(':')[0])).toEqual(['config', 'ledger', 'voice for en', 'voice for hi', 'voice for bn', 'voice for kn', 'display', 'broker']);
+      expect(lines.map((l) => l.slice(5).split(':')[0])).toEqual(['config', 'ledger', 'voice for en', 'voice for hi', 'voice for bn', 'voice for kn', 'voice pack for en', 'voice pack for hi', 'voice pack for bn', 'voice pack for kn', 'display', 'broker']);
       expect(statSync(join(fixture.dir, 'frames', 'screen.png')).size).toBeGreaterThan(1000);
     } finally {
       await broker.stop();

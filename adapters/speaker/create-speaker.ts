@@ -6,9 +6,10 @@ import { VoicePicker, type Voice } from './voice.js';
 import { EspeakVoice, type EspeakVoiceOptions } from './espeak.js';
 import { SayVoice, type SayVoiceOptions } from './say.js';
 import { ChimeVoice } from './chime.js';
-import type { WavPlayer } from './player.js';
+import { StreamingPlayer, systemWavPlayer, type WavPlayer } from './player.js';
 import { DeviceSpeaker } from './device-speaker.js';
 import { WavSpeaker } from './wav-speaker.js';
+import { defaultVoiceRoot, VoicePacks } from './voice-pack.js';
 
 /**
  * Where speech goes, as the device config says: the board's loudspeaker,
@@ -39,17 +40,24 @@ export function standardVoicePicker(options: StandardVoicesOptions): VoicePicker
 export interface CreateSpeakerOptions extends StandardVoicesOptions {
   output: SpeakerOutput;
   clock?: Clock;
+  /**
+   * Folder holding a voice pack per language (`<dir>/<lang>`); default
+   * `var/voice` in the install folder. `false` synthesises every sentence.
+   */
+  voiceDir?: string | false;
 }
 
 export function createSpeaker(options: CreateSpeakerOptions): Speaker {
   const log = options.log.child({ feature: 'speaker' });
   const picker = standardVoicePicker({ ...options, log });
   const { output } = options;
+  const packs = options.voiceDir === false ? undefined : new VoicePacks({ root: options.voiceDir ?? defaultVoiceRoot(), log });
   switch (output.kind) {
     case 'system':
-      return new DeviceSpeaker({ picker, log });
+      // On Linux one aplay stays open and is fed each announcement; elsewhere each sound is played by its own program.
+      return new DeviceSpeaker({ picker, log, packs, player: options.player ?? (process.platform === 'linux' ? new StreamingPlayer({ clock: options.clock }) : systemWavPlayer({ clock: options.clock })) });
     case 'wav':
-      return new WavSpeaker({ folder: output.dir, realTime: output.realtime, picker, log, clock: options.clock });
+      return new WavSpeaker({ folder: output.dir, realTime: output.realtime, picker, log, clock: options.clock, packs });
     case 'none':
       return silentSpeaker;
   }

@@ -4,6 +4,7 @@ import type { Utterance } from '../../core/ports/speaker.js';
 import type { Voice } from './voice.js';
 import { runEngine, EngineError, lastLines } from './engine-process.js';
 import { speakableText } from './speakable.js';
+import { pronounceable } from './pronounce.js';
 import { volumeGain } from '../../core/ports/volume.js';
 
 /** espeak-ng voice for each language. Indian English has no voice of its own; British is closest. */
@@ -81,7 +82,7 @@ export class EspeakVoice implements Voice {
   private text(utterance: Utterance): string {
     const text = speakableText(utterance.text, utterance.language);
     if (!text) throw new EngineError(this.command, 'nothing speakable in the sentence');
-    return `${text}\n`;
+    return `${pronounceable(text, utterance.language)}\n`;
   }
 
   private run(args: string[], input: string) {

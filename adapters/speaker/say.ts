@@ -9,6 +9,7 @@ import type { Voice } from './voice.js';
 import { describeError } from '../../core/errors.js';
 import { runEngine, EngineError } from './engine-process.js';
 import { speakableText } from './speakable.js';
+import { pronounceable } from './pronounce.js';
 import { volumeGain } from '../../core/ports/volume.js';
 import { readWav, encodeWav, WavFormatError } from './wav.js';
 import type { WavPlayer } from './player.js';
@@ -172,6 +173,6 @@ export class SayVoice implements Voice {
   private text(utterance: Utterance): string {
     const text = speakableText(utterance.text, utterance.language);
     if (!text) throw new EngineError(this.name, 'nothing speakable in the sentence');
-    return text;
+    return pronounceable(text, utterance.language);
   }
 }

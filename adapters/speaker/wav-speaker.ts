@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Language } from '../../core/language.js';
 import type { Logger } from '../../core/log.js';
@@ -7,6 +7,7 @@ import { systemClock, type Clock } from '../../core/clock.js';
 import type { Speaker, Utterance } from '../../core/ports/speaker.js';
 import type { Voice, VoicePicker } from './voice.js';
 import { readWav } from './wav.js';
+import { assemble, type VoicePacks } from './voice-pack.js';
 import { EngineError } from './engine-process.js';
 
 /** One sentence as it would have sounded, written to its own file. */
@@ -36,6 +37,8 @@ export interface WavSpeakerOptions {
    */
   realTime?: boolean;
   clock?: Clock;
+  /** Voice packs: a sentence a pack can say is written exactly as the board's speaker would play it. */
+  packs?: VoicePacks;
 }
 
 type WavSpeakerEvents = { recording: [Recording] };
@@ -64,6 +67,11 @@ export class WavSpeaker extends EventEmitter<WavSpeakerEvents> implements Speake
   }
 
   async speak(utterance: Utterance): Promise<void> {
+    const fromPack = await this.fromPack(utterance);
+    if (fromPack) {
+      await this.record(fromPack.voice, utterance, utterance.language, fromPack.wav);
+      return;
+    }
     const voice = await this.options.picker.pick(utterance.language);
     const label = voice === this.options.picker.chime ? `${utterance.language}-chime` : utterance.language;
     await this.record(voice, utterance, label);
@@ -77,16 +85,32 @@ export class WavSpeaker extends EventEmitter<WavSpeakerEvents> implements Speake
     return Promise.resolve();
   }
 
-  private async record(voice: Voice, utterance: Utterance, label: string): Promise<void> {
+  /** The same assembly the board's speaker plays (see DeviceSpeaker), or undefined when the pack cannot say it. */
+  private async fromPack(utterance: Utterance): Promise<{ wav: Buffer; voice: string } | undefined> {
+    const { packs } = this.options;
+    if (!packs || !utterance.phrase) return undefined;
+    const pack = await packs.get(utterance.language);
+    if (!pack) return undefined;
+    const sound = assemble(pack, utterance.phrase, utterance.volume);
+    if ('missing' in sound) {
+      packs.reportMissing(utterance.language, sound.missing);
+      return undefined;
+    }
+    return { wav: sound.wav, voice: `voice pack (${pack.manifest.voice})` };
+  }
+
+  private async record(voice: Voice | string, utterance: Utterance, label: string, ready?: Buffer): Promise<void> {
     await this.startNumbering();
     const number = this.next++;
     const file = join(this.options.folder, `${String(number).padStart(4, '0')}-${label}.wav`);
     // Written under another name and renamed, so a watcher never sees half a file.
     const part = `${file}.part`;
     try {
-      await voice.render(utterance, part);
+      const voiceName = typeof voice === 'string' ? voice : voice.name;
+      if (typeof voice === 'string') await writeFile(part, ready ?? Buffer.alloc(0));
+      else await voice.render(utterance, part);
       const wav = readWav(await readFile(part));
-      if (wav.samples.length === 0) throw new EngineError(voice.name, 'wrote no sound');
+      if (wav.samples.length === 0) throw new EngineError(voiceName, 'wrote no sound');
       await rename(part, file);
       const startedAt = this.clock.now();
       const recording: Recording = {
@@ -95,22 +119,34 @@ export class WavSpeaker extends EventEmitter<WavSpeakerEvents> implements Speake
         language: utterance.language,
         text: utterance.text,
         volume: utterance.volume,
-        voice: voice.name,
+        voice: voiceName,
         durationMs: Math.round(wav.durationMs),
         startedAt,
         endsAt: startedAt + Math.round(wav.durationMs),
       };
       this.recordings.push(recording);
-      this.options.log.debug({ file, voice: voice.name, durationMs: recording.durationMs }, 'sentence written');
+      this.options.log.debug({ file, voice: voiceName, durationMs: recording.durationMs }, 'sentence written');
       this.emit('recording', recording);
-      if (this.options.realTime) await this.wait(recording.durationMs);
+      if (this.options.realTime) await this.wait(recording.durationMs, utterance.signal);
     } finally {
       await rm(part, { force: true });
     }
   }
 
-  private wait(ms: number): Promise<void> {
-    return new Promise((resolve) => this.clock.setTimeout(resolve, ms));
+  /** As long as the sound lasts, or until a payment cuts it short. */
+  private wait(ms: number, signal?: AbortSignal): Promise<void> {
+    return new Promise((resolve) => {
+      if (signal?.aborted) return resolve();
+      const timer = this.clock.setTimeout(() => {
+        signal?.removeEventListener('abort', stop);
+        resolve();
+      }, ms);
+      const stop = () => {
+        this.clock.clearTimeout(timer);
+        resolve();
+      };
+      signal?.addEventListener('abort', stop, { once: true });
+    });
   }
 
   private startNumbering(): Promise<void> {

@@ -4,7 +4,8 @@ import { systemClock, type Clock, type TimerHandle } from '../clock.js';
 import type { Speaker } from '../ports/speaker.js';
 import { clampVolume, isVolume, VOLUME_DEFAULT, VOLUME_MAX, VOLUME_MIN } from '../ports/volume.js';
 import type { Announcement, AnnouncementKind } from './announcement.js';
-import { sentence as deviceSentence } from './words.js';
+import { phrase as devicePhrase } from './words.js';
+import { written, type Phrase } from './words-phrasebook.js';
 
 /** Where the volume step lives between restarts; the core backs it with the device config. */
 export interface VolumeStore {
@@ -25,9 +26,14 @@ export interface AnnouncerOptions {
   clock?: Clock;
   /** Turns an announcement into words; the device's own templates unless a test needs otherwise. */
   sentence?: (announcement: Announcement, language: Language) => string;
+  /**
+   * A prompt or chime that has waited this long when a payment arrives is no
+   * longer news and is dropped (default 5 s). Payments are never dropped.
+   */
+  promptStaleMs?: number;
 }
 
-type Entry = { sound: 'announcement'; announcement: Announcement; done: (() => void)[] } | { sound: 'chime'; done: (() => void)[] };
+type Entry = ({ sound: 'announcement'; announcement: Announcement } | { sound: 'chime' }) & { done: (() => void)[]; queuedAt: number };
 
 /**
  * Prompts that say only what is true now: if a newer one of the same kind
@@ -47,11 +53,22 @@ const MERGEABLE: ReadonlySet<AnnouncementKind> = new Set<AnnouncementKind>([
   'status',
 ]);
 
+/**
+ * Prompts that describe a passing moment: said late, after a payment, they
+ * would mislead, so a payment arriving drops them once they are stale, and
+ * cuts one short while it is being spoken (where the speaker can stop). Faults,
+ * low storage or memory, a failed payment and the day's summary are always said.
+ */
+const DROPPABLE: ReadonlySet<AnnouncementKind> = new Set<AnnouncementKind>(['volume', 'ready', 'connected', 'network-lost', 'network-back', 'status']);
+
 const DEFAULT_SPEAK_TIMEOUT_MS = 60_000;
+const DEFAULT_PROMPT_STALE_MS = 5_000;
 
 /**
- * The soundbox's voice: one sentence at a time, in the order asked, none
- * dropped. `announce` resolves once the sentence has been spoken (or, when
+ * The soundbox's voice: one sentence at a time, never overlapping. Payments
+ * are spoken in the order they arrived and none is dropped; a payment goes
+ * ahead of any prompt still waiting, and a stale prompt waiting when a
+ * payment arrives is dropped (see DROPPABLE). `announce` resolves once the sentence has been spoken (or, when
  * speech failed, once the chime has sounded in its place), so the core can
  * mark a payment announced only after it was heard. Nothing here ever
  * rejects because speech failed: failures are logged and the queue goes on.
@@ -65,6 +82,8 @@ export class Announcer {
   private closed = false;
   private level: number | undefined;
   private lastPayment: Announcement | undefined;
+  /** The prompt being spoken, which a payment may cut short. */
+  private cuttable: AbortController | undefined;
 
   constructor(private readonly options: AnnouncerOptions) {
     this.clock = options.clock ?? systemClock;
@@ -80,15 +99,40 @@ export class Announcer {
     }
     if (announcement.kind === 'payment') this.lastPayment = announcement;
     return new Promise((resolve) => {
-      const waiting = this.queue.at(-1);
-      if (waiting?.sound === 'announcement' && waiting.announcement.kind === announcement.kind && MERGEABLE.has(announcement.kind)) {
-        waiting.announcement = announcement;
-        waiting.done.push(resolve);
+      const queuedAt = this.clock.now();
+      if (announcement.kind === 'payment') {
+        this.dropStalePrompts(queuedAt);
+        this.cuttable?.abort();
+        // Behind the payments already waiting, ahead of every prompt.
+        let at = 0;
+        while (at < this.queue.length && isPayment(this.queue[at])) at++;
+        this.queue.splice(at, 0, { sound: 'announcement', announcement, done: [resolve], queuedAt });
       } else {
-        this.queue.push({ sound: 'announcement', announcement, done: [resolve] });
+        const waiting = this.queue.at(-1);
+        if (waiting?.sound === 'announcement' && waiting.announcement.kind === announcement.kind && MERGEABLE.has(announcement.kind)) {
+          waiting.announcement = announcement;
+          waiting.queuedAt = queuedAt;
+          waiting.done.push(resolve);
+        } else {
+          this.queue.push({ sound: 'announcement', announcement, done: [resolve], queuedAt });
+        }
       }
       void this.drain();
     });
+  }
+
+  private dropStalePrompts(now: number): void {
+    const staleMs = this.options.promptStaleMs ?? DEFAULT_PROMPT_STALE_MS;
+    for (let i = this.queue.length - 1; i >= 0; i--) {
+      const entry = this.queue[i];
+      if (!entry || now - entry.queuedAt < staleMs) continue;
+      const droppable = entry.sound === 'chime' || DROPPABLE.has(entry.announcement.kind);
+      if (!droppable) continue;
+      this.queue.splice(i, 1);
+      const what = entry.sound === 'chime' ? 'chime' : entry.announcement.kind;
+      this.log.info({ kind: what, waitedMs: now - entry.queuedAt }, `dropped the ${what} prompt: a payment came in and it is no longer news`);
+      for (const done of entry.done) done();
+    }
   }
 
   /** Says the latest payment again. Resolves false when there has been none since start. */
@@ -105,7 +149,7 @@ export class Announcer {
   chime(): Promise<void> {
     if (this.closed) return Promise.reject(new Error('the announcer is closed'));
     return new Promise((resolve) => {
-      this.queue.push({ sound: 'chime', done: [resolve] });
+      this.queue.push({ sound: 'chime', done: [resolve], queuedAt: this.clock.now() });
       void this.drain();
     });
   }
@@ -202,21 +246,38 @@ export class Announcer {
       this.log.error({ err }, 'could not read the device language; speaking English');
     }
     let text: string;
+    let phrase: Phrase | undefined;
     try {
-      text = (this.options.sentence ?? deviceSentence)(announcement, language);
+      if (this.options.sentence) {
+        text = this.options.sentence(announcement, language);
+      } else {
+        phrase = devicePhrase(announcement, language);
+        text = written(phrase);
+      }
     } catch (err) {
       this.log.error({ err, kind, language }, `no sentence for ${kind}; chiming instead`);
       await this.soundChime(volume, kind);
       return;
     }
     const startedAt = this.clock.now();
+    // Only a prompt about a passing moment may be cut short; a fault or a failed payment is always heard in full.
+    const cut = DROPPABLE.has(kind) ? new AbortController() : undefined;
+    this.cuttable = cut;
     try {
-      await this.bounded(this.options.speaker.speak({ text, language, volume }));
+      const utterance = { text, language, volume, ...(phrase ? { phrase } : {}), ...(cut ? { signal: cut.signal } : {}) };
+      await this.bounded(this.options.speaker.speak(utterance));
+      if (cut?.signal.aborted) {
+        this.log.info({ kind, language, ms: this.clock.now() - startedAt }, `${kind} cut short for a payment`);
+        return;
+      }
       this.log.info({ kind, language, volume, ms: this.clock.now() - startedAt }, `announced ${kind}`);
       this.log.debug({ text }, 'sentence spoken');
     } catch (err) {
+      if (cut?.signal.aborted) return;
       this.log.error({ err, kind, language }, `could not speak ${kind}; chiming instead`);
       await this.soundChime(volume, kind);
+    } finally {
+      this.cuttable = undefined;
     }
   }
 
@@ -248,4 +309,8 @@ export class Announcer {
       this.clock.clearTimeout(timer);
     }
   }
+}
+
+function isPayment(entry: Entry | undefined): boolean {
+  return entry?.sound === 'announcement' && entry.announcement.kind === 'payment';
 }

@@ -1,6 +1,6 @@
 import { type Paise, paisePart, rupeesPart } from '../money.js';
 import type { Announcement } from './announcement.js';
-import { indianGroups, type Phrasebook, word } from './words-phrasebook.js';
+import { indianGroups, mark, numberToken, type Phrase, type Phrasebook, type Piece, say } from './words-phrasebook.js';
 
 /**
  * Bengali 0–99, written out in full because the numbers are irregular.
@@ -28,67 +28,73 @@ const HUNDREDS = [
   '', 'একশো', 'দুশো', 'তিনশো', 'চারশো', 'পাঁচশো', 'ছয়শো', 'সাতশো', 'আটশো', 'নয়শো',
 ] as const;
 
-function number(value: number): string {
-  if (value === 0) return word(NUMBERS, 0);
+function number(value: number): Piece[] {
+  if (value === 0) return [numberToken(NUMBERS, 0)];
   const g = indianGroups(value);
-  const parts: string[] = [];
-  if (g.crore > 0) parts.push(`${number(g.crore)} কোটি`);
-  if (g.lakh > 0) parts.push(`${word(NUMBERS, g.lakh)} লাখ`);
-  if (g.thousand > 0) parts.push(`${word(NUMBERS, g.thousand)} হাজার`);
-  if (g.hundred > 0) parts.push(word(HUNDREDS, g.hundred));
-  if (g.rest > 0) parts.push(word(NUMBERS, g.rest));
-  return parts.join(' ');
+  const parts: Piece[] = [];
+  if (g.crore > 0) parts.push(...number(g.crore), say('crore', 'কোটি'));
+  if (g.lakh > 0) parts.push(numberToken(NUMBERS, g.lakh), say('lakh', 'লাখ'));
+  if (g.thousand > 0) parts.push(numberToken(NUMBERS, g.thousand), say('thousand', 'হাজার'));
+  if (g.hundred > 0) parts.push(numberToken(HUNDREDS, g.hundred, 'h'));
+  if (g.rest > 0) parts.push(numberToken(NUMBERS, g.rest));
+  return parts;
 }
 
 /**
  * The rupee is "টাকা" in spoken Bengali on both sides of the border, and
  * paise follow without a conjunction: "পাঁচশো টাকা পঞ্চাশ পয়সা".
  */
-function amount(value: Paise): string {
+function amount(value: Paise): Piece[] {
   const rupees = rupeesPart(value);
   const paise = paisePart(value);
-  const rupeeWords = `${number(rupees)} টাকা`;
+  const rupeeWords = [...number(rupees), say('rupees', 'টাকা')];
   if (paise === 0) return rupeeWords;
-  const paiseWords = `${number(paise)} পয়সা`;
+  const paiseWords = [...number(paise), say('paise', 'পয়সা')];
   if (rupees === 0) return paiseWords;
-  return `${rupeeWords} ${paiseWords}`;
+  return [...rupeeWords, ...paiseWords];
 }
 
-/** Counted things take the classifier: সাঁইত্রিশটি পেমেন্ট. */
-function today(count: number, total: Paise): string {
-  if (count === 0 && total === 0) return 'আজ কোনো পেমেন্ট হয়নি';
-  return `আজ: ${number(count)}টি পেমেন্ট, মোট ${amount(total)}`;
+/** Counted things take the classifier, written fused: সাঁইত্রিশটি পেমেন্ট. */
+function today(count: number, total: Paise): Piece[] {
+  if (count === 0 && total === 0) return [say('today-none', 'আজ কোনো পেমেন্ট হয়নি')];
+  return [say('today', 'আজ'), mark(':'), ...number(count), say('classifier', 'টি', ''), say('payments', 'পেমেন্ট'), mark(','), say('total', 'মোট'), ...amount(total)];
 }
 
-function sentence(a: Announcement): string {
+const FAULTS = {
+  storage: 'পেমেন্ট রেকর্ড করা যাচ্ছে না। নতুন বিক্রি বন্ধ আছে',
+  clock: 'ঘড়ি ঠিক করা নেই। নতুন বিক্রি বন্ধ আছে',
+  ledger: 'যন্ত্রটির সার্ভিস দরকার। নতুন বিক্রি বন্ধ আছে',
+} as const;
+
+function sentence(a: Announcement): Phrase {
   switch (a.kind) {
     case 'payment':
-      return `${amount(a.amount)} পাওয়া গেছে`;
+      return [...amount(a.amount), say('received', 'পাওয়া গেছে')];
     case 'payment-failed':
-      return 'পেমেন্ট ব্যর্থ হয়েছে';
+      return [say('payment-failed', 'পেমেন্ট ব্যর্থ হয়েছে')];
     case 'ready':
-      return 'ডিভাইস প্রস্তুত';
+      return [say('ready', 'ডিভাইস প্রস্তুত')];
     case 'connected':
-      return 'পেমেন্ট পরিষেবার সঙ্গে সংযোগ হয়েছে';
+      return [say('connected', 'পেমেন্ট পরিষেবার সঙ্গে সংযোগ হয়েছে')];
     case 'network-lost':
-      return 'নেটওয়ার্ক সংযোগ বিচ্ছিন্ন হয়েছে';
+      return [say('network-lost', 'নেটওয়ার্ক সংযোগ বিচ্ছিন্ন হয়েছে')];
     case 'network-back':
-      return 'নেটওয়ার্ক সংযোগ ফিরে এসেছে';
+      return [say('network-back', 'নেটওয়ার্ক সংযোগ ফিরে এসেছে')];
     case 'low-memory':
-      return 'মেমরি কম আছে';
+      return [say('low-memory', 'মেমরি কম আছে')];
     case 'low-storage':
-      return 'স্টোরেজ প্রায় ভরে গেছে';
+      return [say('low-storage', 'স্টোরেজ প্রায় ভরে গেছে')];
     case 'fault':
-      return { storage: 'পেমেন্ট রেকর্ড করা যাচ্ছে না। নতুন বিক্রি বন্ধ আছে', clock: 'ঘড়ি ঠিক করা নেই। নতুন বিক্রি বন্ধ আছে', ledger: 'যন্ত্রটির সার্ভিস দরকার। নতুন বিক্রি বন্ধ আছে' }[a.fault];
+      return [say(`fault-${a.fault}`, FAULTS[a.fault])];
     case 'volume':
-      return `ভলিউম ${number(a.level)}`;
+      return [say('volume', 'ভলিউম'), ...number(a.level)];
     case 'day-summary':
       return today(a.count, a.total);
     case 'status': {
-      const parts = [a.online ? 'নেটওয়ার্ক সংযোগ আছে' : 'নেটওয়ার্ক সংযোগ নেই'];
-      if (a.lastPayment !== undefined) parts.push(`শেষ পেমেন্ট: ${amount(a.lastPayment)}`);
-      parts.push(today(a.todayCount, a.todayTotal));
-      return parts.join('। ');
+      const parts: Piece[] = [a.online ? say('online', 'নেটওয়ার্ক সংযোগ আছে') : say('offline', 'নেটওয়ার্ক সংযোগ নেই')];
+      if (a.lastPayment !== undefined) parts.push(mark('।'), say('last-payment', 'শেষ পেমেন্ট'), mark(':'), ...amount(a.lastPayment));
+      parts.push(mark('।'), ...today(a.todayCount, a.todayTotal));
+      return parts;
     }
   }
 }

@@ -1,6 +1,6 @@
 import { type Paise, paisePart, rupeesPart } from '../money.js';
 import type { Announcement } from './announcement.js';
-import { indianGroups, type Phrasebook, word } from './words-phrasebook.js';
+import { indianGroups, mark, numberToken, type Phrase, type Phrasebook, type Piece, say, word } from './words-phrasebook.js';
 
 // prettier-ignore
 const UNITS = [
@@ -10,11 +10,12 @@ const UNITS = [
 
 const TENS = ['', '', 'twenty', 'thirty', 'forty', 'fifty', 'sixty', 'seventy', 'eighty', 'ninety'] as const;
 
-function belowHundred(value: number): string {
-  if (value < 20) return word(UNITS, value);
-  const tens = word(TENS, Math.floor(value / 10));
+function belowHundred(value: number): Piece[] {
+  if (value < 20) return [numberToken(UNITS, value)];
+  const tens = Math.floor(value / 10);
+  const tensWord = say(`n${tens * 10}`, word(TENS, tens));
   const units = value % 10;
-  return units === 0 ? tens : `${tens}-${word(UNITS, units)}`;
+  return units === 0 ? [tensWord] : [tensWord, numberToken(UNITS, units, 'n', '-')];
 }
 
 /**
@@ -22,62 +23,68 @@ function belowHundred(value: number): string {
  * "and" is the one between rupees and paise, so it cannot be misheard as a
  * second amount.
  */
-function number(value: number): string {
-  if (value === 0) return word(UNITS, 0);
+function number(value: number): Piece[] {
+  if (value === 0) return [numberToken(UNITS, 0)];
   const g = indianGroups(value);
-  const parts: string[] = [];
-  if (g.crore > 0) parts.push(`${number(g.crore)} crore`);
-  if (g.lakh > 0) parts.push(`${belowHundred(g.lakh)} lakh`);
-  if (g.thousand > 0) parts.push(`${belowHundred(g.thousand)} thousand`);
-  if (g.hundred > 0) parts.push(`${word(UNITS, g.hundred)} hundred`);
-  if (g.rest > 0) parts.push(belowHundred(g.rest));
-  return parts.join(' ');
+  const parts: Piece[] = [];
+  if (g.crore > 0) parts.push(...number(g.crore), say('crore', 'crore'));
+  if (g.lakh > 0) parts.push(...belowHundred(g.lakh), say('lakh', 'lakh'));
+  if (g.thousand > 0) parts.push(...belowHundred(g.thousand), say('thousand', 'thousand'));
+  if (g.hundred > 0) parts.push(numberToken(UNITS, g.hundred), say('hundred', 'hundred'));
+  if (g.rest > 0) parts.push(...belowHundred(g.rest));
+  return parts;
 }
 
-function amount(value: Paise): string {
+function amount(value: Paise): Piece[] {
   const rupees = rupeesPart(value);
   const paise = paisePart(value);
-  const rupeeWords = `${number(rupees)} ${rupees === 1 ? 'rupee' : 'rupees'}`;
+  const rupeeWords = [...number(rupees), rupees === 1 ? say('rupee', 'rupee') : say('rupees', 'rupees')];
   if (paise === 0) return rupeeWords;
-  const paiseWords = `${number(paise)} ${paise === 1 ? 'paisa' : 'paise'}`;
+  const paiseWords = [...number(paise), paise === 1 ? say('paisa', 'paisa') : say('paise', 'paise')];
   if (rupees === 0) return paiseWords;
-  return `${rupeeWords} and ${paiseWords}`;
+  return [...rupeeWords, say('and', 'and'), ...paiseWords];
 }
 
-function today(count: number, total: Paise): string {
-  if (count === 0 && total === 0) return 'Today: no payments';
-  return `Today: ${number(count)} ${count === 1 ? 'payment' : 'payments'}, ${amount(total)}`;
+function today(count: number, total: Paise): Piece[] {
+  if (count === 0 && total === 0) return [say('today-none', 'Today: no payments')];
+  return [say('today', 'Today'), mark(':'), ...number(count), count === 1 ? say('payment', 'payment') : say('payments', 'payments'), mark(','), ...amount(total)];
 }
 
-function sentence(a: Announcement): string {
+const FAULTS = {
+  storage: 'Payments cannot be recorded. New sales are paused',
+  clock: 'The clock is not set. New sales are paused',
+  ledger: 'The device needs service. New sales are paused',
+} as const;
+
+function sentence(a: Announcement): Phrase {
   switch (a.kind) {
     case 'payment':
-      return `Received ${amount(a.amount)}`;
+      return [say('received', 'Received'), ...amount(a.amount)];
     case 'payment-failed':
-      return 'Payment failed';
+      return [say('payment-failed', 'Payment failed')];
     case 'ready':
-      return 'Device ready';
+      return [say('ready', 'Device ready')];
     case 'connected':
-      return 'Connected to the payment service';
+      return [say('connected', 'Connected to the payment service')];
     case 'network-lost':
-      return 'Network connection lost';
+      return [say('network-lost', 'Network connection lost')];
     case 'network-back':
-      return 'Network connection restored';
+      return [say('network-back', 'Network connection restored')];
     case 'low-memory':
-      return 'Memory is low';
+      return [say('low-memory', 'Memory is low')];
     case 'low-storage':
-      return 'Storage is almost full';
+      return [say('low-storage', 'Storage is almost full')];
     case 'fault':
-      return { storage: 'Payments cannot be recorded. New sales are paused', clock: 'The clock is not set. New sales are paused', ledger: 'The device needs service. New sales are paused' }[a.fault];
+      return [say(`fault-${a.fault}`, FAULTS[a.fault])];
     case 'volume':
-      return `Volume ${number(a.level)}`;
+      return [say('volume', 'Volume'), ...number(a.level)];
     case 'day-summary':
       return today(a.count, a.total);
     case 'status': {
-      const parts = [a.online ? 'Network connected' : 'Network not connected'];
-      if (a.lastPayment !== undefined) parts.push(`Last payment: ${amount(a.lastPayment)}`);
-      parts.push(today(a.todayCount, a.todayTotal));
-      return parts.join('. ');
+      const parts: Piece[] = [a.online ? say('online', 'Network connected') : say('offline', 'Network not connected')];
+      if (a.lastPayment !== undefined) parts.push(mark('.'), say('last-payment', 'Last payment'), mark(':'), ...amount(a.lastPayment));
+      parts.push(mark('.'), ...today(a.todayCount, a.todayTotal));
+      return parts;
     }
   }
 }

@@ -1,6 +1,6 @@
 import { type Paise, paisePart, rupeesPart } from '../money.js';
 import type { Announcement } from './announcement.js';
-import { indianGroups, type Phrasebook, word } from './words-phrasebook.js';
+import { indianGroups, mark, numberToken, type Phrase, type Phrasebook, type Piece, say } from './words-phrasebook.js';
 
 /**
  * Kannada 0–99. The tens drop their final ು and fuse with the unit: with a
@@ -37,8 +37,8 @@ const HUNDREDS_JOINING = [
 
 /** One part of a number: how it is said last, and how when more follows. */
 interface Part {
-  last: string;
-  joining: string;
+  last: Piece[];
+  joining: Piece[];
 }
 
 /**
@@ -46,79 +46,93 @@ interface Part {
  * ಕೋಟಿಯ, ನೂರ ("ಒಂದು ಲಕ್ಷದ ಇಪ್ಪತ್ತೈದು ಸಾವಿರ"). Only the last part keeps its
  * plain form, which is why the parts are collected before they are joined.
  */
-function number(value: number): string {
-  if (value === 0) return word(NUMBERS, 0);
+function number(value: number): Piece[] {
+  if (value === 0) return [numberToken(NUMBERS, 0)];
   const g = indianGroups(value);
   const parts: Part[] = [];
   if (g.crore > 0) {
     const count = number(g.crore);
-    parts.push({ last: `${count} ಕೋಟಿ`, joining: `${count} ಕೋಟಿಯ` });
+    parts.push({ last: [...count, say('crore', 'ಕೋಟಿ')], joining: [...count, say('crore-of', 'ಕೋಟಿಯ')] });
   }
   if (g.lakh > 0) {
-    const count = word(NUMBERS, g.lakh);
-    parts.push({ last: `${count} ಲಕ್ಷ`, joining: `${count} ಲಕ್ಷದ` });
+    const count = numberToken(NUMBERS, g.lakh);
+    parts.push({ last: [count, say('lakh', 'ಲಕ್ಷ')], joining: [count, say('lakh-of', 'ಲಕ್ಷದ')] });
   }
   if (g.thousand > 0) {
-    const count = word(NUMBERS, g.thousand);
-    parts.push({ last: `${count} ಸಾವಿರ`, joining: `${count} ಸಾವಿರದ` });
+    const count = numberToken(NUMBERS, g.thousand);
+    parts.push({ last: [count, say('thousand', 'ಸಾವಿರ')], joining: [count, say('thousand-of', 'ಸಾವಿರದ')] });
   }
   if (g.hundred > 0) {
-    parts.push({ last: word(HUNDREDS, g.hundred), joining: word(HUNDREDS_JOINING, g.hundred) });
+    parts.push({ last: [numberToken(HUNDREDS, g.hundred, 'h')], joining: [numberToken(HUNDREDS_JOINING, g.hundred, 'h-of')] });
   }
   if (g.rest > 0) {
-    const rest = word(NUMBERS, g.rest);
+    const rest = [numberToken(NUMBERS, g.rest)];
     parts.push({ last: rest, joining: rest });
   }
-  return parts.map((part, i) => (i === parts.length - 1 ? part.last : part.joining)).join(' ');
+  return parts.flatMap((part, i) => (i === parts.length - 1 ? part.last : part.joining));
 }
 
 /** Nouns after a number stay singular in speech: ಐವತ್ತು ರೂಪಾಯಿ, ಐವತ್ತು ಪೈಸೆ. */
-function amount(value: Paise): string {
+function amount(value: Paise): Piece[] {
   const rupees = rupeesPart(value);
   const paise = paisePart(value);
-  const rupeeWords = `${number(rupees)} ರೂಪಾಯಿ`;
+  const rupeeWords = [...number(rupees), say('rupees', 'ರೂಪಾಯಿ')];
   if (paise === 0) return rupeeWords;
-  const paiseWords = `${number(paise)} ಪೈಸೆ`;
+  const paiseWords = [...number(paise), say('paise', 'ಪೈಸೆ')];
   if (rupees === 0) return paiseWords;
-  return `${rupeeWords} ${paiseWords}`;
+  return [...rupeeWords, ...paiseWords];
 }
 
-function today(count: number, total: Paise): string {
-  if (count === 0 && total === 0) return 'ಇಂದು ಯಾವುದೇ ಪಾವತಿ ಆಗಿಲ್ಲ';
-  return `ಇಂದು: ${number(count)} ${count === 1 ? 'ಪಾವತಿ' : 'ಪಾವತಿಗಳು'}, ಒಟ್ಟು ${amount(total)}`;
+function today(count: number, total: Paise): Piece[] {
+  if (count === 0 && total === 0) return [say('today-none', 'ಇಂದು ಯಾವುದೇ ಪಾವತಿ ಆಗಿಲ್ಲ')];
+  return [
+    say('today', 'ಇಂದು'),
+    mark(':'),
+    ...number(count),
+    count === 1 ? say('payment', 'ಪಾವತಿ') : say('payments', 'ಪಾವತಿಗಳು'),
+    mark(','),
+    say('total', 'ಒಟ್ಟು'),
+    ...amount(total),
+  ];
 }
+
+const FAULTS = {
+  storage: 'ಪಾವತಿಗಳನ್ನು ದಾಖಲಿಸಲು ಆಗುತ್ತಿಲ್ಲ. ಹೊಸ ಮಾರಾಟ ನಿಲ್ಲಿಸಲಾಗಿದೆ',
+  clock: 'ಗಡಿಯಾರ ಸರಿಯಾಗಿಲ್ಲ. ಹೊಸ ಮಾರಾಟ ನಿಲ್ಲಿಸಲಾಗಿದೆ',
+  ledger: 'ಸಾಧನಕ್ಕೆ ಸೇವೆ ಬೇಕು. ಹೊಸ ಮಾರಾಟ ನಿಲ್ಲಿಸಲಾಗಿದೆ',
+} as const;
 
 // "ನೆಟ್ವರ್ಕ್" is written without a zero-width non-joiner so nothing invisible
 // reaches the speech engine; it is read the same either way.
-function sentence(a: Announcement): string {
+function sentence(a: Announcement): Phrase {
   switch (a.kind) {
     case 'payment':
-      return `${amount(a.amount)} ಸ್ವೀಕರಿಸಲಾಗಿದೆ`;
+      return [...amount(a.amount), say('received', 'ಸ್ವೀಕರಿಸಲಾಗಿದೆ')];
     case 'payment-failed':
-      return 'ಪಾವತಿ ವಿಫಲವಾಗಿದೆ';
+      return [say('payment-failed', 'ಪಾವತಿ ವಿಫಲವಾಗಿದೆ')];
     case 'ready':
-      return 'ಸಾಧನ ಸಿದ್ಧವಾಗಿದೆ';
+      return [say('ready', 'ಸಾಧನ ಸಿದ್ಧವಾಗಿದೆ')];
     case 'connected':
-      return 'ಪಾವತಿ ಸೇವೆಗೆ ಸಂಪರ್ಕಗೊಂಡಿದೆ';
+      return [say('connected', 'ಪಾವತಿ ಸೇವೆಗೆ ಸಂಪರ್ಕಗೊಂಡಿದೆ')];
     case 'network-lost':
-      return 'ನೆಟ್ವರ್ಕ್ ಸಂಪರ್ಕ ಕಡಿತಗೊಂಡಿದೆ';
+      return [say('network-lost', 'ನೆಟ್ವರ್ಕ್ ಸಂಪರ್ಕ ಕಡಿತಗೊಂಡಿದೆ')];
     case 'network-back':
-      return 'ನೆಟ್ವರ್ಕ್ ಸಂಪರ್ಕ ಮರಳಿ ಬಂದಿದೆ';
+      return [say('network-back', 'ನೆಟ್ವರ್ಕ್ ಸಂಪರ್ಕ ಮರಳಿ ಬಂದಿದೆ')];
     case 'low-memory':
-      return 'ಮೆಮೊರಿ ಕಡಿಮೆ ಇದೆ';
+      return [say('low-memory', 'ಮೆಮೊರಿ ಕಡಿಮೆ ಇದೆ')];
     case 'low-storage':
-      return 'ಸಂಗ್ರಹಣೆ ಬಹುತೇಕ ತುಂಬಿದೆ';
+      return [say('low-storage', 'ಸಂಗ್ರಹಣೆ ಬಹುತೇಕ ತುಂಬಿದೆ')];
     case 'fault':
-      return { storage: 'ಪಾವತಿಗಳನ್ನು ದಾಖಲಿಸಲು ಆಗುತ್ತಿಲ್ಲ. ಹೊಸ ಮಾರಾಟ ನಿಲ್ಲಿಸಲಾಗಿದೆ', clock: 'ಗಡಿಯಾರ ಸರಿಯಾಗಿಲ್ಲ. ಹೊಸ ಮಾರಾಟ ನಿಲ್ಲಿಸಲಾಗಿದೆ', ledger: 'ಸಾಧನಕ್ಕೆ ಸೇವೆ ಬೇಕು. ಹೊಸ ಮಾರಾಟ ನಿಲ್ಲಿಸಲಾಗಿದೆ' }[a.fault];
+      return [say(`fault-${a.fault}`, FAULTS[a.fault])];
     case 'volume':
-      return `ವಾಲ್ಯೂಮ್ ${number(a.level)}`;
+      return [say('volume', 'ವಾಲ್ಯೂಮ್'), ...number(a.level)];
     case 'day-summary':
       return today(a.count, a.total);
     case 'status': {
-      const parts = [a.online ? 'ನೆಟ್ವರ್ಕ್ ಸಂಪರ್ಕ ಇದೆ' : 'ನೆಟ್ವರ್ಕ್ ಸಂಪರ್ಕ ಇಲ್ಲ'];
-      if (a.lastPayment !== undefined) parts.push(`ಕೊನೆಯ ಪಾವತಿ: ${amount(a.lastPayment)}`);
-      parts.push(today(a.todayCount, a.todayTotal));
-      return parts.join('. ');
+      const parts: Piece[] = [a.online ? say('online', 'ನೆಟ್ವರ್ಕ್ ಸಂಪರ್ಕ ಇದೆ') : say('offline', 'ನೆಟ್ವರ್ಕ್ ಸಂಪರ್ಕ ಇಲ್ಲ')];
+      if (a.lastPayment !== undefined) parts.push(mark('.'), say('last-payment', 'ಕೊನೆಯ ಪಾವತಿ'), mark(':'), ...amount(a.lastPayment));
+      parts.push(mark('.'), ...today(a.todayCount, a.todayTotal));
+      return parts;
     }
   }
 }

@@ -1,11 +1,11 @@
 import { isLanguage, type Language } from '../language.js';
-import type { Paise } from '../money.js';
+import { type Paise, paise } from '../money.js';
 import type { Announcement } from './announcement.js';
 import { bengali } from './words-bn.js';
 import { english } from './words-en.js';
 import { hindi } from './words-hi.js';
 import { kannada } from './words-kn.js';
-import type { Phrasebook } from './words-phrasebook.js';
+import { type Phrase, type Phrasebook, type Token, tokensOf, written } from './words-phrasebook.js';
 import { VOLUME_MAX, VOLUME_MIN } from '../ports/volume.js';
 
 /**
@@ -27,17 +27,56 @@ const PHRASEBOOKS: Record<Language, Phrasebook> = {
 
 /** "one lakh twenty-five thousand rupees and fifty paise", in the given language. */
 export function amountInWords(amount: Paise, language: Language): string {
-  return phrasebook(language).amount(checkAmount(amount, 'amount'));
+  return written(phrasebook(language).amount(checkAmount(amount, 'amount')));
 }
 
 /** A count in words ("thirty-seven", "सैंतीस"), for any non-negative whole number. */
 export function numberInWords(value: number, language: Language): string {
-  return phrasebook(language).number(checkCount(value, 'number'));
+  return written(phrasebook(language).number(checkCount(value, 'number')));
 }
 
 /** The full sentence for an announcement, ready for a speech engine. */
 export function sentence(announcement: Announcement, language: Language): string {
+  return written(phrase(announcement, language));
+}
+
+/** The announcement as tokens and pauses: what a voice pack plays, and what `sentence` writes. */
+export function phrase(announcement: Announcement, language: Language): Phrase {
   return phrasebook(language).sentence(checkAnnouncement(announcement));
+}
+
+/**
+ * Every token the language can ever speak, each once, in a stable order:
+ * the clips a voice pack must hold. Found by asking the phrasebook for
+ * announcements that reach every table entry and every prompt, so a word
+ * added to a phrasebook is in the list without being listed twice.
+ */
+export function vocabulary(language: Language): Token[] {
+  const found = new Map<string, Token>();
+  for (const announcement of everyShape()) {
+    for (const token of tokensOf(phrase(announcement, language))) {
+      const known = found.get(token.id);
+      if (known && known.text !== token.text) throw new Error(`token ${token.id} in ${language} is written both ${JSON.stringify(known.text)} and ${JSON.stringify(token.text)}`);
+      found.set(token.id, token);
+    }
+  }
+  return [...found.values()];
+}
+
+/** Announcements that between them use every word of every phrasebook. */
+function everyShape(): Announcement[] {
+  const shapes: Announcement[] = [];
+  const rupees = (r: number, p = 0) => paise(r * 100 + p);
+  for (let n = 0; n < 100; n++) shapes.push({ kind: 'payment', amount: rupees(n) }, { kind: 'payment', amount: paise(n) });
+  for (let h = 1; h < 10; h++) shapes.push({ kind: 'payment', amount: rupees(h * 100) }, { kind: 'payment', amount: rupees(h * 100 + 1) });
+  for (const r of [1000, 1001, 100_000, 100_001, 10_000_000, 10_000_001]) shapes.push({ kind: 'payment', amount: rupees(r) });
+  shapes.push({ kind: 'payment', amount: rupees(1, 1) }, { kind: 'payment', amount: rupees(2, 50) });
+  for (const kind of ['payment-failed', 'ready', 'connected', 'network-lost', 'network-back', 'low-memory', 'low-storage'] as const) shapes.push({ kind });
+  for (const fault of ['storage', 'clock', 'ledger'] as const) shapes.push({ kind: 'fault', fault });
+  for (let level = VOLUME_MIN; level <= VOLUME_MAX; level++) shapes.push({ kind: 'volume', level });
+  shapes.push({ kind: 'day-summary', count: 0, total: paise(0) }, { kind: 'day-summary', count: 1, total: rupees(1) }, { kind: 'day-summary', count: 2, total: rupees(2) });
+  for (const online of [true, false]) shapes.push({ kind: 'status', online, lastPayment: rupees(5), todayCount: 2, todayTotal: rupees(7) });
+  return shapes;
 }
 
 function phrasebook(language: Language): Phrasebook {

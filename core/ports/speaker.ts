@@ -1,4 +1,5 @@
 import type { Language } from '../language.js';
+import type { Phrase } from '../announce/words-phrasebook.js';
 
 /**
  * One sentence to speak. `text` is built only from the device's own
@@ -10,6 +11,13 @@ export interface Utterance {
   language: Language;
   /** 0 (silent) to 10 (loudest). */
   volume: number;
+  /** The same sentence as tokens, when it came from the phrasebooks: a voice pack plays these instead of synthesising `text`. */
+  phrase?: Phrase;
+  /**
+   * Aborted when a payment arrives while this prompt is playing: a speaker
+   * that can stop early does, and resolves. One that cannot simply finishes.
+   */
+  signal?: AbortSignal;
 }
 
 /**

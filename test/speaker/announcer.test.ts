@@ -82,7 +82,7 @@ describe('Announcer', () => {
     expect(announcer.pending).toBe(0);
   });
 
-  it('keeps prompts and payments in the order they were asked for', async () => {
+  it('keeps prompts in the order asked, with a payment ahead of the prompts still waiting', async () => {
     const { announcer, speaker } = rig();
     const asked: Announcement[] = [
       { kind: 'ready' },
@@ -96,7 +96,9 @@ describe('Announcer', () => {
       { kind: 'day-summary', count: 37, total: paise(1845000) },
     ];
     await Promise.all(asked.map((a) => announcer.announce(a)));
-    expect(speaker.recordings.map((r) => r.text)).toEqual(asked.map((a) => sentence(a, 'hi')));
+    // "ready" is already being spoken when the payment arrives; "connected" is still waiting.
+    const heard = [asked[0], asked[2], asked[1], ...asked.slice(3)] as Announcement[];
+    expect(speaker.recordings.map((r) => r.text)).toEqual(heard.map((a) => sentence(a, 'hi')));
   });
 
   it('replays the latest payment, not a later prompt', async () => {
@@ -196,10 +198,10 @@ describe('Announcer', () => {
     ]);
   });
 
-  it('chimes in its turn, between sentences', async () => {
+  it('chimes in its turn, after the payments waiting', async () => {
     const { announcer, speaker } = rig();
-    await Promise.all([announcer.announce(payment(1)), announcer.chime(), announcer.announce(payment(2))]);
-    expect(speaker.recordings.map((r) => r.voice)).toEqual(['espeak-ng', 'chime', 'espeak-ng']);
+    await Promise.all([announcer.announce(payment(1)), announcer.chime(), announcer.announce(payment(2)), announcer.announce({ kind: 'ready' })]);
+    expect(speaker.recordings.map((r) => r.voice)).toEqual(['espeak-ng', 'espeak-ng', 'chime', 'espeak-ng']);
   });
 
   it('chimes instead, logs why, and goes on when speech fails', async () => {
@@ -270,7 +272,7 @@ describe('Announcer', () => {
     expect(lines.some((l) => l.level === ERROR && /did not finish within 30000 ms/.test((l.err as { message: string }).message))).toBe(true);
   });
 
-  it('says three quick volume presses once, at the final step, but every payment', async () => {
+  it('says three quick volume presses once, at the final step, after every payment', async () => {
     const { log } = capturedLog();
     const spoken: Utterance[] = [];
     let release: () => void = () => undefined;
@@ -297,9 +299,9 @@ describe('Announcer', () => {
     await Promise.all([first, second, third, announcer.idle()]);
     expect(spoken.map((u) => [u.text, u.volume])).toEqual([
       ['Received one rupee', 5],
+      ['Received one rupee', 8],
+      ['Received one rupee', 8],
       ['Volume eight', 8],
-      ['Received one rupee', 8],
-      ['Received one rupee', 8],
     ]);
   });
 
