@@ -1,5 +1,7 @@
 import { loadConfig } from '../core/config.js';
-import { Device } from '../device/device.js';
+import type { Language } from '../core/language.js';
+import { LedgerRefused } from '../core/payment/ledger.js';
+import { Device, type DeviceParts } from '../device/device.js';
 import { buildParts } from '../device/parts.js';
 import { createLogger } from '../core/log.js';
 import { systemClock } from '../core/clock.js';
@@ -14,7 +16,17 @@ export async function runCommand(argv: string[], _io: CommandIo): Promise<number
   const { values } = parse(argv, { config: { type: 'string' }, pretty: { type: 'boolean' } });
   const config = loadConfig(required(values.config, '--config'));
   const log = createLogger({ pretty: values.pretty ?? false });
-  const device = new Device({ config, parts: await buildParts(config, log, systemClock), log, clock: systemClock });
+  const parts = await buildParts(config, log, systemClock);
+  let device: Device;
+  try {
+    device = new Device({ config, parts, log, clock: systemClock });
+  } catch (err) {
+    if (err instanceof LedgerRefused) await showLedgerRefused(parts, config.settings.deviceId, config.settings.language);
+    await parts.display?.close().catch(() => undefined);
+    await parts.speaker.close().catch(() => undefined);
+    parts.controls?.stop();
+    throw err;
+  }
   device.start();
   await new Promise<void>((resolve) => {
     // The device runs until it is told to stop, even at a moment when no
@@ -31,4 +43,13 @@ export async function runCommand(argv: string[], _io: CommandIo): Promise<number
   await device.stop();
   log.flush();
   return 0;
+}
+
+/**
+ * A refused ledger stops the device before it starts: the screen says so to
+ * the clerk (and stays on a framebuffer after the process ends), and the
+ * one-line reason goes to the log for the field engineer.
+ */
+async function showLedgerRefused(parts: DeviceParts, deviceId: string, language: Language): Promise<void> {
+  await parts.display?.show({ screen: { kind: 'fault', fault: 'ledger', deviceId }, language, link: 'offline' }).catch(() => undefined);
 }

@@ -10,8 +10,11 @@ import { createHash } from 'node:crypto';
 import { closeSync, openSync, readFileSync, readdirSync, rmSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { renderFramePng } from '../../adapters/display/png.js';
 import { formatIst } from '../../core/clock.js';
+import type { DeviceSettingsInput } from '../../core/config.js';
 import { signConfirmation } from '../../core/payment/confirmation.js';
+import { decodePng } from '../display/fixtures.js';
 import { DeviceProcess } from '../support/device-process.js';
 import { deviceFixture, type DeviceFixture } from '../support/fixtures.js';
 import { LedgerReader } from '../support/ledger-reader.js';
@@ -37,12 +40,12 @@ afterAll(async () => {
   for (const f of fixtures) f.cleanup();
 });
 
-function fixture(): DeviceFixture {
+function fixture(display: DeviceSettingsInput['display'] = { kind: 'none' }): DeviceFixture {
   const f = deviceFixture({
     mqtt: { url: broker.url, protocolVersion: 5 },
     announce: { prompts: false },
     sale: { limit: '100000.00', expirySeconds: 300, resultSeconds: 2, chimeOnQr: false },
-    display: { kind: 'none' },
+    display,
   });
   fixtures.push(f);
   return f;
@@ -158,12 +161,16 @@ describe('a ledger that is not this device’s sound ledger', () => {
     expect(await refusedAtStart(f, ledgerPath)).toMatch(/damaged/);
   });
 
-  it('refuses a SQLite file that is not a dakbox ledger, and leaves it as it was', async () => {
-    const f = fixture();
+  it('refuses a SQLite file that is not a dakbox ledger, leaves it as it was, and says so on the screen', async () => {
+    const f = fixture({ kind: 'png', dir: 'frames', width: 480, height: 320, history: false });
     const ledgerPath = join(f.dir, 'ledger.sqlite');
     const db = new Database(ledgerPath);
     db.exec(`CREATE TABLE notes (id INTEGER PRIMARY KEY, text TEXT); INSERT INTO notes (text) VALUES ('not a ledger')`);
     db.close();
     expect(await refusedAtStart(f, ledgerPath)).toMatch(/not a dakbox ledger/);
+    // The panel shows the ledger fault, pixel for pixel as the device draws it.
+    const shown = decodePng(readFileSync(join(f.dir, 'frames', 'screen.png')));
+    const expected = decodePng(renderFramePng({ screen: { kind: 'fault', fault: 'ledger', deviceId: 'MYS01' }, language: 'en', link: 'offline' }, { width: 480, height: 320 }));
+    expect(Buffer.from(shown.data).equals(Buffer.from(expected.data))).toBe(true);
   });
 });

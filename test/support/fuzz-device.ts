@@ -118,7 +118,12 @@ export class FuzzDevice {
 
   constructor(options: FuzzDeviceOptions) {
     this.keys = seededNotifierKeys(options.seed, 'notifier');
-    this.fixture = deviceFixture({ announce: { prompts: false }, ...options.settings }, this.keys, scratchParent());
+    // Every rejection is kept for the whole run, so the ledger can be checked against what was sent.
+    this.fixture = deviceFixture(
+      { announce: { prompts: false }, retention: { rejectionDays: 3650, maxRejections: 1_000_000, sentDays: 3650, maxSent: 1_000_000 }, ...options.settings },
+      this.keys,
+      scratchParent(),
+    );
     const config = loadConfig(this.fixture.configPath);
     let line: BillingLine | undefined;
     if (options.billing) {
