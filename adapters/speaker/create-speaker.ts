@@ -32,7 +32,8 @@ export interface StandardVoicesOptions {
  */
 export function standardVoicePicker(options: StandardVoicesOptions): VoicePicker {
   const espeak = new EspeakVoice(options.espeak);
-  const say = new SayVoice(options.say);
+  // English on the board's speaker goes through the same player as everything else, so every volume step applies.
+  const say = new SayVoice({ ...options.say, ...(options.say?.player ?? options.player ? { player: options.say?.player ?? options.player } : {}) });
   const voices: Record<Language, readonly Voice[]> = { en: [say, espeak], hi: [espeak], bn: [espeak], kn: [espeak] };
   return new VoicePicker({ voices, chime: new ChimeVoice({ player: options.player }), log: options.log });
 }
@@ -49,15 +50,16 @@ export interface CreateSpeakerOptions extends StandardVoicesOptions {
 
 export function createSpeaker(options: CreateSpeakerOptions): Speaker {
   const log = options.log.child({ feature: 'speaker' });
-  const picker = standardVoicePicker({ ...options, log });
   const { output } = options;
   const packs = options.voiceDir === false ? undefined : new VoicePacks({ root: options.voiceDir ?? defaultVoiceRoot(), log });
   switch (output.kind) {
-    case 'system':
+    case 'system': {
       // On Linux one aplay stays open and is fed each announcement; elsewhere each sound is played by its own program.
-      return new DeviceSpeaker({ picker, log, packs, player: options.player ?? (process.platform === 'linux' ? new StreamingPlayer({ clock: options.clock }) : systemWavPlayer({ clock: options.clock })) });
+      const player = options.player ?? (process.platform === 'linux' ? new StreamingPlayer({ clock: options.clock }) : systemWavPlayer({ clock: options.clock }));
+      return new DeviceSpeaker({ picker: standardVoicePicker({ ...options, player, log }), log, packs, player });
+    }
     case 'wav':
-      return new WavSpeaker({ folder: output.dir, realTime: output.realtime, picker, log, clock: options.clock, packs });
+      return new WavSpeaker({ folder: output.dir, realTime: output.realtime, picker: standardVoicePicker({ ...options, log }), log, clock: options.clock, packs });
     case 'none':
       return silentSpeaker;
   }

@@ -12,7 +12,7 @@ import { speakableText } from './speakable.js';
 import { pronounceable } from './pronounce.js';
 import { volumeGain } from '../../core/ports/volume.js';
 import { readWav, encodeWav, WavFormatError } from './wav.js';
-import type { WavPlayer } from './player.js';
+import { systemWavPlayer, type WavPlayer } from './player.js';
 
 /** The parts of the `say` package used here; tests substitute a recorder. */
 export interface SayEngine {
@@ -106,8 +106,12 @@ export class SayVoice implements Voice {
   async speak(utterance: Utterance): Promise<void> {
     const text = this.text(utterance);
     if (utterance.volume <= 0) return;
-    if (this.platform === 'linux' && this.options.player) {
-      await this.options.player.play(await this.festivalWav(text, utterance.volume));
+    if (this.platform === 'linux') {
+      // Never through say.speak on Linux: it pastes the sentence into a
+      // festival Scheme form. text2wave reads it as plain text, and -scale
+      // carries the volume step, so the player plays it as it is.
+      const player = this.options.player ?? systemWavPlayer({ clock: this.options.clock });
+      await player.play(await this.festivalWav(text, utterance.volume));
       return;
     }
     await new Promise<void>((resolve, reject) => {

@@ -112,7 +112,27 @@ describe('nothing in a sentence can run a command', () => {
     expect(existsSync(marker)).toBe(false);
   });
 
-  it.each(['linux', 'darwin', 'win32'] as const)('say on %s receives only letters, digits and plain punctuation, never an option', async (platform) => {
+  it('on Linux never hands a sentence to say, which would paste it into festival Scheme: text2wave reads it, the player plays it', async () => {
+    const received: string[] = [];
+    const recorder: SayEngine = {
+      speak(text, _voice, _speed, callback) {
+        received.push(text);
+        callback(null);
+      },
+      export(text, _voice, _speed, _file, callback) {
+        received.push(text);
+        callback(null);
+      },
+    };
+    const played: Buffer[] = [];
+    const voice = new SayVoice({ say: recorder, platform: 'linux', player: { play: (wav: Buffer) => Promise.resolve(void played.push(wav)) } });
+    await voice.speak({ text: 'Received two hundred fifty rupees', language: 'en', volume: 5 });
+    expect(received).toEqual([]);
+    expect(played).toHaveLength(1);
+    expect(played[0]!.subarray(0, 4).toString('latin1')).toBe('RIFF');
+  });
+
+  it.each(['darwin', 'win32'] as const)('say on %s receives only letters, digits and plain punctuation, never an option', async (platform) => {
     const received: string[] = [];
     const recorder: SayEngine = {
       speak(text, _voice, _speed, callback) {
