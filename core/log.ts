@@ -20,7 +20,9 @@ export function createLogger(options: LogOptions = {}): Logger {
     return pino({ level, transport: { target: 'pino-pretty', options: { colorize: true, singleLine: true, translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname' } } });
   }
   if (options.destination) return pino({ level }, options.destination);
-  return pino({ level });
+  // Written before the call returns: a power cut or a crash loses no line
+  // that was logged, so the last lines before it say what the device was doing.
+  return pino({ level }, pino.destination({ dest: 1, sync: true }));
 }
 
 /** A logger that drops everything, for tests and one-shot commands. */

@@ -111,6 +111,9 @@ export class WavSpeaker extends EventEmitter<WavSpeakerEvents> implements Speake
       else await voice.render(utterance, part);
       const wav = readWav(await readFile(part));
       if (wav.samples.length === 0) throw new EngineError(voiceName, 'wrote no sound');
+      // Logged before the file appears, so that whoever finds the file (a
+      // power cut right after, say) can tell which sentence it holds.
+      this.options.log.debug({ file, text: utterance.text }, 'sentence ready');
       await rename(part, file);
       const startedAt = this.clock.now();
       const recording: Recording = {

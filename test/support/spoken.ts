@@ -40,7 +40,8 @@ export async function spokenFiles(dir: string, runs: readonly (readonly LogLine[
   for (const lines of runs) {
     let written: string | undefined;
     for (const line of lines) {
-      if (line.msg === 'sentence written' && typeof line.file === 'string') written = basename(line.file);
+      if (line.msg === 'sentence ready' && typeof line.file === 'string' && typeof line.text === 'string') textOf.set(basename(line.file), line.text);
+      else if (line.msg === 'sentence written' && typeof line.file === 'string') written = basename(line.file);
       else if (line.msg === 'sentence spoken' && typeof line.text === 'string' && written !== undefined) {
         textOf.set(written, line.text);
         written = undefined;
