@@ -1,9 +1,7 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from './mosquitto.js';
+import { BrokerProcess, freePort } from './mosquitto.js';
 
 /**
  * A real mosquitto configured as deploy/mosquitto/dakbox.conf keeps its
@@ -14,15 +12,16 @@ import { freePort } from './mosquitto.js';
  * comes back with whatever it last saved and nothing since.
  */
 export class CrashingBroker {
-  private process?: ChildProcess | undefined;
-  private log = '';
+  private readonly broker: BrokerProcess;
   private stopped = false;
   crashes = 0;
 
   private constructor(
     readonly dir: string,
     readonly port: number,
-  ) {}
+  ) {
+    this.broker = new BrokerProcess(join(dir, 'mosquitto.conf'), [port]);
+  }
 
   static async start(options: { autosaveSeconds?: number } = {}): Promise<CrashingBroker> {
     const dir = mkdtempSync(join(tmpdir(), 'dakbox-crashing-broker-'));
@@ -55,30 +54,15 @@ export class CrashingBroker {
   }
 
   get output(): string {
-    return this.log;
+    return this.broker.output;
   }
 
-  private async run(): Promise<void> {
-    const child = spawn('mosquitto', ['-c', join(this.dir, 'mosquitto.conf')], { stdio: ['ignore', 'ignore', 'pipe'] });
-    this.process = child;
-    child.stderr?.on('data', (chunk: Buffer) => {
-      this.log += chunk.toString();
-    });
-    const deadline = Date.now() + 10_000;
-    while (Date.now() < deadline) {
-      if (child.exitCode !== null) throw new Error(`mosquitto exited: ${this.log}`);
-      if (await listening(this.port)) return;
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    throw new Error(`mosquitto did not listen on ${this.port}: ${this.log}`);
+  private run(): Promise<void> {
+    return this.broker.run();
   }
 
-  private async kill(signal: NodeJS.Signals): Promise<void> {
-    const child = this.process;
-    if (!child || child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    child.kill(signal);
-    await exited;
+  private kill(signal: NodeJS.Signals): Promise<void> {
+    return this.broker.kill(signal);
   }
 
   /** SIGKILL, then the same broker again after `downMs`. */
@@ -94,15 +78,4 @@ export class CrashingBroker {
     await this.kill('SIGKILL');
     rmSync(this.dir, { recursive: true, force: true });
   }
-}
-
-function listening(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1');
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
 }

@@ -27,18 +27,64 @@ export interface MosquittoOptions {
 }
 
 /**
+ * One mosquitto process on a config file, for the test helpers that start a
+ * broker: started until it listens on every port given, stopped by a signal,
+ * its log kept.
+ */
+export class BrokerProcess {
+  private child?: ChildProcess;
+  private log = '';
+
+  constructor(
+    private readonly confPath: string,
+    private readonly ports: readonly number[],
+  ) {}
+
+  get output(): string {
+    return this.log;
+  }
+
+  async run(): Promise<void> {
+    const child = spawn('mosquitto', ['-c', this.confPath], { stdio: ['ignore', 'ignore', 'pipe'] });
+    this.child = child;
+    child.stderr?.on('data', (chunk: Buffer) => {
+      this.log += chunk.toString();
+    });
+    const deadline = Date.now() + 10_000;
+    const pending = new Set(this.ports);
+    while (Date.now() < deadline) {
+      if (child.exitCode !== null) throw new Error(`mosquitto exited: ${this.log}`);
+      for (const port of pending) if (await listening(port)) pending.delete(port);
+      if (pending.size === 0) return;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    throw new Error(`mosquitto did not listen on ${[...pending].join(', ')}: ${this.log}`);
+  }
+
+  /** Sends `signal` and waits for the broker to exit: SIGTERM saves its store, SIGKILL does not. */
+  async kill(signal: NodeJS.Signals): Promise<void> {
+    const child = this.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    child.kill(signal);
+    await exited;
+  }
+}
+
+/**
  * A real mosquitto, started for a test on a free loopback port with its own
  * folder, persistence on, and stopped by the test. Restartable on the same
  * port and store, to test what survives a broker restart.
  */
 export class Mosquitto {
-  private process?: ChildProcess;
-  private log = '';
+  private readonly broker: BrokerProcess;
 
   private constructor(
     readonly dir: string,
     readonly port: number,
-  ) {}
+  ) {
+    this.broker = new BrokerProcess(join(dir, 'mosquitto.conf'), [port]);
+  }
 
   static async start(options: MosquittoOptions = {}): Promise<Mosquitto> {
     const dir = mkdtempSync(join(tmpdir(), 'dakbox-mosquitto-'));
@@ -83,19 +129,8 @@ export class Mosquitto {
     return `mqtt://127.0.0.1:${this.port}`;
   }
 
-  private async run(): Promise<void> {
-    const child = spawn('mosquitto', ['-c', join(this.dir, 'mosquitto.conf')], { stdio: ['ignore', 'ignore', 'pipe'] });
-    this.process = child;
-    child.stderr?.on('data', (chunk: Buffer) => {
-      this.log += chunk.toString();
-    });
-    const deadline = Date.now() + 10_000;
-    while (Date.now() < deadline) {
-      if (child.exitCode !== null) throw new Error(`mosquitto exited: ${this.log}`);
-      if (await listening(this.port)) return;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    throw new Error(`mosquitto did not listen on ${this.port}: ${this.log}`);
+  private run(): Promise<void> {
+    return this.broker.run();
   }
 
   /** Stops the broker (keeping its store) and starts it again on the same port. */
@@ -104,16 +139,12 @@ export class Mosquitto {
     await this.run();
   }
 
-  private async halt(): Promise<void> {
-    const child = this.process;
-    if (!child || child.exitCode !== null) return;
-    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    child.kill('SIGTERM');
-    await exited;
+  private halt(): Promise<void> {
+    return this.broker.kill('SIGTERM');
   }
 
   get output(): string {
-    return this.log;
+    return this.broker.output;
   }
 
   async stop(): Promise<void> {
@@ -122,7 +153,7 @@ export class Mosquitto {
   }
 }
 
-function listening(port: number): Promise<boolean> {
+export function listening(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = connect(port, '127.0.0.1');
     socket.once('connect', () => {

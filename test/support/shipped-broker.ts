@@ -1,10 +1,9 @@
-import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort } from './mosquitto.js';
+import { BrokerProcess, freePort } from './mosquitto.js';
 
 const DEPLOY = fileURLToPath(new URL('../../deploy/mosquitto/', import.meta.url));
 const INSTALLED = '/etc/mosquitto/';
@@ -32,14 +31,15 @@ export interface ClientCertificate {
  * a free loopback port. Nothing else in the configuration is changed.
  */
 export class ShippedBroker {
-  private process?: ChildProcess;
-  private log = '';
+  private readonly broker: BrokerProcess;
 
   private constructor(
     readonly dir: string,
     /** Port in dakbox.conf → port it runs on here. */
     private readonly ports: Map<number, number>,
-  ) {}
+  ) {
+    this.broker = new BrokerProcess(join(dir, 'mosquitto.conf'), [...ports.values()]);
+  }
 
   static async start(options: ShippedBrokerOptions = {}): Promise<ShippedBroker> {
     const dir = mkdtempSync(join(tmpdir(), 'dakbox-shipped-broker-'));
@@ -156,24 +156,11 @@ export class ShippedBroker {
   }
 
   get output(): string {
-    return this.log;
+    return this.broker.output;
   }
 
-  private async run(): Promise<void> {
-    const child = spawn('mosquitto', ['-c', join(this.dir, 'mosquitto.conf')], { stdio: ['ignore', 'ignore', 'pipe'] });
-    this.process = child;
-    child.stderr?.on('data', (chunk: Buffer) => {
-      this.log += chunk.toString();
-    });
-    const deadline = Date.now() + 10_000;
-    const pending = new Set(this.ports.values());
-    while (Date.now() < deadline) {
-      if (child.exitCode !== null) throw new Error(`mosquitto exited: ${this.log}`);
-      for (const port of pending) if (await listening(port)) pending.delete(port);
-      if (pending.size === 0) return;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    throw new Error(`mosquitto did not listen on ${[...pending].join(', ')}: ${this.log}`);
+  private run(): Promise<void> {
+    return this.broker.run();
   }
 
   /** Stops the broker (it saves its store) and starts it again on the same ports. */
@@ -182,27 +169,12 @@ export class ShippedBroker {
     await this.run();
   }
 
-  private async halt(): Promise<void> {
-    const child = this.process;
-    if (!child || child.exitCode !== null) return;
-    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    child.kill('SIGTERM');
-    await exited;
+  private halt(): Promise<void> {
+    return this.broker.kill('SIGTERM');
   }
 
   async stop(): Promise<void> {
     await this.halt();
     rmSync(this.dir, { recursive: true, force: true });
   }
-}
-
-function listening(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1');
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
 }
