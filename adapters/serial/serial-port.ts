@@ -27,12 +27,44 @@ export function checkSerialPortOptions(options: SerialPortOptions): void {
 /** A port not yet opened; `openSerialPort` is the usual way in. */
 export function createSerialPort(options: SerialPortOptions): SerialPortStream {
   checkSerialPortOptions(options);
-  return new SerialPortStream({
+  const port = new SerialPortStream({
     binding: options.binding ?? SerialPort.binding,
     path: options.path,
     baudRate: options.baudRate,
     autoOpen: false,
   });
+  port.on('open', () => keepBothWaitsArmed(port));
+  return port;
+}
+
+const READABLE = 0b0001;
+const WRITABLE = 0b0010;
+
+interface UnixPoller {
+  poll(eventFlag?: number): void;
+  listenerCount(event: string): number;
+}
+
+/**
+ * Works around a fault in @serialport/bindings-cpp on Linux and macOS
+ * (src/poller.cpp, Poller::poll): waiting for one event restarts the
+ * kernel watch with that event alone (`uv_poll_start(handle, events, ...)`
+ * with the new events, not all the ones waited for), so a write waiting for
+ * room drops a read waiting for bytes, and a read re-armed after it drops the
+ * write. A reply or event could then sit unsent until the billing PC wrote
+ * another byte, and requests could sit unread until the device wrote
+ * something. Here every wait asks for every event still waited for.
+ */
+function keepBothWaitsArmed(port: SerialPortStream): void {
+  const poller = (port.port as { poller?: UnixPoller } | undefined)?.poller;
+  if (!poller || typeof poller.poll !== 'function') return;
+  const poll = poller.poll.bind(poller);
+  poller.poll = (eventFlag = 0) => {
+    let flag = eventFlag;
+    if (poller.listenerCount('readable') > 0) flag |= READABLE;
+    if (poller.listenerCount('writable') > 0) flag |= WRITABLE;
+    poll(flag);
+  };
 }
 
 /** Opens the port and resolves once bytes can flow; rejects with the operating system's reason. */
