@@ -46,14 +46,18 @@ interface UnixPoller {
 }
 
 /**
- * Works around a fault in @serialport/bindings-cpp on Linux and macOS
- * (src/poller.cpp, Poller::poll): waiting for one event restarts the
- * kernel watch with that event alone (`uv_poll_start(handle, events, ...)`
- * with the new events, not all the ones waited for), so a write waiting for
- * room drops a read waiting for bytes, and a read re-armed after it drops the
- * write. A reply or event could then sit unsent until the billing PC wrote
- * another byte, and requests could sit unread until the device wrote
- * something. Here every wait asks for every event still waited for.
+ * Works around a fault in @serialport/bindings-cpp on Linux and macOS.
+ * A read or write that finds the port not ready calls `poller.once`, which
+ * calls the native Poller::poll (src/poller.cpp). That records the event in
+ * its `events` mask but starts the kernel watch with the new event alone:
+ * `uv_poll_start(handle, events, ...)` with the argument, not the mask. So
+ * when a write is waiting for room and a read then finds no bytes (the read
+ * and the write run on libuv's thread pool, and either may finish last),
+ * the wait for room is dropped. It comes back only when some other event
+ * fires, since Poller::onData re-arms with the whole mask: in practice when
+ * the billing PC writes another byte. Until then a reply or a `paid` event
+ * sits unsent. The reverse drops a wait for bytes, and requests sit unread.
+ * Here every wait asks for every event still waited for.
  */
 function keepBothWaitsArmed(port: SerialPortStream): void {
   const poller = (port.port as { poller?: UnixPoller } | undefined)?.poller;
