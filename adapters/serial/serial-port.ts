@@ -27,12 +27,48 @@ export function checkSerialPortOptions(options: SerialPortOptions): void {
 /** A port not yet opened; `openSerialPort` is the usual way in. */
 export function createSerialPort(options: SerialPortOptions): SerialPortStream {
   checkSerialPortOptions(options);
-  return new SerialPortStream({
+  const port = new SerialPortStream({
     binding: options.binding ?? SerialPort.binding,
     path: options.path,
     baudRate: options.baudRate,
     autoOpen: false,
   });
+  port.on('open', () => keepBothWaitsArmed(port));
+  return port;
+}
+
+const READABLE = 0b0001;
+const WRITABLE = 0b0010;
+
+interface UnixPoller {
+  poll(eventFlag?: number): void;
+  listenerCount(event: string): number;
+}
+
+/**
+ * Works around a fault in @serialport/bindings-cpp on Linux and macOS.
+ * A read or write that finds the port not ready calls `poller.once`, which
+ * calls the native Poller::poll (src/poller.cpp). That records the event in
+ * its `events` mask but starts the kernel watch with the new event alone:
+ * `uv_poll_start(handle, events, ...)` with the argument, not the mask. So
+ * when a write is waiting for room and a read then finds no bytes (the read
+ * and the write run on libuv's thread pool, and either may finish last),
+ * the wait for room is dropped. It comes back only when some other event
+ * fires, since Poller::onData re-arms with the whole mask: in practice when
+ * the billing PC writes another byte. Until then a reply or a `paid` event
+ * sits unsent. The reverse drops a wait for bytes, and requests sit unread.
+ * Here every wait asks for every event still waited for.
+ */
+function keepBothWaitsArmed(port: SerialPortStream): void {
+  const poller = (port.port as { poller?: UnixPoller } | undefined)?.poller;
+  if (!poller || typeof poller.poll !== 'function') return;
+  const poll = poller.poll.bind(poller);
+  poller.poll = (eventFlag = 0) => {
+    let flag = eventFlag;
+    if (poller.listenerCount('readable') > 0) flag |= READABLE;
+    if (poller.listenerCount('writable') > 0) flag |= WRITABLE;
+    poll(flag);
+  };
 }
 
 /** Opens the port and resolves once bytes can flow; rejects with the operating system's reason. */

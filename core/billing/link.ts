@@ -7,7 +7,7 @@ import type { Logger } from '../log.js';
 import type { LoggedEvent } from '../payment/ledger.js';
 import { RequestDispatcher } from './dispatcher.js';
 import { DEFAULT_MAX_LINE_BYTES, FrameReader, checkMaxLineBytes, type Frame } from './frame-reader.js';
-import { PROTOCOL_VERSION, encodeLine, toWireEvent, type BillingRequest, type Reply, type WireEvents } from './protocol.js';
+import { PROTOCOL_VERSION, encodeLine, toWireEvent, type BillingRequest, type ErrorCode, type ErrorReply, type Reply, type WireEvents } from './protocol.js';
 import type { BillingRecords } from './records.js';
 import { parseRequestLine } from './requests.js';
 
@@ -35,6 +35,14 @@ export interface BillingLinkOptions {
 export const DEFAULT_MAX_WAITING_REQUESTS = 8;
 export const DEFAULT_BACKLOG_LIMIT = 100;
 export const DEFAULT_REQUEST_TIMEOUT_MS = 15_000;
+/**
+ * Bytes waiting to go to the billing PC at which the link stops reading new
+ * requests, until the stream has drained. Refusals of unreadable lines are
+ * not sent at all while the stream is backed up, and events wait in the
+ * ledger, so past the stream's own high-water mark (64 KiB on a serial port)
+ * only replies to real requests add to this, one request's worth at a time.
+ */
+export const MAX_QUEUED_BYTES = 256 * 1024;
 /** Events read from the ledger at a time while catching a stream up. */
 const SEND_BATCH = 50;
 
@@ -125,6 +133,9 @@ export class BillingLink {
       onDetach: (ended) => {
         if (this.session === ended) this.session = undefined;
       },
+      onDrain: (drained) => {
+        if (this.session === drained && !this.running) this.sendMissed();
+      },
     });
     this.session = session;
     const hello = this.hello();
@@ -177,15 +188,20 @@ export class BillingLink {
     }
   }
 
-  /** Writes every recorded event the attached stream has not been given, oldest first. Never throws. */
+  /**
+   * Writes every recorded event the attached stream has not been given,
+   * oldest first, until the stream is backed up; the rest wait in the ledger
+   * and go when it drains. Never throws.
+   */
   private sendMissed(): void {
     const session = this.session;
     if (!session?.attached) return;
     try {
       for (;;) {
+        if (session.backedUp) return;
         const batch = this.records.eventsAfter(this.cursor(), SEND_BATCH);
         for (const logged of batch) {
-          if (!this.send(session, logged)) return;
+          if (session.backedUp || !this.send(session, logged)) return;
         }
         if (batch.length < SEND_BATCH) return;
       }
@@ -224,15 +240,25 @@ export class BillingLink {
     this.session?.write(encodeLine(reply));
   }
 
+  /** Refuses a line that is not a request; while the stream is backed up the refusal is only counted. */
+  private refuseLine(reply: ErrorReply): void {
+    const session = this.session;
+    if (session?.backedUp) {
+      session.unanswered(reply.code);
+      return;
+    }
+    this.reply(reply);
+  }
+
   private onFrame(frame: Frame): void {
     if (frame.kind === 'bad') {
       this.log.warn({ code: frame.code }, frame.message);
-      this.reply({ id: null, ok: false, code: frame.code, message: frame.message });
+      this.refuseLine({ id: null, ok: false, code: frame.code, message: frame.message });
       return;
     }
     const parsed = parseRequestLine(frame.text);
     if (!parsed.ok) {
-      this.reply(parsed.reply);
+      this.refuseLine(parsed.reply);
       return;
     }
     const { request } = parsed;
@@ -311,11 +337,28 @@ export class BillingLink {
 interface SessionHooks {
   onFrame(frame: Frame): void;
   onDetach(session: Session): void;
+  /** The stream has taken what was waiting; events held back can go. */
+  onDrain(session: Session): void;
 }
 
+/**
+ * One attached stream. Writes go straight to the stream; the stream's own
+ * buffer is the only output queue. When the stream says it is full (write
+ * returns false) the session is backed up until 'drain': refusals of
+ * unreadable lines are counted instead of sent, and one refusal saying how
+ * many went unanswered is sent on drain; events are not written (the link
+ * leaves them in the ledger); and once MAX_QUEUED_BYTES are waiting, reading
+ * stops, so a billing PC that writes but never reads cannot make the device
+ * queue replies without end.
+ */
 class Session implements BillingSession {
   private live = true;
+  private full = false;
+  private readingPaused = false;
+  private dropped = 0;
+  private droppedCode: ErrorCode = 'BAD_FRAME';
   private readonly onData = (frame: Frame): void => this.hooks.onFrame(frame);
+  private readonly onDrained = (): void => this.drained();
   private readonly onGone = (): void => this.detach();
   private readonly onError = (err: Error): void => {
     this.log.warn({ err }, 'billing PC stream failed');
@@ -330,6 +373,7 @@ class Session implements BillingSession {
   ) {
     reader.on('data', this.onData);
     stream.on('error', this.onError);
+    stream.on('drain', this.onDrained);
     stream.once('close', this.onGone);
     stream.once('end', this.onGone);
     stream.pipe(reader);
@@ -339,14 +383,64 @@ class Session implements BillingSession {
     return this.live;
   }
 
-  /** Hands a line to the stream; false if the stream can no longer take it. `done` hears when the stream has taken it. */
+  /** True from a write the stream reported full until it drains. */
+  get backedUp(): boolean {
+    return this.full;
+  }
+
+  /** Bytes handed to the stream and not yet taken by it. */
+  get queuedBytes(): number {
+    return this.stream.writableLength;
+  }
+
+  /** Counts a refusal not sent because the stream is backed up. */
+  unanswered(code: ErrorCode): void {
+    this.dropped++;
+    this.droppedCode = code;
+  }
+
+  /**
+   * Hands a line to the stream; false if the stream can no longer take it.
+   * `done` hears when the stream has taken it. Always writes a live stream's
+   * line, full or not: what is not to be queued is decided by the caller.
+   */
   write(line: string, done?: (err: Error | null | undefined) => void): boolean {
     if (!this.live || this.stream.destroyed || this.stream.writableEnded) return false;
-    this.stream.write(line, (err) => {
+    const room = this.stream.write(line, (err) => {
       if (err) this.log.warn({ err }, 'write to billing PC failed');
       done?.(err);
     });
+    if (!room) this.full = true;
+    if (this.full && !this.readingPaused && this.stream.writableLength >= MAX_QUEUED_BYTES) {
+      this.readingPaused = true;
+      this.reader.pause();
+      this.log.warn({ queued: this.stream.writableLength }, 'billing PC is not reading; reading its requests paused until it does');
+    }
     return true;
+  }
+
+  private drained(): void {
+    if (!this.live) return;
+    this.full = false;
+    if (this.dropped > 0) {
+      const count = this.dropped;
+      this.dropped = 0;
+      this.log.warn({ count }, 'billing PC was not reading; bad lines went unanswered');
+      this.write(
+        encodeLine({
+          id: null,
+          ok: false,
+          code: this.droppedCode,
+          message: `${count} more lines that were not requests went unanswered while the billing PC was not reading`,
+        }),
+      );
+    }
+    if (this.readingPaused && !this.full) {
+      this.readingPaused = false;
+      this.reader.resume();
+      this.log.info('billing PC is reading again; reading its requests resumed');
+    }
+    if (!this.full) this.hooks.onDrain(this);
   }
 
   detach(): void {
@@ -358,6 +452,7 @@ class Session implements BillingSession {
     this.stream.off('close', this.onGone);
     this.stream.off('end', this.onGone);
     this.stream.off('error', this.onError);
+    this.stream.off('drain', this.onDrained);
     this.hooks.onDetach(this);
     this.log.info('billing PC stream detached');
   }
