@@ -82,7 +82,8 @@ describe('billing link over a real pty pair whose billing PC never reads', () =>
     const floodMs = Date.now() - started;
     console.log(`flood of ${BAD_LINES} bad lines: ${floodMs} ms, most queued on the device ${maxQueued} bytes, heap growth ${(heapGrowth / 1e6).toFixed(1)} MB`);
     expect(maxQueued).toBeLessThan(2 * 1024 * 1024);
-    expect(heapGrowth).toBeLessThan(20 * 1024 * 1024);
+    // Without a forced collection the heap figure is noisy (10 to 19 MB here); the old unbounded queue grew it by 45 MB.
+    expect(heapGrowth).toBeLessThan(32 * 1024 * 1024);
 
     // The billing PC reads at last.
     const tap = new WireTap(pc.output);
