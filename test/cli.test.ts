@@ -90,6 +90,8 @@ describe('dakbox qr', () => {
     [['--vpa', 'a@b', '--name', 'x', '--amount', '1', '--out', 'x.png', '--size', 'big'], 'dakbox qr: --size: must be a panel size like 320x240, 480x320, 320x480, 240x240, 800x480'],
     [['--vpa', 'a@b', '--name', 'x', '--amount', '1'], 'dakbox qr: --out: is required'],
     [['--vpa', 'a@b', '--name', 'x', '--amount', '-1', '--out', 'x.png'], 'dakbox qr: --amount: "-1" is negative'],
+    [['--vpa', 'a@b', '--name', 'x', '--amount', '1', '--note', 'Speed\u0085post', '--out', 'x.png'], 'dakbox qr: note: contains a control or invisible character (U+0085)'],
+    [['--vpa', 'a@b', '--name', 'Mysuru \u2028HO', '--amount', '1', '--out', 'x.png'], 'dakbox qr: payee name: contains a control or invisible character (U+2028)'],
   ])('refuses %j in one line', (args, message) => {
     const r = dakbox('qr', ...args);
     expect(r.status).toBe(2);

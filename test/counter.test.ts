@@ -350,6 +350,10 @@ describe('collect requests from the backend', () => {
     ['{"v":1,"id":"x","amount":"999999.00"}', 'over the per-sale limit'],
     ['{"v":2,"id":"x","amount":"1.00"}', 'v: must be 1'],
     ['not json', 'collect: is not JSON'],
+    // What the customer's app shows must be what the clerk sees: the same rule as the serial link and the config.
+    [JSON.stringify({ v: 1, id: 'x', amount: '1.00', note: 'Speed\u0085post' }), 'note: contains a control or invisible character (U+0085)'],
+    [JSON.stringify({ v: 1, id: 'x', amount: '1.00', note: 'Pay \u202eOH' }), 'note: contains a control or invisible character (U+202E)'],
+    [JSON.stringify({ v: 1, id: 'x', amount: '1.00', note: 'Speed\u200bpost' }), 'note: contains a control or invisible character (U+200B)'],
   ])('refuses %s without showing anything', (payload, problem) => {
     counter.handleCollect(Buffer.from(payload));
     expect(publisher.on('qr')).toEqual([]);
