@@ -25,26 +25,13 @@ export class DeviceProcess {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, DAKBOX_LOG: 'debug', ...env },
     });
-    let partial = '';
-    this.child.stdout?.on('data', (chunk: Buffer) => {
-      partial += chunk.toString('utf8');
-      let nl: number;
-      while ((nl = partial.indexOf('\n')) >= 0) {
-        const text = partial.slice(0, nl);
-        partial = partial.slice(nl + 1);
-        let line: LogLine;
-        try {
-          line = JSON.parse(text) as LogLine;
-        } catch {
-          line = { level: 60, msg: `unparsed output: ${text}` };
-        }
-        this.lines.push(line);
-        this.waiters = this.waiters.filter((w) => {
-          if (!w.match(line)) return true;
-          w.resolve(line);
-          return false;
-        });
-      }
+    readLogLines(this.child, (line) => {
+      this.lines.push(line);
+      this.waiters = this.waiters.filter((w) => {
+        if (!w.match(line)) return true;
+        w.resolve(line);
+        return false;
+      });
     });
     this.child.stderr?.on('data', (chunk: Buffer) => {
       this.stderr += chunk.toString('utf8');
@@ -105,4 +92,24 @@ export class DeviceProcess {
   errors(): LogLine[] {
     return this.lines.filter((l) => l.level >= 50);
   }
+}
+
+/** Calls `onLine` with each JSON log line the device process writes; a line that is not JSON becomes a fatal one saying so. */
+export function readLogLines(child: ChildProcess, onLine: (line: LogLine) => void): void {
+  let partial = '';
+  child.stdout?.on('data', (chunk: Buffer) => {
+    partial += chunk.toString('utf8');
+    let nl: number;
+    while ((nl = partial.indexOf('\n')) >= 0) {
+      const text = partial.slice(0, nl);
+      partial = partial.slice(nl + 1);
+      let line: LogLine;
+      try {
+        line = JSON.parse(text) as LogLine;
+      } catch {
+        line = { level: 60, msg: `unparsed output: ${text}` };
+      }
+      onLine(line);
+    }
+  });
 }

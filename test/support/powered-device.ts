@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { DAKBOX_BIN, type LogLine } from './device-process.js';
+import { DAKBOX_BIN, readLogLines, type LogLine } from './device-process.js';
 
 /**
  * `dakbox run` as on a device, in a process group of its own so that a
@@ -20,22 +20,9 @@ export class PoweredDevice {
       detached: true,
       env: { ...process.env, DAKBOX_LOG: 'debug', ...env },
     });
-    let partial = '';
-    this.child.stdout?.on('data', (chunk: Buffer) => {
-      partial += chunk.toString('utf8');
-      let nl: number;
-      while ((nl = partial.indexOf('\n')) >= 0) {
-        const text = partial.slice(0, nl);
-        partial = partial.slice(nl + 1);
-        let line: LogLine;
-        try {
-          line = JSON.parse(text) as LogLine;
-        } catch {
-          line = { level: 60, msg: `unparsed output: ${text}` };
-        }
-        this.lines.push(line);
-        for (const watcher of [...this.watchers]) watcher(line);
-      }
+    readLogLines(this.child, (line) => {
+      this.lines.push(line);
+      for (const watcher of [...this.watchers]) watcher(line);
     });
     this.child.stderr?.on('data', (chunk: Buffer) => {
       this.stderr += chunk.toString('utf8');
