@@ -8,7 +8,8 @@ cd "$(dirname "$0")"
 # Libraries node-canvas builds against, fonts with Devanagari, Bengali and
 # Kannada glyphs, the broker the tests run against, the speech engines, the
 # QR decoder the tests check frames with, socat for serial pty pairs and
-# openssl for the TLS test certificates.
+# openssl for the TLS test certificates, and chromium for the simulator
+# page's browser tests.
 PACKAGES=(
   build-essential pkg-config python3
   libcairo2-dev libpango1.0-dev libjpeg-dev libgif-dev librsvg2-dev
@@ -16,6 +17,7 @@ PACKAGES=(
   mosquitto mosquitto-clients
   espeak-ng festival festvox-kallpc16k sox alsa-utils
   zbar-tools socat openssl
+  chromium
 )
 
 install_system_packages() {
