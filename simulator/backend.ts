@@ -39,14 +39,99 @@ export interface RepublishPolicy {
 
 export const DEFAULT_REPUBLISH: RepublishPolicy = { firstMs: 5_000, maxMs: 60_000 };
 
-/** A confirmation published and not yet answered by a receipt. */
-interface Outstanding {
+/** A confirmation published and not yet answered by a receipt, as a store keeps it. */
+export interface PendingConfirmation {
+  deviceId: string;
+  utr: string;
+  /** The exact bytes published, so that every republish is the same message. */
+  payload: string;
+  /** Times published so far, the first included. */
+  published: number;
+  /** When, by the backend's clock, it is to be published again. */
+  dueAt: number;
+}
+
+/**
+ * Where the confirmations still waiting for a receipt are kept. One instance
+ * keeps them in memory; several notifier instances share one store, so that
+ * whichever receives the receipt ends the republishing, and a surviving
+ * instance takes over what a dead one was republishing.
+ */
+export interface PendingStore {
+  /** Keeps `entry` and returns it, unless a confirmation with its device and utr is pending: then returns that one. */
+  add(entry: PendingConfirmation): PendingConfirmation;
+  has(deviceId: string, utr: string): boolean;
+  /** Ends the wait for a receipt; false if it was not pending. */
+  remove(deviceId: string, utr: string): boolean;
+  /** Records a republish and when the next is due. */
+  republished(deviceId: string, utr: string, published: number, dueAt: number): void;
+  /**
+   * Claims the confirmations whose republish is overdue by more than
+   * `graceMs` at `now`, whose instance has therefore stopped, by moving
+   * their due time to `now`; a claim is atomic, so only one instance takes
+   * each.
+   */
+  claimOverdue(now: number, graceMs: number): PendingConfirmation[];
+  count(): number;
+  clear(): void;
+}
+
+/** The store of a backend that runs as one instance. */
+export class MemoryPendingStore implements PendingStore {
+  private readonly entries = new Map<string, PendingConfirmation>();
+
+  add(entry: PendingConfirmation): PendingConfirmation {
+    const pending = this.entries.get(key(entry.deviceId, entry.utr));
+    if (pending) return pending;
+    this.entries.set(key(entry.deviceId, entry.utr), { ...entry });
+    return entry;
+  }
+
+  has(deviceId: string, utr: string): boolean {
+    return this.entries.has(key(deviceId, utr));
+  }
+
+  remove(deviceId: string, utr: string): boolean {
+    return this.entries.delete(key(deviceId, utr));
+  }
+
+  republished(deviceId: string, utr: string, published: number, dueAt: number): void {
+    const entry = this.entries.get(key(deviceId, utr));
+    if (entry) Object.assign(entry, { published, dueAt });
+  }
+
+  claimOverdue(now: number, graceMs: number): PendingConfirmation[] {
+    const overdue = [...this.entries.values()].filter((e) => e.dueAt < now - graceMs);
+    for (const entry of overdue) entry.dueAt = now;
+    return overdue.map((e) => ({ ...e }));
+  }
+
+  count(): number {
+    return this.entries.size;
+  }
+
+  clear(): void {
+    this.entries.clear();
+  }
+}
+
+/**
+ * How an instance sharing its store with others takes over their work: every
+ * `everyMs` it claims the confirmations overdue by more than `graceMs` (an
+ * instance that is alive republishes on time) and republishes them itself.
+ */
+export interface AdoptionPolicy {
+  everyMs: number;
+  graceMs: number;
+}
+
+/** A pending confirmation this instance republishes. */
+interface Republishing {
   deviceId: string;
   utr: string;
   payload: string;
   backoff: Backoff;
   timer?: TimerHandle | undefined;
-  /** Times published so far, the first included. */
   published: number;
 }
 
@@ -61,13 +146,27 @@ interface BackendEvents {
 export interface PaymentsBackendOptions {
   url: string;
   prefix?: string;
+  /**
+   * On the central broker of a fleet (docs/fleet.md), each device's circle:
+   * its topics are then `circles/{circle}/{prefix}/{deviceId}/…`, and the
+   * backend reads every circle's. Without it, `{prefix}/{deviceId}/…`.
+   */
+  circleOf?: (deviceId: string) => string;
+  /** Subscribe as a member of this shared-subscription group (`$share/{group}/…`), one of several instances. */
+  share?: string;
+  protocolVersion?: 4 | 5;
   keys: NotifierKeys;
   clock?: Clock;
   clientId?: string;
   username?: string;
   password?: string;
+  tls?: { ca: Buffer; cert?: Buffer; key?: Buffer };
   /** When to publish an unanswered confirmation again (default DEFAULT_REPUBLISH); `false` publishes once. */
   republish?: RepublishPolicy | false;
+  /** The confirmations waiting for a receipt, shared with other instances; by default this instance's own, in memory. */
+  store?: PendingStore;
+  /** With a shared store: how this instance takes over the republishing of an instance that stopped. */
+  adopt?: AdoptionPolicy;
 }
 
 /**
@@ -78,12 +177,16 @@ export interface PaymentsBackendOptions {
  *
  * Like the real notifier (docs/contracts.md, "Exactly-once announcement"), it
  * publishes each confirmation again, the same bytes, until a receipt with its
- * `utr` comes back with any outcome.
+ * `utr` comes back with any outcome. Several instances can share the work:
+ * shared subscriptions, and one store of the confirmations still waiting.
  */
 export class PaymentsBackend extends EventEmitter<BackendEvents> {
   private client?: MqttClient;
   private utrSeq = 0;
-  private readonly outstanding = new Map<string, Outstanding>();
+  private readonly store: PendingStore;
+  /** Pending confirmations this instance republishes, by device and utr. */
+  private readonly republishing = new Map<string, Republishing>();
+  private adoption?: TimerHandle | undefined;
   private stopped = false;
   readonly shown = new Map<string, ShownQr>();
   /** Confirmations published again for want of a receipt, since start. */
@@ -91,6 +194,7 @@ export class PaymentsBackend extends EventEmitter<BackendEvents> {
 
   constructor(private readonly options: PaymentsBackendOptions) {
     super();
+    this.store = options.store ?? new MemoryPendingStore();
   }
 
   private get clock(): Clock {
@@ -101,22 +205,39 @@ export class PaymentsBackend extends EventEmitter<BackendEvents> {
     return this.options.prefix ?? 'dakbox/v1';
   }
 
+  /** The topic root of one device's topics. */
+  private root(deviceId: string): string {
+    const circleOf = this.options.circleOf;
+    return circleOf ? `circles/${circleOf(deviceId)}/${this.prefix}/${deviceId}` : `${this.prefix}/${deviceId}`;
+  }
+
   async start(): Promise<void> {
     this.stopped = false;
     const client = await mqtt.connectAsync(this.options.url, {
       clientId: this.options.clientId ?? `backend-${process.pid}-${Date.now()}`,
-      protocolVersion: 4,
+      protocolVersion: this.options.protocolVersion ?? 4,
+      // A clean session: an instance that is gone must not stay a member of
+      // the shared subscription, or its share of the receipts would queue
+      // for it. What it owed is in the shared store.
+      clean: true,
       reconnectPeriod: 1000,
       ...(this.options.username ? { username: this.options.username } : {}),
       ...(this.options.password ? { password: this.options.password } : {}),
+      ...(this.options.tls ? { ...this.options.tls, rejectUnauthorized: true } : {}),
     });
     this.client = client;
     client.on('message', (topic, payload) => this.route(topic, payload));
-    await client.subscribeAsync([`${this.prefix}/+/qr`, `${this.prefix}/+/receipt`, `${this.prefix}/+/status`], { qos: 1 });
+    const devices = this.options.circleOf ? `circles/+/${this.prefix}/+` : `${this.prefix}/+`;
+    const share = this.options.share ? `$share/${this.options.share}/` : '';
+    await client.subscribeAsync([`${share}${devices}/qr`, `${share}${devices}/receipt`, `${share}${devices}/status`], { qos: 1 });
+    const adopt = this.options.adopt;
+    if (adopt && (this.options.republish ?? DEFAULT_REPUBLISH) !== false) this.adoptEvery(adopt);
   }
 
   private route(topic: string, payload: Buffer): void {
-    const rest = topic.slice(this.prefix.length + 1);
+    // circles/{circle}/ comes first on a fleet's central broker.
+    const levels = this.options.circleOf ? topic.split('/').slice(2).join('/') : topic;
+    const rest = levels.slice(this.prefix.length + 1);
     const slash = rest.indexOf('/');
     const deviceId = rest.slice(0, slash);
     const kind = rest.slice(slash + 1);
@@ -143,7 +264,7 @@ export class PaymentsBackend extends EventEmitter<BackendEvents> {
 
   /** Asks a device to show a QR, as a backend-initiated collect. */
   async collect(deviceId: string, request: DeviceTopics['collect']): Promise<void> {
-    await this.requireClient().publishAsync(`${this.prefix}/${deviceId}/collect`, JSON.stringify(request), { qos: 1 });
+    await this.requireClient().publishAsync(`${this.root(deviceId)}/collect`, JSON.stringify(request), { qos: 1 });
   }
 
   nextUtr(): string {
@@ -175,7 +296,7 @@ export class PaymentsBackend extends EventEmitter<BackendEvents> {
 
   /** Publishes raw bytes on a device's payment topic (tests use it for hostile input). */
   async publishPayment(deviceId: string, payload: string | Buffer): Promise<void> {
-    await this.requireClient().publishAsync(`${this.prefix}/${deviceId}/payment`, payload, { qos: 1 });
+    await this.requireClient().publishAsync(`${this.root(deviceId)}/payment`, payload, { qos: 1 });
   }
 
   /**
@@ -185,44 +306,78 @@ export class PaymentsBackend extends EventEmitter<BackendEvents> {
    */
   async pay(deviceId: string, tr: string, fields: { amount: string; status?: 'SUCCESS' | 'FAILED'; utr?: string; payer?: string; paidAt?: string }): Promise<Record<string, unknown>> {
     const message = this.confirmation(deviceId, tr, fields);
-    const payload = JSON.stringify(message);
+    let payload = JSON.stringify(message);
     const utr = String(message.utr);
     const policy = this.options.republish ?? DEFAULT_REPUBLISH;
     // Tracked before the first publish: the receipt can come back before
     // the broker's acknowledgement does.
-    if (policy !== false && !this.stopped && !this.outstanding.has(key(deviceId, utr))) {
-      const entry: Outstanding = { deviceId, utr, payload, backoff: new Backoff(policy.firstMs, policy.maxMs, policy.random), published: 1 };
-      this.outstanding.set(key(deviceId, utr), entry);
-      this.schedule(entry);
+    if (policy !== false && !this.stopped && !this.republishing.has(key(deviceId, utr))) {
+      const backoff = new Backoff(policy.firstMs, policy.maxMs, policy.random);
+      const waitMs = backoff.next();
+      const candidate = { deviceId, utr, payload, published: 1, dueAt: this.clock.now() + waitMs };
+      const pending = this.store.add(candidate);
+      // Asked again to pay a utr another instance already published (the
+      // bank retrying its callback): the same bytes again, and the instance
+      // that published them, or whichever adopts them, republishes.
+      if (pending !== candidate) {
+        payload = pending.payload;
+        await this.publishPayment(deviceId, payload);
+        return JSON.parse(payload) as Record<string, unknown>;
+      }
+      this.follow({ deviceId, utr, payload, backoff, published: 1 }, waitMs);
     }
     await this.publishPayment(deviceId, payload);
     return message;
   }
 
-  /** Confirmations published and not yet answered by a receipt. */
+  /** Confirmations published and not yet answered by a receipt (by every instance sharing the store). */
   get awaitingReceipt(): number {
-    return this.outstanding.size;
+    return this.store.count();
   }
 
-  private schedule(entry: Outstanding): void {
+  /** Republishes `entry` after `waitMs`, and again on its backoff, while the store says it is pending. */
+  private follow(entry: Republishing, waitMs: number): void {
+    this.republishing.set(key(entry.deviceId, entry.utr), entry);
     entry.timer = this.clock.setTimeout(() => {
       entry.timer = undefined;
-      if (this.outstanding.get(key(entry.deviceId, entry.utr)) !== entry) return;
+      if (this.republishing.get(key(entry.deviceId, entry.utr)) !== entry) return;
+      // Another instance may have had the receipt.
+      if (!this.store.has(entry.deviceId, entry.utr)) {
+        this.republishing.delete(key(entry.deviceId, entry.utr));
+        return;
+      }
       entry.published++;
       this.republished++;
+      const next = entry.backoff.next();
+      this.store.republished(entry.deviceId, entry.utr, entry.published, this.clock.now() + next);
       this.emit('republish', { deviceId: entry.deviceId, utr: entry.utr, attempt: entry.published });
       // Not awaited: with the broker away the client holds the publish until
       // it is back, and the next wait runs meanwhile.
       this.publishPayment(entry.deviceId, entry.payload).catch(() => undefined);
-      this.schedule(entry);
-    }, entry.backoff.next());
+      this.follow(entry, next);
+    }, waitMs);
+  }
+
+  /** Takes over, on a timer, the confirmations an instance that stopped was republishing. */
+  private adoptEvery(adopt: AdoptionPolicy): void {
+    const policy = this.options.republish ?? DEFAULT_REPUBLISH;
+    if (policy === false) return;
+    this.adoption = this.clock.setTimeout(() => {
+      if (this.stopped) return;
+      for (const claimed of this.store.claimOverdue(this.clock.now(), adopt.graceMs)) {
+        if (this.republishing.has(key(claimed.deviceId, claimed.utr))) continue;
+        this.follow({ ...claimed, backoff: new Backoff(policy.firstMs, policy.maxMs, policy.random) }, 0);
+      }
+      this.adoptEvery(adopt);
+    }, adopt.everyMs);
   }
 
   private answered(deviceId: string, utr: string): void {
-    const entry = this.outstanding.get(key(deviceId, utr));
+    this.store.remove(deviceId, utr);
+    const entry = this.republishing.get(key(deviceId, utr));
     if (!entry) return;
     this.clock.clearTimeout(entry.timer);
-    this.outstanding.delete(key(deviceId, utr));
+    this.republishing.delete(key(deviceId, utr));
   }
 
   private requireClient(): MqttClient {
@@ -230,10 +385,13 @@ export class PaymentsBackend extends EventEmitter<BackendEvents> {
     return this.client;
   }
 
+  /** Stops this instance; a shared store keeps what it was republishing for the others to adopt. */
   async stop(): Promise<void> {
     this.stopped = true;
-    for (const entry of this.outstanding.values()) this.clock.clearTimeout(entry.timer);
-    this.outstanding.clear();
+    this.clock.clearTimeout(this.adoption);
+    for (const entry of this.republishing.values()) this.clock.clearTimeout(entry.timer);
+    this.republishing.clear();
+    if (!this.options.store) this.store.clear();
     await this.client?.endAsync();
   }
 }

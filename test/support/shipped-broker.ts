@@ -11,8 +11,14 @@ const INSTALLED = '/etc/mosquitto/';
 const OWN = new Set(['persistence_location', 'log_dest', 'log_type', 'user', 'pid_file']);
 
 export interface ShippedBrokerOptions {
+  /** The configuration in deploy/mosquitto/ to run (default dakbox.conf). */
+  conf?: string;
   /** Device id → password, written with mosquitto_passwd to the shipped password file. */
   devices?: Record<string, string>;
+  /** Rewrites each configuration line (not comments): what a deployment fills in, such as a circle's name or a bridge's address. */
+  fill?: (line: string) => string;
+  /** Files the configuration names under /etc/mosquitto/ (by path below it) that come from elsewhere: another broker's CA, a certificate it issued. */
+  files?: Record<string, string>;
 }
 
 /** What a client needs to check the broker's certificate and present its own. */
@@ -23,25 +29,30 @@ export interface ClientCertificate {
 }
 
 /**
- * The broker exactly as deploy/mosquitto/dakbox.conf configures it, run on a
- * real mosquitto for a test: the files it names under /etc/mosquitto/ live
- * in a temporary folder instead (the shipped ACLs copied, the password file
- * written, the certificates made with openssl: a CA for the broker's own
- * certificate, the device CA and the backend CA), and every listener moves to
- * a free loopback port. Nothing else in the configuration is changed.
+ * A broker exactly as deploy/mosquitto/dakbox.conf (or another shipped
+ * configuration there) configures it, run on a real mosquitto for a test: the
+ * files it names under /etc/mosquitto/ live in a temporary folder instead
+ * (the shipped ACLs copied, the password file written, files from another
+ * broker copied, the certificates made with openssl: a CA for the broker's
+ * own certificate and every CA it names), and every listener moves to a free
+ * loopback port. Nothing else in the configuration is changed but what
+ * `fill` fills in.
  */
 export class ShippedBroker {
   private readonly broker: BrokerProcess;
 
   private constructor(
     readonly dir: string,
-    /** Port in dakbox.conf → port it runs on here. */
+    /** Port in the configuration → port it runs on here. */
     private readonly ports: Map<number, number>,
+    private readonly confName: string,
   ) {
     this.broker = new BrokerProcess(join(dir, 'mosquitto.conf'), [...ports.values()]);
   }
 
   static async start(options: ShippedBrokerOptions = {}): Promise<ShippedBroker> {
+    const confName = options.conf ?? 'dakbox.conf';
+    const fill = options.fill ?? ((line: string) => line);
     const dir = mkdtempSync(join(tmpdir(), 'dakbox-shipped-broker-'));
     const ports = new Map<number, number>();
     const referenced = new Set<string>();
@@ -56,13 +67,14 @@ export class ShippedBroker {
       // access to this private folder; stay the user who started it.
       `user ${userInfo().username}`,
     ];
-    for (const line of readFileSync(join(DEPLOY, 'dakbox.conf'), 'utf8').split('\n')) {
+    for (const shippedLine of readFileSync(join(DEPLOY, confName), 'utf8').split('\n')) {
+      if (shippedLine.trim().startsWith('#')) continue;
+      const line = fill(shippedLine);
       const words = line.trim().split(/\s+/);
-      if (line.trim().startsWith('#')) continue;
       if (OWN.has(words[0] ?? '')) continue;
       if (words[0] === 'listener') {
         const shipped = Number(words[1]);
-        if (ports.has(shipped)) throw new Error(`dakbox.conf: listener ${shipped} twice`);
+        if (ports.has(shipped)) throw new Error(`${confName}: listener ${shipped} twice`);
         const port = await freePort();
         ports.set(shipped, port);
         lines.push(`listener ${port} 127.0.0.1`);
@@ -75,7 +87,11 @@ export class ShippedBroker {
         }),
       );
     }
-    const broker = new ShippedBroker(dir, ports);
+    const broker = new ShippedBroker(dir, ports, confName);
+    for (const [rel, source] of Object.entries(options.files ?? {})) {
+      mkdirSync(dirname(join(dir, rel)), { recursive: true });
+      copyFileSync(source, join(dir, rel));
+    }
     broker.provide(referenced, options.devices ?? {});
     writeFileSync(join(dir, 'mosquitto.conf'), `${lines.join('\n')}\n`, { mode: 0o600 });
     await broker.run();
@@ -94,7 +110,7 @@ export class ShippedBroker {
       if (existsSync(join(DEPLOY, basename(rel)))) copyFileSync(join(DEPLOY, basename(rel)), path);
       else if (rel.endsWith('.passwd')) this.writePasswords(path, devices);
       else if (rel.startsWith('certs/') && rel.endsWith('-ca.crt')) this.makeCa(basename(rel, '.crt'));
-      else throw new Error(`dakbox.conf names ${INSTALLED}${rel}, which this test does not know how to make`);
+      else throw new Error(`${this.confName} names ${INSTALLED}${rel}, which this test does not know how to make`);
     }
   }
 
@@ -125,10 +141,11 @@ export class ShippedBroker {
   }
 
   /**
-   * A client certificate with this CN from the device CA or the backend CA,
-   * with the CA that checks the broker's certificate.
+   * A client certificate with this CN from one of the CAs the configuration
+   * names (device-ca, backend-ca, edge-ca), with the CA that checks the
+   * broker's certificate.
    */
-  certificate(cn: string, ca: 'device-ca' | 'backend-ca'): ClientCertificate {
+  certificate(cn: string, ca: 'device-ca' | 'backend-ca' | 'edge-ca'): ClientCertificate {
     const name = `client-${ca}-${cn}`;
     if (!existsSync(join(this.dir, 'certs', `${name}.crt`))) this.issue(name, cn, ca);
     return { ca: this.brokerCa, cert: join(this.dir, 'certs', `${name}.crt`), key: join(this.dir, 'certs', `${name}.key`) };
@@ -148,11 +165,16 @@ export class ShippedBroker {
     };
   }
 
-  /** The URL of the listener dakbox.conf puts on this port. */
-  url(shippedPort: number): string {
+  /** The port the configuration's listener `shippedPort` runs on here. */
+  port(shippedPort: number): number {
     const port = this.ports.get(shippedPort);
-    if (port === undefined) throw new Error(`dakbox.conf has no listener ${shippedPort}`);
-    return `mqtts://127.0.0.1:${port}`;
+    if (port === undefined) throw new Error(`${this.confName} has no listener ${shippedPort}`);
+    return port;
+  }
+
+  /** The URL of the listener the configuration puts on this port. */
+  url(shippedPort: number): string {
+    return `mqtts://127.0.0.1:${this.port(shippedPort)}`;
   }
 
   get output(): string {
@@ -166,6 +188,13 @@ export class ShippedBroker {
   /** Stops the broker (it saves its store) and starts it again on the same ports. */
   async restart(): Promise<void> {
     await this.halt();
+    await this.run();
+  }
+
+  /** Kills the broker without warning (it saves nothing more), waits `downMs`, and starts it again on the same ports and store. */
+  async crash(downMs: number): Promise<void> {
+    await this.broker.kill('SIGKILL');
+    await new Promise((r) => setTimeout(r, downMs));
     await this.run();
   }
 
