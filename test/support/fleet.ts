@@ -265,6 +265,8 @@ export interface FleetPayment {
  */
 export class SalesDesk {
   readonly paid: FleetPayment[] = [];
+  /** Milliseconds from the bank's callback to the first receipt, per payment of a run. */
+  readonly payToReceiptMs: number[] = [];
   completed = 0;
   private readonly progress = new Set<{ at: number; resolve: () => void }>();
 
@@ -322,8 +324,10 @@ export class SalesDesk {
         const tr = await this.sale(device, id, amount);
         const utr = `${label}${device.deviceId}${String(index).padStart(5, '0')}`;
         this.paid.push({ deviceId: device.deviceId, utr, tr, amount });
+        const called = performance.now();
         await bank.pay({ deviceId: device.deviceId, tr, amount, utr });
         await this.receipt(utr);
+        this.payToReceiptMs.push(performance.now() - called);
         this.completed++;
         for (const p of this.progress) {
           if (this.completed < p.at) continue;
