@@ -4,10 +4,14 @@
  * notifier: a broker that crashes loses what it had queued, and only a
  * receipt proves the device holds the payment.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../core/clock.js';
 import { PaymentsBackend, generateNotifierKeys } from '../simulator/backend.js';
 import { EmbeddedBroker } from '../simulator/broker.js';
+import { SqlitePendingStore } from '../simulator/pending-store.js';
 import { eventually } from './support/ledger-reader.js';
 import { MqttWatch } from './support/mqtt-watch.js';
 
@@ -127,5 +131,91 @@ describe('the stand-in backend republishes a confirmation', () => {
     await advance(60_000);
     expect(confirmations('UTRONCE')).toHaveLength(1);
     await once.stop();
+  });
+});
+
+describe('notifier instances sharing one store of confirmations awaiting a receipt', () => {
+  let dir: string;
+  let path: string;
+  const stores: SqlitePendingStore[] = [];
+  const instances: PaymentsBackend[] = [];
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'dakbox-pending-'));
+    path = join(dir, 'pending.sqlite');
+  });
+  afterEach(async () => {
+    for (const instance of instances.splice(0)) await instance.stop();
+    for (const store of stores.splice(0)) store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** An instance with its own connection to the shared file, as a separate process has. */
+  async function instance(clientId: string): Promise<PaymentsBackend> {
+    const store = new SqlitePendingStore(path);
+    stores.push(store);
+    const started = new PaymentsBackend({ url: broker.url, keys, clock, clientId, store, republish: { firstMs: 1000, maxMs: 4000, random: () => 0 }, adopt: { everyMs: 500, graceMs: 1500 } });
+    await started.start();
+    instances.push(started);
+    return started;
+  }
+
+  it('a receipt taken by another instance ends the republishing', async () => {
+    const a = await instance('notifier-a');
+    await instance('notifier-b');
+    await a.pay('MYS01', 'MYS01-7', { amount: '70.00', utr: 'UTRSHARED' });
+    await eventually(() => confirmations('UTRSHARED').length === 1, 5000, 'the first publish');
+    // The other instance's store connection deletes it, as on its receipt.
+    expect(stores[1]!.remove('MYS01', 'UTRSHARED')).toBe(true);
+    expect(a.awaitingReceipt).toBe(0);
+    await advance(5000);
+    expect(confirmations('UTRSHARED')).toHaveLength(1);
+    expect(a.republished).toBe(0);
+  });
+
+  it('a surviving instance republishes, the same bytes, what a stopped one owed, until the receipt', async () => {
+    const a = await instance('notifier-a');
+    const b = await instance('notifier-b');
+    await a.pay('MYS01', 'MYS01-8', { amount: '80.00', utr: 'UTROWED' });
+    await eventually(() => confirmations('UTROWED').length === 1, 5000, 'the first publish');
+    // Stopped without a word: the entry stays in the shared file.
+    await a.stop();
+    expect(b.awaitingReceipt).toBe(1);
+    // Due at 1 s; not adopted while within the grace period of 1.5 s.
+    await advance(2000);
+    expect(confirmations('UTROWED')).toHaveLength(1);
+    await advance(1000);
+    await eventually(() => confirmations('UTROWED').length === 2, 5000, 'the adopted republish');
+    expect(b.republished).toBe(1);
+    expect(new Set(confirmations('UTROWED')).size).toBe(1);
+    // Adopted: republished on b's own backoff from then on.
+    await advance(1000);
+    await eventually(() => confirmations('UTROWED').length === 3, 5000, 'the next republish');
+    await receipt('UTROWED', 'announced');
+    await eventually(() => b.awaitingReceipt === 0, 5000, 'the receipt taken by the survivor');
+    await advance(60_000);
+    expect(confirmations('UTROWED')).toHaveLength(3);
+  });
+
+  it('asked again to pay a utr one instance has published, another publishes the stored bytes and does not sign again', async () => {
+    const a = await instance('notifier-a');
+    const b = await instance('notifier-b');
+    const first = await a.pay('MYS01', 'MYS01-9', { amount: '90.00', utr: 'UTRRETRY' });
+    clock.advance(1000 * 60);
+    const again = await b.pay('MYS01', 'MYS01-9', { amount: '90.00', utr: 'UTRRETRY' });
+    expect(again).toEqual(first);
+    await eventually(() => confirmations('UTRRETRY').length >= 2, 5000, 'both publishes');
+    expect(new Set(confirmations('UTRRETRY')).size).toBe(1);
+    expect(b.awaitingReceipt).toBe(1);
+  });
+
+  it('an overdue confirmation is claimed by one instance only', () => {
+    const one = new SqlitePendingStore(path);
+    const two = new SqlitePendingStore(path);
+    stores.push(one, two);
+    one.add({ deviceId: 'MYS01', utr: 'UTRCLAIM', payload: '{}', published: 1, dueAt: 1000 });
+    expect(one.claimOverdue(10_000, 1500).map((e) => e.utr)).toEqual(['UTRCLAIM']);
+    expect(two.claimOverdue(10_000, 1500)).toEqual([]);
+    expect(two.claimOverdue(11_501, 1500).map((e) => e.utr)).toEqual(['UTRCLAIM']);
   });
 });
