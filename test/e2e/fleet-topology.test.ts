@@ -232,6 +232,8 @@ describe('devices on two edge brokers, the backend on the central one', () => {
     // The south devices did lose their broker, and came back to it.
     CIRCLES.south.forEach((id, k) => expect(reconnects(id), id).toBeGreaterThan(reconnectsBefore[k]!));
     for (const id of CIRCLES.south) expect(device(id).device.link.state).toBe('online');
+    // Nothing a device owes the backend is left unacknowledged in its outbox.
+    await eventually(() => [...devices.values()].every((d) => d.device.outbox.depth() === 0), 10_000, 'every outbox empty');
     console.log(`edge kill: ${notifiers[1]!.republished.length - republishedBefore} confirmations republished for want of a receipt`);
   }, 60_000);
 });
