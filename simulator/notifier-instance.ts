@@ -73,6 +73,8 @@ async function main(): Promise<void> {
       .then(() => report({ kind: 'paid', id: callback.id }))
       .catch((err: unknown) => report({ kind: 'failed', id: callback.id, error: String(err) }));
   });
+  // A parent that is gone can no longer call back or stop it.
+  process.once('disconnect', () => process.exit(0));
   process.once('SIGTERM', () => {
     void backend.stop().then(() => {
       store.close();
