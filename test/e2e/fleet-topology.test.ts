@@ -65,7 +65,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const close of closing.reverse()) await close().catch(() => undefined);
-  for (const device of devices?.values() ?? []) await device.close();
+  await Promise.all([...(devices?.values() ?? [])].map((d) => d.close()));
   for (const notifier of notifiers ?? []) await notifier.stop();
   await desk?.close();
   for (const edge of edges?.values() ?? []) await edge.stop();
