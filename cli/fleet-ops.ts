@@ -36,6 +36,7 @@ const RETAINED_QUIET_MS = 500;
 const RETAINED_MAX_MS = 30_000;
 const DEFAULT_STALE_S = 180;
 const DEFAULT_ANSWER_TIMEOUT_S = 10;
+const PUBLISH_BATCH = 100;
 
 const CONNECTION_OPTIONS = {
   broker: { type: 'string' },
@@ -249,8 +250,15 @@ async function readFleet(
       else entry.unreadable.push('telemetry');
     }
   });
-  const filters = roots.flatMap((root) => [...kinds, ...(onConfigState ? ['config/state'] : [])].map((kind) => `${root}/+/${kind}`));
-  const granted = await client.subscribeAsync(filters, { qos: 1 });
+  // Retained state at QoS 0: the broker delivers a fleet's worth at once.
+  // At QoS 1 mosquitto would hold all but its in-flight window in the
+  // client's queue, and drop what is past max_queued_messages (1000 in the
+  // shipped config). Answers to a request come at QoS 1, as sent.
+  const filters = roots.flatMap((root) => [
+    ...kinds.map((kind) => ({ topic: `${root}/+/${kind}`, qos: 0 as const })),
+    ...(onConfigState ? [{ topic: `${root}/+/config/state`, qos: 1 as const }] : []),
+  ]);
+  const granted = await client.subscribeAsync(Object.fromEntries(filters.map((f) => [f.topic, { qos: f.qos }])));
   const refused = granted.filter((g) => g.qos >= 0x80).map((g) => g.topic);
   if (refused.length) throw new Error(`the broker refused the subscriptions ${refused.join(', ')}: are these the backend's credentials?`);
   const started = clock.monotonic();
@@ -529,12 +537,14 @@ export async function fleetConfigCommand(argv: string[], io: FleetIo): Promise<n
     for (const address of targets) pending.set(addressKey(address), { target: { ...address, outcome: 'no-answer', link: linkOf(address) }, sent: false });
     const done = new Promise<void>((resolve) => (settled = resolve));
     const payload = JSON.stringify(settings);
-    await Promise.all(
-      [...pending.values()].map(async (entry) => {
-        entry.sent = true;
-        await connection.client.publishAsync(`${deviceRoot(entry.target)}/${entry.target.deviceId}/config/set`, payload, { qos: 1 });
-      }),
-    );
+    const requests = [...pending.values()];
+    for (const entry of requests) entry.sent = true;
+    // In batches, so that a fleet of thousands does not pile thousands of writes on the socket at once.
+    for (let i = 0; i < requests.length; i += PUBLISH_BATCH) {
+      await Promise.all(
+        requests.slice(i, i + PUBLISH_BATCH).map((entry) => connection.client.publishAsync(`${deviceRoot(entry.target)}/${entry.target.deviceId}/config/set`, payload, { qos: 1 })),
+      );
+    }
     if (pending.size) {
       let timer: TimerHandle | undefined;
       await Promise.race([done, new Promise<void>((resolve) => (timer = clock.setTimeout(resolve, timeoutSeconds * 1000)))]);

@@ -326,6 +326,29 @@ describe('dakbox fleet config set', () => {
   });
 });
 
+describe('a fleet larger than the broker queues for one client', () => {
+  it('is listed whole: 1,200 retained statuses through a broker that queues 1,000 messages a client', async () => {
+    const broker = await Mosquitto.start({ extra: ['set_tcp_nodelay true', 'max_queued_messages 1000'] });
+    try {
+      const publisher = await MqttWatch.connect(broker.url, [], { clientId: 'fleet-test-publisher', protocolVersion: 5 });
+      const ids = Array.from({ length: 1200 }, (_, i) => `D${String(i).padStart(4, '0')}`);
+      for (let i = 0; i < ids.length; i += 100) {
+        await Promise.all(
+          ids.slice(i, i + 100).map((id, j) => publisher.client.publishAsync(`dakbox/v1/${id}/status`, JSON.stringify({ online: (i + j) % 4 !== 0, fw: '0.1.0', bootAt: formatIst(T0) }), { qos: 1, retain: true })),
+        );
+      }
+      await publisher.close();
+      const { code, out } = await fleet(['status', '--broker', broker.url, '--json']);
+      expect(code).toBe(0);
+      const { devices, summary } = JSON.parse(out) as { devices: FleetDevice[]; summary: FleetSummary };
+      expect(devices.map((d) => d.deviceId)).toEqual(ids);
+      expect(summary).toMatchObject({ devices: 1200, online: 900, offline: 300, stale: 900 });
+    } finally {
+      await broker.stop();
+    }
+  });
+});
+
 function escape(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
