@@ -250,15 +250,14 @@ async function readFleet(
       else entry.unreadable.push('telemetry');
     }
   });
-  // Retained state at QoS 0: the broker delivers a fleet's worth at once.
-  // At QoS 1 mosquitto would hold all but its in-flight window in the
-  // client's queue, and drop what is past max_queued_messages (1000 in the
-  // shipped config). Answers to a request come at QoS 1, as sent.
-  const filters = roots.flatMap((root) => [
-    ...kinds.map((kind) => ({ topic: `${root}/+/${kind}`, qos: 0 as const })),
-    ...(onConfigState ? [{ topic: `${root}/+/config/state`, qos: 1 as const }] : []),
-  ]);
-  const granted = await client.subscribeAsync(Object.fromEntries(filters.map((f) => [f.topic, { qos: f.qos }])));
+  // At QoS 0 the broker writes a fleet's worth of retained state (and of
+  // answers) straight to the connection. At QoS 1 mosquitto keeps all but its
+  // in-flight window (20) in the client's queue and drops what is past
+  // max_queued_messages (1000 in the shipped config). QoS 0 is dropped only
+  // when that many packets wait unwritten on a connection too slow to take
+  // them; a lost connection is reported (checkStillConnected).
+  const filters = roots.flatMap((root) => [...kinds, ...(onConfigState ? ['config/state'] : [])].map((kind) => `${root}/+/${kind}`));
+  const granted = await client.subscribeAsync(filters, { qos: 0 });
   const refused = granted.filter((g) => g.qos >= 0x80).map((g) => g.topic);
   if (refused.length) throw new Error(`the broker refused the subscriptions ${refused.join(', ')}: are these the backend's credentials?`);
   const started = clock.monotonic();
