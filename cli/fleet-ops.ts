@@ -58,10 +58,10 @@ export const FLEET_STATUS_USAGE = `dakbox fleet status ${CONNECTION_USAGE} [--wa
   older than --stale (${DEFAULT_STALE_S}) from an online device counts as stale.`;
 
 export const FLEET_CONFIG_USAGE = `dakbox fleet config set KEY=VALUE [KEY=VALUE ...] (--devices FILE | --all) ${CONNECTION_USAGE} [--timeout SECONDS]
-  Sends the remote settings (${Object.keys(remoteSettingsSchema.shape).join(', ')}) to each
-  device (FILE: one device id a line, # comments; --all: every device with a
-  retained status) and reports each answer, or the silence after --timeout
-  (${DEFAULT_ANSWER_TIMEOUT_S}). Exit 0 only when every device applied them.`;
+  Sends remote settings to each device (FILE: one device id a line, # comments;
+  --all: every device with a retained status) and reports each answer, or the
+  silence after --timeout (${DEFAULT_ANSWER_TIMEOUT_S}). Exit 0 only when every device applied them.
+  KEY: ${Object.keys(remoteSettingsSchema.shape).join(', ')}.`;
 
 // ---------------------------------------------------------------- connecting
 
@@ -343,6 +343,10 @@ function summarise(devices: FleetDevice[]): FleetSummary {
   };
 }
 
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}
+
 function age(seconds: number | null): string {
   if (seconds === null) return '';
   if (seconds < 0) return ' (ahead of this clock)';
@@ -371,7 +375,7 @@ function statusTable(devices: FleetDevice[], circles: boolean): string {
     d.lastSale ? `${d.lastSale.amount} ${d.lastSale.state} ${d.lastSale.tr}` : '-',
     d.today ? `${d.today.count} for ${d.today.total}` : '-',
     d.rejected
-      ? `${d.rejected.confirmations} payments, ${d.rejected.collects} collects${d.rejected.lastReason ? `; last: ${d.rejected.lastReason}` : ''}${d.givenUp ? `; ${d.givenUp} announcements given up` : ''}`
+      ? `${plural(d.rejected.confirmations, 'payment')}, ${plural(d.rejected.collects, 'collect')}${d.rejected.lastReason ? `; last: ${d.rejected.lastReason}` : ''}${d.givenUp ? `; ${plural(d.givenUp, 'announcement')} given up` : ''}`
       : d.unreadable.length
         ? `unreadable ${d.unreadable.join(', ')}`
         : '-',
@@ -381,12 +385,12 @@ function statusTable(devices: FleetDevice[], circles: boolean): string {
 
 function summaryLine(s: FleetSummary, staleSeconds: number): string {
   const parts = [
-    `${s.devices} ${s.devices === 1 ? 'device' : 'devices'}: ${s.online} online, ${s.offline} offline${s.unknown ? `, ${s.unknown} with no status` : ''}`,
+    `${plural(s.devices, 'device')}: ${s.online} online, ${s.offline} offline${s.unknown ? `, ${s.unknown} with no status` : ''}`,
     `${s.stale} online without a report in ${staleSeconds} s`,
-    `${s.queued.outbox} messages to send and ${s.queued.announcements} announcements to say`,
-    `${s.rejected.confirmations} payments and ${s.rejected.collects} collects rejected since their start`,
+    `${plural(s.queued.outbox, 'message')} to send and ${plural(s.queued.announcements, 'announcement')} to say`,
+    `${plural(s.rejected.confirmations, 'payment')} and ${plural(s.rejected.collects, 'collect')} rejected since their start`,
   ];
-  if (s.givenUp) parts.push(`${s.givenUp} announcements given up`);
+  if (s.givenUp) parts.push(`${plural(s.givenUp, 'announcement')} given up`);
   return parts.join('; ');
 }
 
@@ -584,7 +588,7 @@ function writeOutcomes(io: FleetIo, outcomes: ConfigOutcome[], settings: RemoteS
   };
   if (outcomes.length) io.stdout.write(`${table(outcomes.map((o) => [circles ? addressName(o) : o.deviceId, explain(o)]))}\n`);
   io.stdout.write(
-    `${summary.devices} ${summary.devices === 1 ? 'device' : 'devices'}: ${summary.applied} applied, ${summary.refused} refused, ${summary.noAnswer} no answer${summary.notFound ? `, ${summary.notFound} not found` : ''} (${Object.entries(settings)
+    `${plural(summary.devices, 'device')}: ${summary.applied} applied, ${summary.refused} refused, ${summary.noAnswer} no answer${summary.notFound ? `, ${summary.notFound} not found` : ''} (${Object.entries(settings)
       .map(([k, v]) => `${k}=${String(v)}`)
       .join(' ')})\n`,
   );

@@ -146,7 +146,7 @@ describe('dakbox fleet status', () => {
     expect(lines[3]).toMatch(new RegExp(`^MYS03 +offline +0\\.1\\.0 +en +${escape(booted)} +${escape(reported)} \\(30 s ago\\) +${queued('MYS03')} +- `));
     const sum = (f: (t: Telemetry) => number) => [...reports.values()].reduce((total, t) => total + f(t), 0);
     expect(lines[4]).toBe(
-      `3 devices: 2 online, 1 offline; 0 online without a report in 180 s; ${sum((t) => t.queueDepth.outbox)} messages to send and ${sum((t) => t.queueDepth.announcements)} announcements to say; 0 payments and 0 collects rejected since their start`,
+      `3 devices: 2 online, 1 offline; 0 online without a report in 180 s; ${counted(sum((t) => t.queueDepth.outbox), 'message')} to send and ${counted(sum((t) => t.queueDepth.announcements), 'announcement')} to say; 0 payments and 0 collects rejected since their start`,
     );
   });
 
@@ -348,6 +348,10 @@ describe('a fleet larger than the broker queues for one client', () => {
     }
   });
 });
+
+function counted(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}
 
 function escape(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
