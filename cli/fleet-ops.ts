@@ -114,12 +114,17 @@ function connectionOptions(values: ConnectionValues): { url: string; roots: stri
   return { url, roots, options };
 }
 
+/** OpenSSL's messages end in blank lines: a refusal stays one line. */
+function oneLine(err: unknown): string {
+  return describeError(err).replace(/\s+/g, ' ').trim();
+}
+
 async function connect(url: string, roots: string[], options: IClientOptions): Promise<Connection> {
   let client: MqttClient;
   try {
     client = await mqtt.connectAsync(url, options);
   } catch (err) {
-    throw new Error(`${url}: ${describeError(err)}`);
+    throw new Error(`${url}: ${oneLine(err)}`);
   }
   // Each request is a small packet of its own: without this, Nagle's
   // algorithm holds the second back until the first is acknowledged.
@@ -132,7 +137,7 @@ async function connect(url: string, roots: string[], options: IClientOptions): P
     client,
     roots,
     checkStillConnected: () => {
-      if (closed) throw new Error(`${url}: the broker closed the connection${lastError ? ` (${describeError(lastError)})` : ''}; the answer would be incomplete`);
+      if (closed) throw new Error(`${url}: the broker closed the connection${lastError ? ` (${oneLine(lastError)})` : ''}; the answer would be incomplete`);
     },
   };
 }

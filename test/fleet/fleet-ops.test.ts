@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock, formatIst, systemClock, type Clock } from '../../core/clock.js';
-import { loadConfig, type DeviceConfig } from '../../core/config.js';
+import { loadConfig, saveSecrets, type DeviceConfig } from '../../core/config.js';
 import type { Telemetry } from '../../core/link/topics.js';
 import { silentLogger } from '../../core/log.js';
 import { paise } from '../../core/money.js';
@@ -21,6 +21,7 @@ import { deviceFixture, type DeviceFixture } from '../support/fixtures.js';
 import { eventually } from '../support/ledger-reader.js';
 import { Mosquitto } from '../support/mosquitto.js';
 import { MqttWatch } from '../support/mqtt-watch.js';
+import { ShippedBroker } from '../support/shipped-broker.js';
 import { RecordingSpeaker } from '../support/stand-ins.js';
 
 /** The devices' clocks start here (whole seconds, as telemetry writes them); the tool's "now" is set from it. */
@@ -348,6 +349,66 @@ describe('a fleet larger than the broker queues for one client', () => {
     }
   });
 });
+
+describe('on the shipped broker, with the backend certificate on its own listener', () => {
+  let shipped: ShippedBroker;
+  let fixture: DeviceFixture;
+  let clock: ManualClock;
+  let device: Device;
+
+  beforeAll(async () => {
+    shipped = await ShippedBroker.start({ devices: { MYS11: 'pw-mys11' } });
+    fixture = deviceFixture({
+      deviceId: 'MYS11',
+      display: { kind: 'none' },
+      announce: { prompts: false },
+      mqtt: { url: shipped.url(8883), protocolVersion: 5, username: 'MYS11', tls: { ca: shipped.brokerCa, rejectUnauthorized: true } },
+    });
+    saveSecrets(fixture.dir, { mqttPassword: 'pw-mys11' });
+    clock = new ManualClock(T0);
+    device = new Device({ config: loadConfig(fixture.configPath), parts: { speaker: new RecordingSpeaker() }, log: silentLogger(), clock, clockTrust: { check: () => Promise.resolve({ trusted: true }) } });
+    device.start();
+    await eventually(() => device.link.state === 'online', 15_000, 'MYS11 online');
+    clock.advance(60_000);
+  }, 60_000);
+
+  afterAll(async () => {
+    await device?.stop();
+    fixture?.cleanup();
+    await shipped?.stop();
+  });
+
+  it('lists the device and sets its volume; a device certificate does not get in', async () => {
+    const backend = shipped.certificate('dakbox-backend', 'backend-ca');
+    const login = ['--broker', shipped.url(8885), '--ca', backend.ca, '--cert', backend.cert, '--key', backend.key];
+    // The retained report passed the device ACL: the tool reads it later, on another listener.
+    await watchFor(shipped, backend, 'dakbox/v1/MYS11/telemetry');
+    const listed = await fleet(['status', ...login, '--json']);
+    expect(listed.code).toBe(0);
+    expect((JSON.parse(listed.out) as { devices: FleetDevice[] }).devices).toMatchObject([{ deviceId: 'MYS11', link: 'online', lastReport: { at: formatIst(T0 + 60_000) } }]);
+
+    const list = join(fixture.dir, 'devices.txt');
+    writeFileSync(list, 'MYS11\n');
+    const set = await fleet(['config', 'set', 'volume=2', '--devices', list, ...login]);
+    expect([set.code, set.out, set.err]).toEqual([0, 'MYS11  applied\n1 device: 1 applied, 0 refused, 0 no answer (volume=2)\n', '']);
+    expect(device.announcer.volume).toBe(2);
+
+    const intruder = shipped.certificate('MYS11', 'device-ca');
+    const refused = await fleet(['status', '--broker', shipped.url(8885), '--ca', intruder.ca, '--cert', intruder.cert, '--key', intruder.key]);
+    expect(refused.code).toBe(1);
+    expect(refused.err).toMatch(/^dakbox fleet: failed: mqtts:\/\/127\.0\.0\.1:\d+: .+\n$/);
+  });
+});
+
+/** Waits until the backend's listener has `topic` (retained), so the tool's read is not a race with the device. */
+async function watchFor(broker: ShippedBroker, login: { ca: string; cert: string; key: string }, topic: string): Promise<void> {
+  const watcher = await MqttWatch.connect(broker.url(8885), [topic], { clientId: 'fleet-test-backend', protocolVersion: 5, ...broker.tls(login) });
+  try {
+    await watcher.waitFor((m) => m.topic === topic, 10_000, topic);
+  } finally {
+    await watcher.close();
+  }
+}
 
 function counted(n: number, word: string): string {
   return `${n} ${word}${n === 1 ? '' : 's'}`;
