@@ -97,6 +97,9 @@ function connectionOptions(values: ConnectionValues): { url: string; roots: stri
   const roots = topicRoots(values.circle);
   const tls = { ca: readableFile(values.ca, '--ca'), cert: readableFile(values.cert, '--cert'), key: readableFile(values.key, '--key'), rejectUnauthorized: true };
   if ((tls.cert === undefined) !== (tls.key === undefined)) throw new InputError(tls.cert ? '--key' : '--cert', 'is required with the other (a client certificate needs its key)');
+  const secure = url.startsWith('mqtts:') || url.startsWith('wss:');
+  const tlsFlag = ['ca', 'cert', 'key'].find((flag) => tls[flag as 'ca' | 'cert' | 'key'] !== undefined);
+  if (tlsFlag && !secure) throw new InputError(`--${tlsFlag}`, `needs a TLS broker URL (mqtts:// or wss://), not ${url}`);
   const passwordFile = readableFile(values['password-file'], '--password-file');
   if (passwordFile && !values.username) throw new InputError('--username', 'is required with --password-file');
   const options: IClientOptions = {
@@ -109,7 +112,7 @@ function connectionOptions(values: ConnectionValues): { url: string; roots: stri
     reconnectPeriod: 0,
     ...(values.username ? { username: values.username } : {}),
     ...(passwordFile ? { password: readFileSync(passwordFile, 'utf8').trim() } : {}),
-    ...(url.startsWith('mqtts:') || url.startsWith('wss:') ? tlsOptions(tls) : {}),
+    ...(secure ? tlsOptions(tls) : {}),
   };
   return { url, roots, options };
 }
