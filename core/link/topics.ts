@@ -15,7 +15,7 @@ export interface DeviceTopics {
   receipt: { v: 1; tr: string | null; utr: string | null; outcome: 'announced' | 'duplicate' | 'rejected'; reason?: string; at: string };
   /** device → backend, retained, also the last will. */
   status: { online: boolean; fw: string; bootAt: string };
-  /** device → backend, QoS 0: periodic health. */
+  /** device → backend, QoS 0, retained (the latest report stays readable): periodic health. */
   telemetry: Telemetry;
   /** backend → device: desired settings. */
   'config/set': RemoteSettings;
@@ -51,7 +51,7 @@ export const OUTBOUND_DELIVERY = {
   qr: { qos: 1, retain: false },
   receipt: { qos: 1, retain: false },
   status: { qos: 1, retain: true },
-  telemetry: { qos: 0, retain: false },
+  telemetry: { qos: 0, retain: true },
   'config/state': { qos: 1, retain: false },
 } as const satisfies Record<Exclude<DeviceTopic, InboundTopic>, { qos: 0 | 1; retain: boolean }>;
 export type OutboundTopic = keyof typeof OUTBOUND_DELIVERY;
