@@ -3,6 +3,7 @@ import { ANNOUNCE_HELP, announceCommand } from './announce.js';
 import { BENCH_HELP, benchCommand } from './bench.js';
 import { BILLING_HELP, billingCommand } from './billing.js';
 import { CHECK_HELP, checkCommand } from './check.js';
+import { FLEET_HELP, fleetCommand } from './fleet.js';
 import { PROVISION_HELP, provisionCommand } from './provision.js';
 import { QR_HELP, qrCommand } from './qr.js';
 import { RUN_HELP, runCommand } from './run.js';
@@ -31,6 +32,7 @@ const COMMANDS: Record<string, Command> = {
   voice: { help: VOICE_HELP, run: voiceCommand },
   run: { help: RUN_HELP, run: runCommand },
   simulate: { help: SIMULATE_HELP, run: simulateCommand },
+  fleet: { help: FLEET_HELP, run: fleetCommand },
 };
 
 function usage(): string {
