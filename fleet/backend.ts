@@ -11,7 +11,7 @@ import { signConfirmation } from '../core/payment/confirmation.js';
 interface Sale {
   deviceId: string;
   amount: string;
-  /** performance.now() when the collect was handed to the broker connection. */
+  /** performance.now() when the sale fell due: its collect is published then, or as soon after as the backend gets to it. */
   collectAt: number;
   qrAt?: number;
   payAt?: number;
@@ -55,8 +55,8 @@ export interface FleetBackendOptions {
  * and `receipt` topics between them, and publishes a confirmation again
  * while no receipt has come (first after 5 s, doubling to a minute).
  *
- * End-to-end latency is from the collect handed to the broker connection
- * to the payment's first 'announced' receipt received.
+ * End-to-end latency is from the moment a sale falls due (its collect is
+ * published then) to the payment's first 'announced' receipt received.
  */
 export class FleetBackend {
   private readonly clients: MqttClient[] = [];
@@ -115,10 +115,14 @@ export class FleetBackend {
     return client;
   }
 
-  /** Rings up sale number `seq` on a device: a collect for an amount no other sale in flight on it has. */
-  collect(deviceId: string, seq: number): void {
+  /**
+   * Rings up sale number `seq` on a device: a collect for an amount no other
+   * sale in flight on it has. `dueAt` (performance.now() time) is when the
+   * sale was due, so time the backend itself was late is counted too.
+   */
+  collect(deviceId: string, seq: number, dueAt: number): void {
     const amount = formatWireAmount(paise(100 + (seq % 9_000_000)));
-    const sale: Sale = { deviceId, amount, collectAt: performance.now(), announced: 0 };
+    const sale: Sale = { deviceId, amount, collectAt: dueAt, announced: 0 };
     const queue = this.awaitingQr.get(deviceId);
     if (queue) queue.push(sale);
     else this.awaitingQr.set(deviceId, [sale]);

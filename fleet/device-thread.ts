@@ -113,9 +113,8 @@ async function stop(): Promise<void> {
   const started = performance.now();
   clearInterval(reporter);
   report();
-  const reconnects = devices.reduce((n, d) => n + d.link.reconnects, 0);
   await Promise.all(devices.map((d) => d.stop()));
-  tell({ type: 'stopped', paidEvents, reconnects, ms: performance.now() - started });
+  tell({ type: 'stopped', ms: performance.now() - started });
   port?.close();
 }
 
@@ -129,7 +128,7 @@ port.on('message', (message: ToDeviceThread) => {
         connect();
         return;
       case 'measure':
-        tell({ type: 'measured', memory: memory() });
+        tell({ type: 'measured', memory: memory(), paidEvents, reconnects: devices.reduce((n, d) => n + d.link.reconnects, 0) });
         return;
       case 'stop':
         stop().catch((err: unknown) => tell({ type: 'failed', message: describeError(err) }));

@@ -34,6 +34,7 @@ export type FromDeviceThread =
   | { type: 'built'; memory: ThreadMemory; ms: number }
   /** Devices that went online / went offline since the last report. */
   | { type: 'links'; online: number; offline: number }
-  | { type: 'measured'; memory: ThreadMemory }
-  | { type: 'stopped'; paidEvents: number; reconnects: number; ms: number }
+  /** `paidEvents`: payments the devices' counters reported paid; `reconnects`: connections made again since start. */
+  | { type: 'measured'; memory: ThreadMemory; paidEvents: number; reconnects: number }
+  | { type: 'stopped'; ms: number }
   | { type: 'failed'; message: string };

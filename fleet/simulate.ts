@@ -33,8 +33,12 @@ const BACKEND_CONNECTIONS = 4;
 export const TARGET_P99_MS = 50;
 /** The confirmations per second a run must sustain, as a share of the rate asked. */
 const SUSTAINED_SHARE = 0.95;
-/** After the last sale is rung up, how long the run waits for receipts still to come. */
-const DRAIN_MS = 15_000;
+/** After the last sale is rung up, the run waits for receipts still to come until none has come for this long… */
+const DRAIN_STALLED_MS = 10_000;
+/** … or this long in all. */
+const DRAIN_MAX_MS = 120_000;
+/** How long the connected fleet is watched doing nothing, for its idle CPU. */
+const IDLE_MS = 3_000;
 
 export interface Percentiles {
   count: number;
@@ -67,7 +71,7 @@ export interface FleetReport {
     openFileLimit: number | null;
     brokerOpenFileLimit: number | null;
   };
-  connectStorm: { complete: boolean; online: number; ms: number | null; buildMs: number };
+  connectStorm: { complete: boolean; online: number; ms: number | null; buildMs: number; /** How long the devices took to stop; null if some were ended unfinished. */ stopMs: number | null };
   memory: {
     /** (process RSS when all are online − RSS before the devices were built) / devices. */
     rssPerDeviceBytes: number;
@@ -87,7 +91,9 @@ export interface FleetReport {
     collects: number;
     payments: number;
     announced: number;
+    /** Payments with no 'announced' receipt when the run ended (receipts stopped coming, or DRAIN_MAX_MS passed). */
     lost: number;
+    /** Payments with more than one 'announced' receipt: said twice. */
     duplicated: number;
     collectsWithoutQr: number;
     duplicateReceipts: number;
@@ -96,6 +102,8 @@ export interface FleetReport {
     strayQrs: number;
     strayReceipts: number;
     paidEventsOnDevices: number;
+    /** How long after the last sale the run waited for the receipts still to come. */
+    drainMs: number;
   };
   latencyMs: { endToEnd: Percentiles; collectToQr: Percentiles; paymentToReceipt: Percentiles };
   traffic: {
@@ -106,6 +114,12 @@ export interface FleetReport {
     deviceReconnects: number;
   };
   cpuSeconds: { window: number; fleetProcess: number; broker: number | null; wholeMachine: number | null; others: number | null };
+  /**
+   * CPU time, which depends far less on other work on the machine than
+   * wall-clock figures do: per sale over the sales (devices and backend,
+   * idle work included), and per device per second while connected and idle.
+   */
+  cpuMs: { fleetPerSale: number; brokerPerSale: number | null; fleetIdlePerDeviceSecond: number; brokerIdlePerDeviceSecond: number | null };
   targets: { stormComplete: boolean; sustained: boolean; p99: boolean; noneLost: boolean; noneDuplicated: boolean; held: boolean };
 }
 
@@ -170,10 +184,15 @@ function round(n: number, digits = 1): number {
 
 const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Every device thread's heap after a full collection, added up. */
-async function measure(threads: DeviceThread[]): Promise<ThreadMemory> {
+/** Every device thread's heap after a full collection, and its counts, added up. */
+async function measure(threads: DeviceThread[]): Promise<ThreadMemory & { paidEvents: number; reconnects: number }> {
   for (const t of threads) t.send({ type: 'measure' });
-  return sumMemory((await Promise.all(threads.map((t) => t.next('measured', 60_000)))).map((m) => m.memory));
+  const measured = await Promise.all(threads.map((t) => t.next('measured', 60_000)));
+  return {
+    ...sumMemory(measured.map((m) => m.memory)),
+    paidEvents: measured.reduce((n, m) => n + m.paidEvents, 0),
+    reconnects: measured.reduce((n, m) => n + m.reconnects, 0),
+  };
 }
 
 /** How much the broker's counters grew per sale between two readings; null where the broker did not publish them. */
@@ -251,8 +270,13 @@ export async function simulateFleet(o: FleetOptions): Promise<FleetReport> {
     const stormMs = allOnlineAt === undefined ? null : allOnlineAt - stormStart;
     const stormComplete = stormMs !== null;
     o.progress(stormComplete ? `connect storm: all ${o.devices} online in ${((stormMs ?? 0) / 1000).toFixed(2)} s` : `connect storm: only ${online}/${o.devices} online after ${Math.round((stormDeadline - stormStart) / 1000)} s`);
-    // Let the status, config/state and first telemetry settle before measuring.
+    // Let the status and config/state messages settle, then see what the fleet costs doing nothing.
     await delay(2_000);
+    const idleFrom = { at: performance.now(), cpu: process.cpuUsage(), broker: broker?.cpuSeconds() };
+    await delay(IDLE_MS);
+    const idleCpu = process.cpuUsage(idleFrom.cpu);
+    const idleSeconds = (performance.now() - idleFrom.at) / 1000;
+    const idleBroker = broker?.cpuSeconds();
     const afterStorm = await measure(threads);
     const rssAfterStorm = process.memoryUsage().rss;
     const brokerRssAfter = broker?.rssBytes();
@@ -267,7 +291,7 @@ export async function simulateFleet(o: FleetOptions): Promise<FleetReport> {
       const elapsed = (performance.now() - windowStart.at) / 1000;
       const due = Math.min(total, Math.floor(elapsed * o.rate));
       while (sales.sent < due) {
-        backend.collect(deviceIds[sales.sent % o.devices] ?? '', sales.sent);
+        backend.collect(deviceIds[sales.sent % o.devices] ?? '', sales.sent, windowStart.at + (sales.sent * 1000) / o.rate);
         sales.sent++;
       }
       if (performance.now() - lastShown >= 1000) {
@@ -288,21 +312,35 @@ export async function simulateFleet(o: FleetOptions): Promise<FleetReport> {
     const cpuWindow = process.cpuUsage(windowStart.cpu);
     const brokerCpuEnd = broker?.cpuSeconds();
     const machineEnd = machineBusySeconds();
-    // Receipts still on their way.
-    const drainUntil = performance.now() + DRAIN_MS;
-    while ((backend.unanswered > 0 || backend.awaitingQrCount > 0) && performance.now() < drainUntil) {
+    // Receipts still on their way: waited for while they keep coming, so
+    // that a payment counted lost is one that stopped moving, not one queued.
+    const drainStart = performance.now();
+    let lastMoved = drainStart;
+    let moved = backend.counts.qrs + backend.counts.announced;
+    while (backend.unanswered > 0 || backend.awaitingQrCount > 0) {
+      const now = performance.now();
+      const progress = backend.counts.qrs + backend.counts.announced;
+      if (progress !== moved) {
+        moved = progress;
+        lastMoved = now;
+      }
+      if (now - lastMoved > DRAIN_STALLED_MS || now - drainStart > DRAIN_MAX_MS) break;
       o.progress(`waiting for ${backend.unanswered} receipts and ${backend.awaitingQrCount} QRs`);
       await delay(100);
     }
-    await measure(threads);
+    const drainMs = performance.now() - drainStart;
+    const afterSales = await measure(threads);
     const rssAfterSales = process.memoryUsage().rss;
 
-    o.progress(`stopping ${o.devices} devices`);
-    for (const t of threads) t.send({ type: 'stop' });
-    const stopped = await Promise.all(threads.map((t) => t.next('stopped', 60_000 + o.devices * 10)));
+    // The backend first, so that no confirmation is published again while the devices say goodbye.
     const finished = backend;
     await backend.stop();
     backend = undefined;
+    o.progress(`stopping ${o.devices} devices`);
+    for (const t of threads) t.send({ type: 'stop' });
+    // The figures are in; devices that take too long to say goodbye are ended with their thread.
+    const stopped = await Promise.all(threads.map((t) => t.next('stopped', 30_000 + o.devices * 2).then((s) => s.ms, () => null)));
+    const stopMs = stopped.some((ms) => ms === null) ? null : Math.max(...stopped.map((ms) => ms ?? 0));
 
     const counts = o.broker ? undefined : countersAtEnd;
     const sold = announcedInWindow || 1;
@@ -349,7 +387,7 @@ export async function simulateFleet(o: FleetOptions): Promise<FleetReport> {
           openFileLimit: limit && Number.isFinite(limit.soft) ? limit.soft : null,
           brokerOpenFileLimit: broker?.openFileLimit() ?? null,
         },
-        connectStorm: { complete: stormComplete, online: everOnline - drops, ms: stormMs === null ? null : round(stormMs), buildMs: round(buildMs) },
+        connectStorm: { complete: stormComplete, online: everOnline - drops, ms: stormMs === null ? null : round(stormMs), buildMs: round(buildMs), stopMs: stopMs === null ? null : round(stopMs) },
         memory: {
           rssPerDeviceBytes: Math.round((rssAfterStorm - baselineRss) / o.devices),
           heapPerDeviceBytes: Math.round((afterStorm.heapUsedBytes - baselineHeap.heapUsedBytes) / o.devices),
@@ -372,16 +410,24 @@ export async function simulateFleet(o: FleetOptions): Promise<FleetReport> {
           republished: b.counts.republished,
           strayQrs: b.counts.strayQrs,
           strayReceipts: b.counts.strayReceipts,
-          paidEventsOnDevices: stopped.reduce((n, s) => n + s.paidEvents, 0),
+          paidEventsOnDevices: afterSales.paidEvents,
+          drainMs: round(drainMs),
         },
         latencyMs: { endToEnd, collectToQr: percentiles(b.collectToQr), paymentToReceipt: percentiles(b.paymentToReceipt) },
-        traffic: { brokerMessagesPerSale: messages, brokerBytesPerSale: bytes, deviceReconnects: stopped.reduce((n, s) => n + s.reconnects, 0) },
+        traffic: { brokerMessagesPerSale: messages, brokerBytesPerSale: bytes, deviceReconnects: afterSales.reconnects },
         cpuSeconds: {
           window: round(windowSeconds),
           fleetProcess: round(fleetCpu),
           broker: brokerCpu === null ? null : round(brokerCpu),
           wholeMachine: machineCpu === null ? null : round(machineCpu),
           others: machineCpu === null || brokerCpu === null ? null : round(Math.max(0, machineCpu - fleetCpu - brokerCpu)),
+        },
+        cpuMs: {
+          fleetPerSale: round((fleetCpu * 1000) / sold, 3),
+          brokerPerSale: brokerCpu === null ? null : round((brokerCpu * 1000) / sold, 3),
+          fleetIdlePerDeviceSecond: round(((idleCpu.user + idleCpu.system) / 1000 / idleSeconds / o.devices), 4),
+          brokerIdlePerDeviceSecond:
+            idleBroker !== undefined && idleFrom.broker !== undefined ? round(((idleBroker - idleFrom.broker) * 1000) / idleSeconds / o.devices, 4) : null,
         },
         targets,
       };
