@@ -4,6 +4,7 @@ import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
+import { InputError } from '../core/errors.js';
 import { FleetBackend, type BrokerCounters } from './backend.js';
 import { FleetBroker, machineBusySeconds, mosquittoVersion } from './broker.js';
 import { raiseOpenFileLimit } from './open-files.js';
@@ -71,7 +72,9 @@ export interface FleetReport {
     openFileLimit: number | null;
     brokerOpenFileLimit: number | null;
   };
-  connectStorm: { complete: boolean; online: number; ms: number | null; buildMs: number; /** How long the devices took to stop; null if some were ended unfinished. */ stopMs: number | null };
+  connectStorm: { complete: boolean; online: number; ms: number | null; buildMs: number; /** How long the devices took to stop; null if some were ended unfinished. */ stopMs: number | null;
+    /** CPU seconds the storm took, and connections the devices made again within it (a CONNACK later than the link's connect timeout). */
+    fleetCpuSeconds: number; brokerCpuSeconds: number | null; reconnects: number };
   memory: {
     /** (process RSS when all are online − RSS before the devices were built) / devices. */
     rssPerDeviceBytes: number;
@@ -215,7 +218,14 @@ function trafficPerSale(start: BrokerCounters, end: BrokerCounters, sales: numbe
 export async function simulateFleet(o: FleetOptions): Promise<FleetReport> {
   const runTag = randomBytes(3).toString('hex').toUpperCase();
   // A socket per device, a ledger file with its log and shared memory on disk, and room for the rest.
-  const limit = raiseOpenFileLimit(o.devices * (o.ledger === 'disk' ? 4 : 1) + 1024);
+  const needed = o.devices * (o.ledger === 'disk' ? 4 : 1) + 1024;
+  const limit = raiseOpenFileLimit(needed);
+  if (limit && limit.soft < needed) {
+    throw new InputError(
+      '--devices',
+      `${o.devices} devices${o.ledger === 'disk' ? ' with ledgers on disk (a socket and three files each)' : ''} need about ${needed} open files, and this process may open ${limit.soft} (hard limit ${limit.hard}); run fewer devices or raise the hard limit (ulimit -Hn, as root)`,
+    );
+  }
   const dir = mkdtempSync(join(tmpdir(), 'dakbox-fleet-'));
   const startLoad = loadavg()[0] ?? 0;
   let broker: FleetBroker | undefined;
@@ -259,6 +269,7 @@ export async function simulateFleet(o: FleetOptions): Promise<FleetReport> {
 
     // The connect storm: every device starts at once, as after a broker restart.
     stormStart = performance.now();
+    const stormCpu = { fleet: process.cpuUsage(), broker: broker?.cpuSeconds() };
     for (const t of threads) t.send({ type: 'connect' });
     const stormDeadline = stormStart + 60_000 + o.devices * 5;
     while (allOnlineAt === undefined && performance.now() < stormDeadline) {
@@ -268,6 +279,9 @@ export async function simulateFleet(o: FleetOptions): Promise<FleetReport> {
       await delay(250);
     }
     const stormMs = allOnlineAt === undefined ? null : allOnlineAt - stormStart;
+    const stormFleetCpu = process.cpuUsage(stormCpu.fleet);
+    const stormBrokerCpu = broker?.cpuSeconds();
+    const stormReconnects = (await measure(threads)).reconnects;
     const stormComplete = stormMs !== null;
     o.progress(stormComplete ? `connect storm: all ${o.devices} online in ${((stormMs ?? 0) / 1000).toFixed(2)} s` : `connect storm: only ${online}/${o.devices} online after ${Math.round((stormDeadline - stormStart) / 1000)} s`);
     // Let the status and config/state messages settle, then see what the fleet costs doing nothing.
@@ -387,7 +401,12 @@ export async function simulateFleet(o: FleetOptions): Promise<FleetReport> {
           openFileLimit: limit && Number.isFinite(limit.soft) ? limit.soft : null,
           brokerOpenFileLimit: broker?.openFileLimit() ?? null,
         },
-        connectStorm: { complete: stormComplete, online: everOnline - drops, ms: stormMs === null ? null : round(stormMs), buildMs: round(buildMs), stopMs: stopMs === null ? null : round(stopMs) },
+        connectStorm: { complete: stormComplete, online: everOnline - drops, ms: stormMs === null ? null : round(stormMs), buildMs: round(buildMs),
+          stopMs: stopMs === null ? null : round(stopMs),
+          fleetCpuSeconds: round((stormFleetCpu.user + stormFleetCpu.system) / 1e6),
+          brokerCpuSeconds: stormBrokerCpu !== undefined && stormCpu.broker !== undefined ? round(stormBrokerCpu - stormCpu.broker) : null,
+          reconnects: stormReconnects,
+        },
         memory: {
           rssPerDeviceBytes: Math.round((rssAfterStorm - baselineRss) / o.devices),
           heapPerDeviceBytes: Math.round((afterStorm.heapUsedBytes - baselineHeap.heapUsedBytes) / o.devices),
