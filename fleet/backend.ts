@@ -20,6 +20,8 @@ interface Sale {
   republish?: { backoff: Backoff; timer?: NodeJS.Timeout | undefined };
   /** 'announced' receipts received for its payment. */
   announced: number;
+  /** 'duplicate' receipts: the device already held the payment when it came again. */
+  duplicates: number;
 }
 
 /** The broker's $SYS counters the run reads (mosquitto publishes them every sys_interval). */
@@ -28,6 +30,8 @@ export interface BrokerCounters {
   messagesSent?: number;
   bytesReceived?: number;
   bytesSent?: number;
+  /** QoS 1 messages the broker dropped because a client's queue was full. */
+  dropped?: number;
 }
 
 const SYS_TOPICS: Record<string, keyof BrokerCounters> = {
@@ -35,6 +39,7 @@ const SYS_TOPICS: Record<string, keyof BrokerCounters> = {
   '$SYS/broker/messages/sent': 'messagesSent',
   '$SYS/broker/bytes/received': 'bytesReceived',
   '$SYS/broker/bytes/sent': 'bytesSent',
+  '$SYS/broker/publish/messages/dropped': 'dropped',
 };
 
 export interface FleetBackendOptions {
@@ -122,7 +127,7 @@ export class FleetBackend {
    */
   collect(deviceId: string, seq: number, dueAt: number): void {
     const amount = formatWireAmount(paise(100 + (seq % 9_000_000)));
-    const sale: Sale = { deviceId, amount, collectAt: dueAt, announced: 0 };
+    const sale: Sale = { deviceId, amount, collectAt: dueAt, announced: 0, duplicates: 0 };
     const queue = this.awaitingQr.get(deviceId);
     if (queue) queue.push(sale);
     else this.awaitingQr.set(deviceId, [sale]);
@@ -186,7 +191,7 @@ export class FleetBackend {
     const republish = sale.republish;
     republish.timer = setTimeout(() => {
       republish.timer = undefined;
-      if (sale.announced > 0) return;
+      if (sale.announced > 0 || sale.duplicates > 0) return;
       this.counts.republished++;
       this.publishPayment(sale);
     }, republish.backoff.next());
@@ -212,6 +217,8 @@ export class FleetBackend {
         if (sale.payAt !== undefined) this.paymentToReceipt.push(now - sale.payAt);
         return;
       case 'duplicate':
+        sale.duplicates++;
+        clearTimeout(sale.republish?.timer);
         this.counts.duplicateReceipts++;
         return;
       case 'rejected':
@@ -221,10 +228,17 @@ export class FleetBackend {
     }
   }
 
-  /** Payments made that no 'announced' receipt has answered. */
+  /** Payments no receipt has answered, 'announced' or 'duplicate': as far as the backend knows, no device holds them. */
   get unanswered(): number {
     let n = 0;
-    for (const sale of this.byUtr.values()) if (sale.announced === 0) n++;
+    for (const sale of this.byUtr.values()) if (sale.announced === 0 && sale.duplicates === 0) n++;
+    return n;
+  }
+
+  /** Payments a device holds (it answered 'duplicate' when the confirmation came again) whose 'announced' receipt never arrived. */
+  get announcedReceiptMissing(): number {
+    let n = 0;
+    for (const sale of this.byUtr.values()) if (sale.announced === 0 && sale.duplicates > 0) n++;
     return n;
   }
 

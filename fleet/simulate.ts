@@ -94,8 +94,16 @@ export interface FleetReport {
     collects: number;
     payments: number;
     announced: number;
-    /** Payments with no 'announced' receipt when the run ended (receipts stopped coming, or DRAIN_MAX_MS passed). */
+    /** Payments no receipt answered when the run ended (receipts stopped coming, or DRAIN_MAX_MS passed): no device is known to hold them. */
     lost: number;
+    /**
+     * Payments a device holds (it answered 'duplicate' to the confirmation
+     * published again) whose 'announced' receipt never reached the backend:
+     * the broker dropped it from a full queue (see brokerDropped).
+     */
+    announcedReceiptMissing: number;
+    /** QoS 1 messages the broker dropped from full client queues over the run (its $SYS counter), when it publishes one. */
+    brokerDropped: number | null;
     /** Payments with more than one 'announced' receipt: said twice. */
     duplicated: number;
     collectsWithoutQr: number;
@@ -348,6 +356,7 @@ export async function simulateFleet(o: FleetOptions): Promise<FleetReport> {
     // The backend stops first, so that no confirmation is published again
     // while the devices are measured and say goodbye.
     const finished = backend;
+    const finalCounters = { ...backend.counters };
     await backend.stop();
     backend = undefined;
     // An overloaded fleet may still be working through its backlog: its
@@ -377,7 +386,7 @@ export async function simulateFleet(o: FleetOptions): Promise<FleetReport> {
         stormComplete,
         sustained: sustained >= SUSTAINED_SHARE * o.rate,
         p99: endToEnd.p99 !== null && endToEnd.p99 <= TARGET_P99_MS,
-        noneLost: lost === 0 && b.awaitingQrCount === 0,
+        noneLost: lost === 0 && b.awaitingQrCount === 0 && b.announcedReceiptMissing === 0,
         noneDuplicated: b.counts.announcedTwice === 0,
         held: false,
       };
@@ -427,6 +436,8 @@ export async function simulateFleet(o: FleetOptions): Promise<FleetReport> {
           announced: b.counts.announced,
           lost,
           duplicated: b.counts.announcedTwice,
+          announcedReceiptMissing: b.announcedReceiptMissing,
+          brokerDropped: finalCounters.dropped ?? null,
           collectsWithoutQr: b.awaitingQrCount,
           duplicateReceipts: b.counts.duplicateReceipts,
           rejected: b.counts.rejected,

@@ -45,6 +45,8 @@ describe('dakbox fleet simulate', () => {
     expect(c.announced).toBe(150);
     expect(c.lost).toBe(0);
     expect(c.duplicated).toBe(0);
+    expect(c.announcedReceiptMissing).toBe(0);
+    expect(c.brokerDropped).toBe(0);
     expect(c.collectsWithoutQr).toBe(0);
     expect(c.rejected).toBe(0);
     expect(c.strayQrs).toBe(0);
