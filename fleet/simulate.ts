@@ -35,7 +35,7 @@ export const TARGET_P99_MS = 50;
 /** The confirmations per second a run must sustain, as a share of the rate asked. */
 const SUSTAINED_SHARE = 0.95;
 /** After the last sale is rung up, the run waits for receipts still to come until none has come for this long… */
-const DRAIN_STALLED_MS = 10_000;
+const DRAIN_STALLED_MS = 15_000;
 /** … or this long in all. */
 const DRAIN_MAX_MS = 120_000;
 /** How long the connected fleet is watched doing nothing, for its idle CPU. */
@@ -339,10 +339,10 @@ export async function simulateFleet(o: FleetOptions): Promise<FleetReport> {
     // that a payment counted lost is one that stopped moving, not one queued.
     const drainStart = performance.now();
     let lastMoved = drainStart;
-    let moved = backend.counts.qrs + backend.counts.announced;
+    let moved = backend.counts.qrs + backend.counts.announced + backend.counts.duplicateReceipts;
     while (backend.unanswered > 0 || backend.awaitingQrCount > 0) {
       const now = performance.now();
-      const progress = backend.counts.qrs + backend.counts.announced;
+      const progress = backend.counts.qrs + backend.counts.announced + backend.counts.duplicateReceipts;
       if (progress !== moved) {
         moved = progress;
         lastMoved = now;
