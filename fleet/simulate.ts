@@ -248,14 +248,10 @@ export async function simulateFleet(o: FleetOptions): Promise<FleetReport> {
     const deviceIds = Array.from({ length: o.devices }, (_, i) => `F${runTag}-${String(i).padStart(6, '0')}`);
 
     let online = 0;
-    let everOnline = 0;
-    let drops = 0;
     let allOnlineAt: number | undefined;
     let stormStart = 0;
     const onLinks = (up: number, down: number) => {
       online += up - down;
-      everOnline += up;
-      drops += down;
       if (allOnlineAt === undefined && online >= o.devices) allOnlineAt = performance.now();
     };
     const workers = Math.min(o.workers, o.devices);
@@ -288,6 +284,7 @@ export async function simulateFleet(o: FleetOptions): Promise<FleetReport> {
       await delay(250);
     }
     const stormMs = allOnlineAt === undefined ? null : allOnlineAt - stormStart;
+    const onlineAfterStorm = online;
     const stormFleetCpu = process.cpuUsage(stormCpu.fleet);
     const stormBrokerCpu = broker?.cpuSeconds();
     const stormReconnects = (await measure(threads, 60_000 + o.devices * 10)).reconnects;
@@ -414,7 +411,7 @@ export async function simulateFleet(o: FleetOptions): Promise<FleetReport> {
           openFileLimit: limit && Number.isFinite(limit.soft) ? limit.soft : null,
           brokerOpenFileLimit: broker?.openFileLimit() ?? null,
         },
-        connectStorm: { complete: stormComplete, online: everOnline - drops, ms: stormMs === null ? null : round(stormMs), buildMs: round(buildMs),
+        connectStorm: { complete: stormComplete, online: onlineAfterStorm, ms: stormMs === null ? null : round(stormMs), buildMs: round(buildMs),
           stopMs: stopMs === null ? null : round(stopMs),
           fleetCpuSeconds: round((stormFleetCpu.user + stormFleetCpu.system) / 1e6),
           brokerCpuSeconds: stormBrokerCpu !== undefined && stormCpu.broker !== undefined ? round(stormBrokerCpu - stormCpu.broker) : null,
