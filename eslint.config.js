@@ -29,11 +29,12 @@ export default tseslint.config(
   },
   // One direction of dependency: cli → simulator, bench → device → adapters → core.
   // The core knows no hardware and no program; adapters know only the core.
-  layer(['core/**/*.ts'], ['adapters', 'device', 'billing-client', 'simulator', 'bench', 'cli'], 'the core imports only the core: hardware goes behind a port in core/ports'),
-  layer(['adapters/**/*.ts'], ['device', 'billing-client', 'simulator', 'bench', 'cli'], 'an adapter implements a core port and imports only the core'),
-  layer(['device/**/*.ts'], ['billing-client', 'simulator', 'bench', 'cli'], 'the device program is composed from the core and adapters only'),
+  layer(['core/**/*.ts'], ['adapters', 'device', 'billing-client', 'simulator', 'bench', 'cli', 'fleet'], 'the core imports only the core: hardware goes behind a port in core/ports'),
+  layer(['adapters/**/*.ts'], ['device', 'billing-client', 'simulator', 'bench', 'cli', 'fleet'], 'an adapter implements a core port and imports only the core'),
+  layer(['device/**/*.ts'], ['billing-client', 'simulator', 'bench', 'cli', 'fleet'], 'the device program is composed from the core and adapters only'),
   layer(['billing-client/**/*.ts'], ['device', 'simulator', 'bench', 'cli'], 'the billing client is a library on the serial protocol'),
   layer(['simulator/**/*.ts', 'bench/**/*.ts'], ['cli'], 'programs are composed from the core, adapters and the device; the command line dispatches to them'),
+  layer(['fleet/**/*.ts'], ['simulator', 'bench', 'billing-client', 'cli'], 'the fleet simulator runs real devices: it is composed from the core, adapters and the device only'),
   {
     files: ['**/*.js'],
     ...tseslint.configs.disableTypeChecked,

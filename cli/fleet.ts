@@ -1,14 +1,17 @@
 import { InputError } from '../core/errors.js';
+import { FLEET_SIMULATE_USAGE, fleetSimulateCommand } from './fleet-simulate.js';
 import { FLEET_CONFIG_USAGE, FLEET_STATUS_USAGE, fleetConfigCommand, fleetStatusCommand, type FleetIo } from './fleet-ops.js';
 
-export const FLEET_HELP = `dakbox fleet <status|config> --broker URL [...]
+export const FLEET_HELP = `dakbox fleet <status|config|simulate> [...]
   The operator's view of many devices over MQTT with the backend's broker
-  rights: their state, and remote settings sent to many at once.
+  rights (their state, and remote settings sent to many at once), and a
+  simulated fleet of real devices for measuring a broker.
   \`dakbox fleet --help\` lists the subcommands and their options.`;
 
 const SUBCOMMANDS: Record<string, { usage: string; run: (argv: string[], io: FleetIo) => Promise<number> }> = {
   status: { usage: FLEET_STATUS_USAGE, run: fleetStatusCommand },
   config: { usage: FLEET_CONFIG_USAGE, run: fleetConfigCommand },
+  simulate: { usage: FLEET_SIMULATE_USAGE, run: fleetSimulateCommand },
 };
 
 export async function fleetCommand(argv: string[], io: FleetIo): Promise<number> {

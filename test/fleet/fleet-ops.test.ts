@@ -308,7 +308,7 @@ describe('dakbox fleet config set', () => {
       [['status', '--broker', edge.url, '--password-file', list], /^dakbox fleet: --username: is required with --password-file$/],
       [['status', '--broker', edge.url, '--wait', '-1'], /^dakbox fleet: --wait: must be a whole number from 0 to 3600$/],
       [['status', '--broker', edge.url, '--colour'], /^dakbox fleet: --colour: is not an option of this command$/],
-      [['reboot'], /^dakbox fleet: reboot: is not a fleet subcommand \(try: status, config\)$/],
+      [['reboot'], /^dakbox fleet: reboot: is not a fleet subcommand \(try: status, config, simulate\)$/],
     ];
     const bad = join(counters.get('MYS01')!.fixture.dir, 'bad.txt');
     writeFileSync(bad, 'MYS01\nMYS 02\n');
