@@ -8,6 +8,9 @@ import type { Logger } from '../log.js';
 import { INBOUND_TOPICS, OUTBOUND_DELIVERY, deviceTopic, type DeviceTopic, type DeviceTopics, type InboundTopic, type OutboundTopic } from './topics.js';
 import type { LinkState } from './link-state.js';
 
+/** How long a stop waits for the broker to take the goodbye before closing without it. */
+export const MQTT_STOP_GRACE_MS = 3_000;
+
 /** How long the broker keeps the device's session while it is offline (MQTT 5). */
 export const DEVICE_SESSION_EXPIRY_SECONDS = 7 * 24 * 3600;
 
@@ -346,18 +349,35 @@ export class MqttLink extends EventEmitter<LinkEvents> {
     }
   }
 
-  /** Says goodbye (retained offline status) and closes; the session stays on the broker. */
+  /**
+   * Says goodbye (retained offline status) and closes; the session stays on
+   * the broker. A broker that holds the connection but answers nothing, or
+   * died with a publish of ours unacknowledged, would keep both the goodbye
+   * and mqtt.js's orderly end waiting for ever: after MQTT_STOP_GRACE_MS the
+   * connection is closed without them. What was unacknowledged is still in
+   * the outbox (or, for a goodbye, the last will says it).
+   */
   async stop(): Promise<void> {
     this.stopping = true;
     for (const timer of [this.reconnectTimer, this.subscribeTimer, this.redeliveryTimer]) this.o.clock.clearTimeout(timer);
     const client = this.client;
     if (!client) return;
-    if (client.connected) {
-      await new Promise<void>((resolve) => {
-        client.publish(this.topic('status'), this.status(false), OUTBOUND_DELIVERY.status, () => resolve());
-      });
+    const orderly = (async () => {
+      if (client.connected) {
+        await new Promise<void>((resolve) => {
+          client.publish(this.topic('status'), this.status(false), OUTBOUND_DELIVERY.status, () => resolve());
+        });
+      }
+      await client.endAsync(false);
+      return true;
+    })();
+    let grace: TimerHandle | undefined;
+    const ended = await Promise.race([orderly, new Promise<false>((resolve) => (grace = this.o.clock.setTimeout(() => resolve(false), MQTT_STOP_GRACE_MS)))]);
+    this.o.clock.clearTimeout(grace);
+    if (!ended) {
+      this.o.log.warn({ graceMs: MQTT_STOP_GRACE_MS }, 'the broker did not answer the goodbye in time; closing the connection without it');
+      await client.endAsync(true);
     }
-    await client.endAsync(false);
     this.setState('offline');
   }
 }

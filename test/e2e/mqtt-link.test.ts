@@ -3,13 +3,14 @@
  * message whose handler failed stays with the broker and comes again, and
  * the device publishes each topic only with its own payload type.
  */
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
 import { systemClock } from '../../core/clock.js';
-import { MqttLink } from '../../core/link/mqtt-link.js';
+import { MQTT_STOP_GRACE_MS, MqttLink } from '../../core/link/mqtt-link.js';
 import type { DeviceTopics } from '../../core/link/topics.js';
 import { recordingLogger, type LogLine } from '../support/log-lines.js';
 import { eventually } from '../support/ledger-reader.js';
@@ -233,4 +234,44 @@ describe('publishing', () => {
       l.publish('receipt', { v: 1, tr: null, utr: null, at: '2026-01-15T10:00:00+05:30' }),
     ];
   });
+});
+
+describe('stopping', () => {
+  /** The broker's process, found by its own config file; a test freezes it to make a broker that holds connections and answers nothing. */
+  function brokerPid(b: Mosquitto): number {
+    const found = execFileSync('pgrep', ['-f', join(b.dir, 'mosquitto.conf')], { encoding: 'utf8' }).trim().split('\n')[0];
+    return Number(found);
+  }
+
+  for (const how of ['frozen', 'killed'] as const) {
+    it(`ends within its grace when the broker was ${how} with publishes unanswered, and says so in the log`, async () => {
+      const b = await broker();
+      const pid = brokerPid(b);
+      cleanup.push(() => {
+        try {
+          process.kill(pid, 'SIGCONT');
+        } catch {
+          // Already gone.
+        }
+      });
+      const { link: l, count } = link(b.url, 5);
+      l.start();
+      await eventually(() => l.state === 'online', 10_000, 'online');
+      process.kill(pid, 'SIGSTOP');
+      const receipt: DeviceTopics['receipt'] = { v: 1, tr: 'MYS01-1', utr: 'U1', outcome: 'announced', at: '2026-01-15T10:00:00+05:30' };
+      let answered = false;
+      void l.publish('receipt', receipt).then(
+        () => (answered = true),
+        () => undefined,
+      );
+      await new Promise((r) => setTimeout(r, 100));
+      if (how === 'killed') process.kill(pid, 'SIGKILL');
+      const started = Date.now();
+      await l.stop();
+      expect(answered).toBe(false);
+      expect(Date.now() - started).toBeLessThan(MQTT_STOP_GRACE_MS + 2_000);
+      expect(l.state).toBe('offline');
+      if (how === 'frozen') expect(count('the broker did not answer the goodbye in time; closing the connection without it')).toBe(1);
+    }, 20_000);
+  }
 });
