@@ -42,6 +42,8 @@ export async function eventually<T>(check: () => T | undefined | false, timeoutM
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = check();
+    // A promise is always truthy: an async check would pass at once without being judged.
+    if (value instanceof Promise) throw new Error(`${what}: eventually takes a synchronous check, not one that returns a promise`);
     if (value !== undefined && value !== false) return value;
     if (Date.now() > deadline) throw new Error(`${what} not reached within ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 10));
