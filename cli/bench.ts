@@ -1,6 +1,7 @@
 import { formatRenderBench, renderBench } from '../bench/render.js';
 import { formatVoiceBench, voiceBench } from '../bench/voice.js';
 import { formatSaleBench, saleBench, saleResult } from '../bench/sale.js';
+import { bootBench, bootResult, formatBootBench } from '../bench/boot.js';
 import { writeResult } from '../bench/results.js';
 import { parsePanelSize } from '../adapters/display/panels.js';
 import { InputError } from '../core/errors.js';
@@ -11,12 +12,14 @@ import type { CommandIo } from './main.js';
 export const BENCH_HELP = `dakbox bench [render] [--size 480x320] [--format rgb565|xrgb8888] [--iterations 400] [--memory-frames 10000]
 dakbox bench voice [--payments 1000] [--synth-payments 100] [--lang en,hi,bn,kn] [--voice-dir DIR]
 dakbox bench sale [--sales 500] [--gap-ms 0] [--dir DIR] [--out DIR]
+dakbox bench boot [--runs 15] [--out DIR]
   render: the LCD drawing path, median and p99 against the targets, and
   memory over many frames. voice: confirmation to first audio sample handed
   to the player, voice pack against synthesiser, p50 and p99 per language.
   sale: fsyncs (counted by strace) and main-thread time per sale, request to
-  receipt, on a ledger in DIR; writes sale.json into --out (bench/results).
-  npm run bench runs render, voice and sale.`;
+  receipt, on a ledger in DIR. boot: start of dakbox run to subscribed at a
+  real mosquitto, beside Node's bare start. Each writes <name>.json into
+  --out (bench/results). npm run bench runs render, voice, sale and boot.`;
 
 export async function benchCommand(argv: string[], io: CommandIo): Promise<number> {
   const { values, positionals } = parse(
@@ -34,17 +37,26 @@ export async function benchCommand(argv: string[], io: CommandIo): Promise<numbe
       'gap-ms': { type: 'string' },
       dir: { type: 'string' },
       out: { type: 'string' },
+      runs: { type: 'string' },
     },
     true,
   );
   const which = positionals[0] ?? 'all';
-  if (!['all', 'render', 'voice', 'sale'].includes(which) || positionals.length > 1) {
-    throw new InputError('benchmark', `${JSON.stringify(positionals.join(' '))} is not a benchmark (there are: render, voice, sale)`);
+  if (!['all', 'render', 'voice', 'sale', 'boot'].includes(which) || positionals.length > 1) {
+    throw new InputError('benchmark', `${JSON.stringify(positionals.join(' '))} is not a benchmark (there are: render, voice, sale, boot)`);
   }
   if (which === 'render' || which === 'all') await render(values, io);
   if (which === 'voice' || which === 'all') await voice(values, io);
   if (which === 'sale' || which === 'all') await sale(values, argv, io);
+  if (which === 'boot' || which === 'all') await boot(values, argv, io);
   return 0;
+}
+
+async function boot(values: { runs?: string; out?: string }, argv: string[], io: CommandIo): Promise<void> {
+  const runs = integer(values.runs, '--runs', 10, 1000);
+  const report = await bootBench(runs ? { runs } : {});
+  io.stdout.write(`${formatBootBench(report)}\n`);
+  io.stdout.write(`  written to ${writeResult(bootResult(report, benchCommandLine(argv)), values.out)}\n`);
 }
 
 async function sale(values: { sales?: string; 'gap-ms'?: string; dir?: string; out?: string }, argv: string[], io: CommandIo): Promise<void> {
