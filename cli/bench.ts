@@ -2,6 +2,7 @@ import { formatRenderBench, renderBench } from '../bench/render.js';
 import { formatVoiceBench, voiceBench } from '../bench/voice.js';
 import { formatSaleBench, saleBench, saleResult } from '../bench/sale.js';
 import { bootBench, bootResult, formatBootBench } from '../bench/boot.js';
+import { formatLatencyBench, latencyBench, latencyResult } from '../bench/latency.js';
 import { writeResult } from '../bench/results.js';
 import { parsePanelSize } from '../adapters/display/panels.js';
 import { InputError } from '../core/errors.js';
@@ -13,13 +14,16 @@ export const BENCH_HELP = `dakbox bench [render] [--size 480x320] [--format rgb5
 dakbox bench voice [--payments 1000] [--synth-payments 100] [--lang en,hi,bn,kn] [--voice-dir DIR]
 dakbox bench sale [--sales 500] [--gap-ms 0] [--dir DIR] [--out DIR]
 dakbox bench boot [--runs 15] [--out DIR]
+dakbox bench latency [--payments 1000] [--out DIR]
   render: the LCD drawing path, median and p99 against the targets, and
   memory over many frames. voice: confirmation to first audio sample handed
   to the player, voice pack against synthesiser, p50 and p99 per language.
   sale: fsyncs (counted by strace) and main-thread time per sale, request to
   receipt, on a ledger in DIR. boot: start of dakbox run to subscribed at a
-  real mosquitto, beside Node's bare start. Each writes <name>.json into
-  --out (bench/results). npm run bench runs render, voice, sale and boot.`;
+  real mosquitto, beside Node's bare start. latency: confirmation published
+  to announcement start through a real mosquitto, beside the broker's own
+  round trip. Each writes <name>.json into --out (bench/results).
+  npm run bench runs them all.`;
 
 export async function benchCommand(argv: string[], io: CommandIo): Promise<number> {
   const { values, positionals } = parse(
@@ -42,14 +46,22 @@ export async function benchCommand(argv: string[], io: CommandIo): Promise<numbe
     true,
   );
   const which = positionals[0] ?? 'all';
-  if (!['all', 'render', 'voice', 'sale', 'boot'].includes(which) || positionals.length > 1) {
-    throw new InputError('benchmark', `${JSON.stringify(positionals.join(' '))} is not a benchmark (there are: render, voice, sale, boot)`);
+  if (!['all', 'render', 'voice', 'sale', 'boot', 'latency'].includes(which) || positionals.length > 1) {
+    throw new InputError('benchmark', `${JSON.stringify(positionals.join(' '))} is not a benchmark (there are: render, voice, sale, boot, latency)`);
   }
   if (which === 'render' || which === 'all') await render(values, io);
   if (which === 'voice' || which === 'all') await voice(values, io);
   if (which === 'sale' || which === 'all') await sale(values, argv, io);
   if (which === 'boot' || which === 'all') await boot(values, argv, io);
+  if (which === 'latency' || which === 'all') await latency(values, argv, io);
   return 0;
+}
+
+async function latency(values: { payments?: string; out?: string }, argv: string[], io: CommandIo): Promise<void> {
+  const payments = integer(values.payments, '--payments', 100, 100_000);
+  const report = await latencyBench(payments ? { payments } : {});
+  io.stdout.write(`${formatLatencyBench(report)}\n`);
+  io.stdout.write(`  written to ${writeResult(latencyResult(report, benchCommandLine(argv)), values.out)}\n`);
 }
 
 async function boot(values: { runs?: string; out?: string }, argv: string[], io: CommandIo): Promise<void> {
