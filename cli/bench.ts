@@ -72,7 +72,7 @@ async function boot(values: { runs?: string; out?: string }, argv: string[], io:
 }
 
 async function sale(values: { sales?: string; 'gap-ms'?: string; dir?: string; out?: string }, argv: string[], io: CommandIo): Promise<void> {
-  const sales = integer(values.sales, '--sales', 10, 100_000);
+  const sales = integer(values.sales, '--sales', 5, 100_000);
   const gapMs = integer(values['gap-ms'], '--gap-ms', 0, 60_000);
   const report = await saleBench({ ...(sales ? { sales } : {}), ...(gapMs !== undefined ? { gapMs } : {}), ...(values.dir ? { dir: values.dir } : {}) });
   io.stdout.write(`${formatSaleBench(report)}\n`);
