@@ -16,7 +16,7 @@ PACKAGES=(
   fonts-noto-core fonts-dejavu-core
   mosquitto mosquitto-clients
   espeak-ng festival festvox-kallpc16k sox alsa-utils
-  zbar-tools socat openssl
+  zbar-tools socat openssl strace
   chromium
 )
 

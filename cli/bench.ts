@@ -1,5 +1,9 @@
 import { formatRenderBench, renderBench } from '../bench/render.js';
 import { formatVoiceBench, voiceBench } from '../bench/voice.js';
+import { formatSaleBench, saleBench, saleResult } from '../bench/sale.js';
+import { bootBench, bootResult, formatBootBench } from '../bench/boot.js';
+import { formatLatencyBench, latencyBench, latencyResult } from '../bench/latency.js';
+import { writeResult } from '../bench/results.js';
 import { parsePanelSize } from '../adapters/display/panels.js';
 import { InputError } from '../core/errors.js';
 import { isLanguage, LANGUAGES, type Language } from '../core/language.js';
@@ -8,10 +12,18 @@ import type { CommandIo } from './main.js';
 
 export const BENCH_HELP = `dakbox bench [render] [--size 480x320] [--format rgb565|xrgb8888] [--iterations 400] [--memory-frames 10000]
 dakbox bench voice [--payments 1000] [--synth-payments 100] [--lang en,hi,bn,kn] [--voice-dir DIR]
+dakbox bench sale [--sales 500] [--gap-ms 0] [--dir DIR] [--out DIR]
+dakbox bench boot [--runs 15] [--out DIR]
+dakbox bench latency [--payments 1000] [--out DIR]
   render: the LCD drawing path, median and p99 against the targets, and
   memory over many frames. voice: confirmation to first audio sample handed
   to the player, voice pack against synthesiser, p50 and p99 per language.
-  npm run bench runs both.`;
+  sale: fsyncs (counted by strace) and main-thread time per sale, request to
+  receipt, on a ledger in DIR. boot: start of dakbox run to subscribed at a
+  real mosquitto, beside Node's bare start. latency: confirmation published
+  to announcement start through a real mosquitto, beside the broker's own
+  round trip. Each writes <name>.json into --out (bench/results).
+  npm run bench runs them all.`;
 
 export async function benchCommand(argv: string[], io: CommandIo): Promise<number> {
   const { values, positionals } = parse(
@@ -25,16 +37,52 @@ export async function benchCommand(argv: string[], io: CommandIo): Promise<numbe
       'synth-payments': { type: 'string' },
       lang: { type: 'string' },
       'voice-dir': { type: 'string' },
+      sales: { type: 'string' },
+      'gap-ms': { type: 'string' },
+      dir: { type: 'string' },
+      out: { type: 'string' },
+      runs: { type: 'string' },
     },
     true,
   );
   const which = positionals[0] ?? 'all';
-  if (!['all', 'render', 'voice'].includes(which) || positionals.length > 1) {
-    throw new InputError('benchmark', `${JSON.stringify(positionals.join(' '))} is not a benchmark (there are: render, voice)`);
+  if (!['all', 'render', 'voice', 'sale', 'boot', 'latency'].includes(which) || positionals.length > 1) {
+    throw new InputError('benchmark', `${JSON.stringify(positionals.join(' '))} is not a benchmark (there are: render, voice, sale, boot, latency)`);
   }
   if (which === 'render' || which === 'all') await render(values, io);
   if (which === 'voice' || which === 'all') await voice(values, io);
+  if (which === 'sale' || which === 'all') await sale(values, argv, io);
+  if (which === 'boot' || which === 'all') await boot(values, argv, io);
+  if (which === 'latency' || which === 'all') await latency(values, argv, io);
   return 0;
+}
+
+async function latency(values: { payments?: string; out?: string }, argv: string[], io: CommandIo): Promise<void> {
+  const payments = integer(values.payments, '--payments', 100, 100_000);
+  const report = await latencyBench(payments ? { payments } : {});
+  io.stdout.write(`${formatLatencyBench(report)}\n`);
+  io.stdout.write(`  written to ${writeResult(latencyResult(report, benchCommandLine(argv)), values.out)}\n`);
+}
+
+async function boot(values: { runs?: string; out?: string }, argv: string[], io: CommandIo): Promise<void> {
+  const runs = integer(values.runs, '--runs', 10, 1000);
+  const report = await bootBench(runs ? { runs } : {});
+  io.stdout.write(`${formatBootBench(report)}\n`);
+  io.stdout.write(`  written to ${writeResult(bootResult(report, benchCommandLine(argv)), values.out)}\n`);
+}
+
+async function sale(values: { sales?: string; 'gap-ms'?: string; dir?: string; out?: string }, argv: string[], io: CommandIo): Promise<void> {
+  const sales = integer(values.sales, '--sales', 5, 100_000);
+  const gapMs = integer(values['gap-ms'], '--gap-ms', 0, 60_000);
+  const report = await saleBench({ ...(sales ? { sales } : {}), ...(gapMs !== undefined ? { gapMs } : {}), ...(values.dir ? { dir: values.dir } : {}) });
+  io.stdout.write(`${formatSaleBench(report)}\n`);
+  const path = writeResult(saleResult(report, benchCommandLine(argv)), values.out);
+  io.stdout.write(`  written to ${path}\n`);
+}
+
+/** The command as typed, for the result file. */
+function benchCommandLine(argv: string[]): string {
+  return ['npx dakbox bench', ...argv].join(' ');
 }
 
 async function render(values: { size?: string; format?: string; iterations?: string; 'memory-frames'?: string }, io: CommandIo): Promise<void> {

@@ -1,14 +1,4 @@
 import { InputError, describeError } from '../core/errors.js';
-import { ANNOUNCE_HELP, announceCommand } from './announce.js';
-import { BENCH_HELP, benchCommand } from './bench.js';
-import { BILLING_HELP, billingCommand } from './billing.js';
-import { CHECK_HELP, checkCommand } from './check.js';
-import { FLEET_HELP, fleetCommand } from './fleet.js';
-import { PROVISION_HELP, provisionCommand } from './provision.js';
-import { QR_HELP, qrCommand } from './qr.js';
-import { RUN_HELP, runCommand } from './run.js';
-import { SIMULATE_HELP, simulateCommand } from './simulate.js';
-import { VOICE_HELP, voiceCommand } from './voice.js';
 
 export interface CommandIo {
   stdout: NodeJS.WritableStream;
@@ -22,37 +12,42 @@ interface Command {
   run(argv: string[], io: CommandIo): Promise<number>;
 }
 
-const COMMANDS: Record<string, Command> = {
-  qr: { help: QR_HELP, run: qrCommand },
-  announce: { help: ANNOUNCE_HELP, run: announceCommand },
-  billing: { help: BILLING_HELP, ownHelp: true, run: billingCommand },
-  provision: { help: PROVISION_HELP, run: provisionCommand },
-  check: { help: CHECK_HELP, run: checkCommand },
-  bench: { help: BENCH_HELP, run: benchCommand },
-  voice: { help: VOICE_HELP, run: voiceCommand },
-  run: { help: RUN_HELP, run: runCommand },
-  simulate: { help: SIMULATE_HELP, run: simulateCommand },
-  fleet: { help: FLEET_HELP, ownHelp: true, run: fleetCommand },
+/**
+ * Each command's module is loaded when that command runs: `dakbox run` on a
+ * device does not load the simulator's broker, the benchmarks or the
+ * drawing code of `dakbox qr`, and starts sooner for it.
+ */
+const COMMANDS: Record<string, () => Promise<Command>> = {
+  qr: () => import('./qr.js').then((m) => ({ help: m.QR_HELP, run: m.qrCommand })),
+  announce: () => import('./announce.js').then((m) => ({ help: m.ANNOUNCE_HELP, run: m.announceCommand })),
+  billing: () => import('./billing.js').then((m) => ({ help: m.BILLING_HELP, ownHelp: true, run: m.billingCommand })),
+  provision: () => import('./provision.js').then((m) => ({ help: m.PROVISION_HELP, run: m.provisionCommand })),
+  check: () => import('./check.js').then((m) => ({ help: m.CHECK_HELP, run: m.checkCommand })),
+  bench: () => import('./bench.js').then((m) => ({ help: m.BENCH_HELP, run: m.benchCommand })),
+  voice: () => import('./voice.js').then((m) => ({ help: m.VOICE_HELP, run: m.voiceCommand })),
+  run: () => import('./run.js').then((m) => ({ help: m.RUN_HELP, run: m.runCommand })),
+  simulate: () => import('./simulate.js').then((m) => ({ help: m.SIMULATE_HELP, run: m.simulateCommand })),
+  fleet: () => import('./fleet.js').then((m) => ({ help: m.FLEET_HELP, ownHelp: true, run: m.fleetCommand })),
 };
 
-function usage(): string {
-  return `dakbox: counter payment device firmware\n\n${Object.values(COMMANDS)
-    .map((c) => c.help)
-    .join('\n\n')}\n`;
+async function usage(): Promise<string> {
+  const commands = await Promise.all(Object.values(COMMANDS).map((load) => load()));
+  return `dakbox: counter payment device firmware\n\n${commands.map((c) => c.help).join('\n\n')}\n`;
 }
 
 /** Runs one command; every refusal is one line on stderr and a non-zero exit, never a stack trace. */
 export async function main(argv: string[], io: CommandIo = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined || name === 'help' || name === '--help' || name === '-h') {
-    io.stdout.write(usage());
+    io.stdout.write(await usage());
     return name === undefined ? 2 : 0;
   }
-  const command = COMMANDS[name];
-  if (!command) {
+  const load = COMMANDS[name];
+  if (!load) {
     io.stderr.write(`dakbox: ${name}: is not a command (try: ${Object.keys(COMMANDS).join(', ')})\n`);
     return 2;
   }
+  const command = await load();
   if (!command.ownHelp && (rest.includes('--help') || rest.includes('-h'))) {
     io.stdout.write(`${command.help}\n`);
     return 0;

@@ -4,6 +4,7 @@ import mqtt, { type MqttClient } from 'mqtt';
 import { Backoff } from '../core/backoff.js';
 import { formatIst } from '../core/clock.js';
 import type { DeviceTopics } from '../core/link/topics.js';
+import { sendWithoutDelay } from '../core/link/no-delay.js';
 import { formatWireAmount, paise } from '../core/money.js';
 import { signConfirmation } from '../core/payment/confirmation.js';
 
@@ -104,8 +105,7 @@ export class FleetBackend {
         reconnectPeriod: 1000,
         connectTimeout: 30_000,
       });
-      noDelay(client);
-      client.on('connect', () => noDelay(client));
+      sendWithoutDelay(client);
       client.on('message', (topic, payload) => this.route(topic, payload));
       await client.subscribeAsync([`${shared}/+/qr`, `${shared}/+/receipt`], { qos: 1 });
       this.clients.push(client);
@@ -254,13 +254,4 @@ export class FleetBackend {
     for (const sale of this.byUtr.values()) clearTimeout(sale.republish?.timer);
     await Promise.all(this.clients.map((c) => c.endAsync()));
   }
-}
-
-/**
- * Small messages leave at once: without TCP_NODELAY each one can wait
- * ~40 ms for the acknowledgement of the one before (Nagle's algorithm).
- */
-function noDelay(client: MqttClient): void {
-  const stream = client.stream as { setNoDelay?: (on: boolean) => unknown } | undefined;
-  stream?.setNoDelay?.(true);
 }

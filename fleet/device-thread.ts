@@ -67,10 +67,7 @@ function build(): void {
     const device = new Device({ config: deviceConfig(deviceId), parts: { speaker }, log: log.child({ device: deviceId }), clock: systemClock, clockTrust });
     let state = device.link.state;
     device.link.on('state', (next) => {
-      if (next === 'online') {
-        links.online++;
-        noDelay(device);
-      }
+      if (next === 'online') links.online++;
       else if (state === 'online') links.offline++;
       state = next;
     });
@@ -84,22 +81,7 @@ function build(): void {
 
 function connect(): void {
   reporter = setInterval(report, 100);
-  for (const device of devices) {
-    device.start();
-    noDelay(device);
-  }
-}
-
-/**
- * Small messages leave at once, as on a broker with set_tcp_nodelay: with
- * Nagle's algorithm a confirmation's acknowledgement or a receipt can wait
- * ~40 ms for the previous packet's ACK. The link's mqtt.js client does not
- * ask for TCP_NODELAY itself, so each device's socket is given it here, at
- * start and on every connection.
- */
-function noDelay(device: Device): void {
-  const link = device.link as unknown as { client?: { stream?: { setNoDelay?: (on: boolean) => unknown } } };
-  link.client?.stream?.setNoDelay?.(true);
+  for (const device of devices) device.start();
 }
 
 function report(): void {

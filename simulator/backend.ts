@@ -5,6 +5,7 @@ import { Backoff } from '../core/backoff.js';
 import { formatIst, systemClock, type Clock, type TimerHandle } from '../core/clock.js';
 import { signConfirmation } from '../core/payment/confirmation.js';
 import type { DeviceTopics } from '../core/link/topics.js';
+import { sendWithoutDelay } from '../core/link/no-delay.js';
 
 export interface NotifierKeys {
   privateKey: KeyObject;
@@ -226,6 +227,7 @@ export class PaymentsBackend extends EventEmitter<BackendEvents> {
       ...(this.options.tls ? { ...this.options.tls, rejectUnauthorized: true } : {}),
     });
     this.client = client;
+    sendWithoutDelay(client);
     client.on('message', (topic, payload) => this.route(topic, payload));
     const devices = this.options.circleOf ? `circles/+/${this.prefix}/+` : `${this.prefix}/+`;
     const share = this.options.share ? `$share/${this.options.share}/` : '';

@@ -55,6 +55,26 @@ describe('ledger', () => {
     expect(internal.pragma('synchronous', { simple: true })).toBe(2);
   });
 
+  it('writes the marks as light commits and goes back to synchronous=FULL for everything else, even when a mark fails', () => {
+    const internal = (ledger as unknown as { db: Database.Database }).db;
+    const issued = ledger.issueSale(sale(), uriFor);
+    ledger.acceptPayment({ utr: 'U1', tr: issued.tr, status: 'SUCCESS', amount: paise(25000), paidAt: '2026-01-15T10:00:00+05:30' });
+    const id = ledger.enqueue('qr', '{}');
+    ledger.markSent([id]);
+    ledger.markAnnounced('U1', { topic: 'receipt', payload: '{}' });
+    ledger.markEventsDelivered(3);
+    expect(internal.pragma('synchronous', { simple: true })).toBe(2);
+    expect(ledger.findPayment('U1')?.announced).toBe(true);
+    expect(ledger.unsent().map((m) => m.topic)).toEqual(['receipt']);
+    expect(ledger.deliveredEventSeq()).toBe(3);
+    internal.exec(`CREATE TRIGGER refuse BEFORE UPDATE ON outbox BEGIN SELECT RAISE(ABORT, 'refused'); END`);
+    expect(() => ledger.markSent([id + 1])).toThrow('refused');
+    expect(internal.pragma('synchronous', { simple: true })).toBe(2);
+    // Inside a transaction a mark is part of it, whose level is the connection's.
+    ledger.transaction(() => ledger.markEventsDelivered(4));
+    expect(ledger.deliveredEventSeq()).toBe(4);
+  });
+
   it('records the URI built for the reference inside the same transaction', () => {
     expect(() =>
       ledger.issueSale(sale(), () => {

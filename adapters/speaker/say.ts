@@ -1,7 +1,6 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import sayModule from 'say';
 import type { Language } from '../../core/language.js';
 import type { Clock } from '../../core/clock.js';
 import type { Utterance } from '../../core/ports/speaker.js';
@@ -72,11 +71,9 @@ const VOICE_NAMES: Partial<Record<NodeJS.Platform, RegExp>> = {
  */
 export class SayVoice implements Voice {
   readonly name: string;
-  private readonly say: SayEngine;
   private readonly platform: NodeJS.Platform;
 
   constructor(private readonly options: SayVoiceOptions = {}) {
-    this.say = options.say ?? sayModule;
     this.platform = options.platform ?? process.platform;
     this.name = ENGINE_NAMES[this.platform] ?? 'say';
     const pattern = VOICE_NAMES[this.platform];
@@ -114,8 +111,9 @@ export class SayVoice implements Voice {
       await player.play(await this.festivalWav(text, utterance.volume));
       return;
     }
+    const say = await this.engine();
     await new Promise<void>((resolve, reject) => {
-      this.say.speak(text, this.options.voice, this.options.speed, (err) => {
+      say.speak(text, this.options.voice, this.options.speed, (err) => {
         if (err) reject(new EngineError(this.name, describeError(err).trim()));
         else resolve();
       });
@@ -128,8 +126,9 @@ export class SayVoice implements Voice {
       await runEngine(this.text2wave, ['-o', file, ...this.scaleArgs(utterance.volume)], this.engineOptions(text));
       return;
     }
+    const say = await this.engine();
     await new Promise<void>((resolve, reject) => {
-      this.say.export(text, this.options.voice, this.options.speed, file, (err) => {
+      say.export(text, this.options.voice, this.options.speed, file, (err) => {
         if (err) reject(new EngineError(this.name, describeError(err).trim()));
         else resolve();
       });
@@ -155,6 +154,11 @@ export class SayVoice implements Voice {
     } finally {
       await rm(folder, { recursive: true, force: true });
     }
+  }
+
+  /** The `say` package, loaded only where it is used: on Linux festival is run directly. */
+  private async engine(): Promise<SayEngine> {
+    return this.options.say ?? ((await import('say')) as { default: SayEngine }).default;
   }
 
   private scaleArgs(volume: number): string[] {

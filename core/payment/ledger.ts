@@ -2,7 +2,7 @@ import Database from 'better-sqlite3';
 import { randomInt } from 'node:crypto';
 import { closeSync, fsyncSync, mkdirSync, openSync, readSync, renameSync, rmSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { istDayStart, type Clock } from '../clock.js';
+import { istDayStart, type Clock, type TimerHandle } from '../clock.js';
 import type { CounterEvent, SaleSnapshot, SaleSource, SaleState } from '../sale/counter-port.js';
 import { paise, type Paise } from '../money.js';
 
@@ -11,6 +11,21 @@ import { paise, type Paise } from '../money.js';
  * (accepted or rejected), and every message still owed to the backend.
  * Each step of a payment is its own committed transaction so that a power
  * cut at any instant leaves a state the boot sequence can finish.
+ *
+ * Two kinds of commit. A durable one (synchronous = FULL, one fsync of the
+ * write-ahead log) for what the exactly-once rules need on the storage
+ * before the next step: a sale before its QR is shown, a payment (with the
+ * first start of its announcement) before the broker's acknowledgement.
+ * A light one (synchronous = NORMAL: written to the log, not fsynced) for
+ * the marks whose loss those rules allow: "announced" (the payment is said
+ * once more at the next start, within the cap on starts), "sent" (the
+ * message is sent again; the backend takes a repeat as the same message)
+ * and "delivered to the billing PC" (events sent again; the billing PC
+ * keeps the last seq it handled). The log is written in order and each
+ * frame's checksum covers the ones before it, so a power cut loses at most
+ * the light commits after the last fsync of the log: the next durable
+ * commit fsyncs them with it, and an "announced" mark is fsynced at most
+ * SETTLE_MS after it is written even if nothing durable follows.
  */
 
 export type PaymentStatus = 'SUCCESS' | 'FAILED';
@@ -204,6 +219,8 @@ interface PaymentRow {
 const PROBE_BYTES = 32 * 1024;
 const DAY_MS = 24 * 60 * 60 * 1000;
 const HOUR_MS = 60 * 60 * 1000;
+/** How long an "announced" mark may wait for a durable commit before the log is fsynced for it. */
+export const SETTLE_MS = 1000;
 
 /** The UPI limit on `tr`. */
 const TR_MAX_LENGTH = 35;
@@ -225,6 +242,10 @@ export class Ledger {
   /** The epoch of this run of the ledger, drawn at its first sale. */
   private epoch: string | undefined;
   private prunedAt: number | undefined;
+  /** The write-ahead log, fsynced to settle light commits; none in memory. */
+  private readonly walPath: string | undefined;
+  /** Set while an "announced" mark waits to be fsynced. */
+  private settleTimer: TimerHandle | undefined;
 
   /**
    * Opens the device's ledger, or makes a new one where there is no file
@@ -239,6 +260,7 @@ export class Ledger {
     this.deviceId = options.deviceId;
     this.retention = options.retention;
     this.db = openLedger(path, options.deviceId);
+    this.walPath = path === ':memory:' ? undefined : `${path}-wal`;
     this.sql = prepareStatements(this.db);
     if (this.retention) this.prune();
   }
@@ -267,7 +289,7 @@ export class Ledger {
    */
   issueSale(sale: NewSale, buildUri: (tr: string) => string): SaleSnapshot {
     let epoch = this.epoch;
-    const issued = this.db.transaction((): SaleSnapshot => {
+    const issued = this.durably((): SaleSnapshot => {
       const seq = this.metaNumber('tr_seq') + 1;
       let n = this.metaNumber('tr_count') + 1;
       if (epoch === undefined) epoch = this.drawEpoch();
@@ -294,7 +316,7 @@ export class Ledger {
         expires_at: sale.expiresAt,
         state: 'showing',
       });
-    })();
+    });
     this.epoch = epoch;
     return issued;
   }
@@ -319,20 +341,18 @@ export class Ledger {
   }
 
   findSaleByCollectId(collectId: string): SaleSnapshot | undefined {
-    const row = this.db.prepare(`SELECT * FROM sales WHERE collect_id = ?`).get(collectId) as SaleRow | undefined;
+    const row = this.sql.saleByCollectId.get(collectId);
     return row && snapshot(row);
   }
 
   /** Sales that were on screen when the device last stopped. */
   showingSales(): SaleSnapshot[] {
-    return (this.db.prepare(`SELECT * FROM sales WHERE state = 'showing' ORDER BY seq`).all() as SaleRow[]).map(snapshot);
+    return this.sql.showingSales.all().map(snapshot);
   }
 
   /** Moves a sale out of 'showing'. Returns false if it had already left it. */
   closeSale(tr: string, state: Exclude<SaleState, 'showing'>, reason?: string): boolean {
-    const result = this.db
-      .prepare(`UPDATE sales SET state = ?, close_reason = ?, closed_at = ? WHERE tr = ? AND state = 'showing'`)
-      .run(state, reason ?? null, this.clock.now(), tr);
+    const result = this.sql.closeSale.run(state, reason ?? null, this.clock.now(), tr);
     return result.changes === 1;
   }
 
@@ -356,63 +376,55 @@ export class Ledger {
     },
     lifetimeOver?: boolean,
   ): { record: PaymentRecord; fresh: boolean } {
-    return this.db.transaction(() => {
+    return this.durably(() => {
       const existing = this.findPayment(p.utr);
       if (existing) return { record: existing, fresh: false };
-      const sale = this.db.prepare(`SELECT * FROM sales WHERE tr = ?`).get(p.tr) as SaleRow | undefined;
+      const sale = this.sql.saleByTr.get(p.tr);
       if (!sale) throw new Error(`sale ${p.tr} is not in the ledger`);
       const now = this.clock.now();
       // Late: the QR had expired or been taken off screen. A second payment
       // on a sale already paid is not late, just more money.
       const late = (lifetimeOver ?? now > sale.expires_at) || sale.state === 'expired' || sale.state === 'cancelled';
       const mismatch = p.status === 'SUCCESS' && p.amount !== sale.amount_paise;
-      this.db
-        .prepare(
-          `INSERT INTO payments (utr, tr, status, amount_paise, payer, paid_at, received_at, late, mismatch, announced)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0)`,
-        )
-        .run(p.utr, p.tr, p.status, p.amount, p.payer ?? null, p.paidAt, now, late ? 1 : 0, mismatch ? 1 : 0);
+      this.sql.insertPayment.run(p.utr, p.tr, p.status, p.amount, p.payer ?? null, p.paidAt, now, late ? 1 : 0, mismatch ? 1 : 0);
       if (sale.state === 'showing') this.closeSale(p.tr, p.status === 'SUCCESS' ? 'paid' : 'failed', p.status.toLowerCase());
       const record = this.findPayment(p.utr);
       if (!record) throw new Error(`payment ${p.utr} vanished inside its own transaction`);
       return { record, fresh: true };
-    })();
+    });
   }
 
   findPayment(utr: string): PaymentRecord | undefined {
-    const row = this.db
-      .prepare(`SELECT p.*, s.amount_paise AS asked_paise FROM payments p JOIN sales s ON s.tr = p.tr WHERE p.utr = ?`)
-      .get(utr) as PaymentRow | undefined;
+    const row = this.sql.paymentByUtr.get(utr);
     return row && payment(row);
   }
 
   /** Accepted confirmations whose announcement has not finished, oldest first. */
   pendingAnnouncements(): PaymentRecord[] {
-    return (
-      this.db
-        .prepare(
-          `SELECT p.*, s.amount_paise AS asked_paise FROM payments p JOIN sales s ON s.tr = p.tr
-           WHERE p.announced = 0 ORDER BY p.received_at, p.rowid`,
-        )
-        .all() as PaymentRow[]
-    ).map(payment);
+    return this.sql.pendingAnnouncements.all().map(payment);
   }
 
-  /** Marks the announcement done and queues the receipt, atomically. */
+  /**
+   * Marks the announcement done and queues the receipt, atomically, in a
+   * light commit fsynced within SETTLE_MS: a power cut before that means the
+   * payment is said once more at the next start (its starts are counted
+   * durably, so the cap holds), and its receipt is queued again then.
+   */
   markAnnounced(utr: string, receipt: { topic: string; payload: string }): void {
-    this.db.transaction(() => {
-      const result = this.db.prepare(`UPDATE payments SET announced = 1, announced_at = ? WHERE utr = ? AND announced = 0`).run(this.clock.now(), utr);
+    this.lightly(() => {
+      const result = this.sql.markAnnounced.run(this.clock.now(), utr);
       if (result.changes === 1) this.enqueue(receipt.topic, receipt.payload);
-    })();
+    });
+    this.settleSoon();
   }
 
   /** Records a refused message and queues its receipt, atomically. */
   recordRejection(rejection: RejectionRecord, receipt?: { topic: string; payload: string }): void {
-    this.db.transaction(() => {
+    this.durably(() => {
       this.sql.insertRejection.run(this.clock.now(), rejection.reason, rejection.tr ?? null, rejection.utr ?? null, rejection.size, rejection.sha256, rejection.excerpt);
       if (receipt) this.enqueue(receipt.topic, receipt.payload);
       this.pruneIfDue();
-    })();
+    });
   }
 
   rejections(): (RejectionRecord & { receivedAt: number })[] {
@@ -442,14 +454,18 @@ export class Ledger {
     return this.sql.unsentCount.get()?.n ?? 0;
   }
 
-  /** Strikes off messages the broker acknowledged, all in one transaction (one fsync, however many). */
+  /**
+   * Strikes off messages the broker acknowledged, all in one light commit:
+   * no fsync of its own. Lost to a power cut, they are sent again, which
+   * QoS 1 allows anyway.
+   */
   markSent(ids: readonly number[]): void {
     if (ids.length === 0) return;
-    this.db.transaction(() => {
+    this.lightly(() => {
       const now = this.clock.now();
       for (const id of ids) this.sql.markSent.run(now, id);
       this.pruneIfDue();
-    })();
+    });
   }
 
   /**
@@ -461,13 +477,13 @@ export class Ledger {
   prune(): { rejections: number; sent: number } {
     const keep = this.retention;
     if (!keep) return { rejections: 0, sent: 0 };
-    return this.db.transaction(() => {
+    return this.durably(() => {
       const now = this.clock.now();
       const rejections = this.sql.pruneOldRejections.run(now - keep.rejectionDays * DAY_MS).changes + this.sql.pruneExtraRejections.run(keep.maxRejections).changes;
       const sent = this.sql.pruneOldSent.run(now - keep.sentDays * DAY_MS).changes + this.sql.pruneExtraSent.run(keep.maxSent).changes;
       this.prunedAt = now;
       return { rejections, sent };
-    })();
+    });
   }
 
   /** Prunes if the last prune was an hour ago on the ledger's clock, or the clock has been set back since. */
@@ -478,19 +494,12 @@ export class Ledger {
   /** Successful payments received since midnight IST. */
   today(): { count: number; total: Paise } {
     const midnight = istDayStart(this.clock.now());
-    const row = this.db
-      .prepare(`SELECT count(*) AS n, coalesce(sum(amount_paise), 0) AS total FROM payments WHERE status = 'SUCCESS' AND received_at >= ?`)
-      .get(midnight) as { n: number; total: number };
+    const row = this.sql.paidSince.get(midnight) ?? { n: 0, total: 0 };
     return { count: row.n, total: paise(row.total) };
   }
 
   lastPayment(): PaymentRecord | undefined {
-    const row = this.db
-      .prepare(
-        `SELECT p.*, s.amount_paise AS asked_paise FROM payments p JOIN sales s ON s.tr = p.tr
-         WHERE p.status = 'SUCCESS' ORDER BY p.received_at DESC, p.rowid DESC LIMIT 1`,
-      )
-      .get() as PaymentRow | undefined;
+    const row = this.sql.lastPayment.get();
     return row && payment(row);
   }
 
@@ -508,7 +517,69 @@ export class Ledger {
   }
 
   close(): void {
+    this.clock.clearTimeout(this.settleTimer);
+    this.settleTimer = undefined;
+    // Closing checkpoints the log into the database file and fsyncs it.
     if (this.db.open) this.db.close();
+  }
+
+  /** Whether a transaction is open on the ledger (SQLite ends one by itself after some storage errors). */
+  get inTransaction(): boolean {
+    return this.db.inTransaction;
+  }
+
+  /**
+   * A durable commit: with synchronous = FULL the log is fsynced, and with
+   * it every light commit before; nothing waits to be settled any more.
+   * Inside another transaction, part of that one.
+   */
+  private durably<T>(work: () => T): T {
+    const outermost = !this.db.inTransaction;
+    const result = this.db.transaction(work)();
+    if (outermost) {
+      this.clock.clearTimeout(this.settleTimer);
+      this.settleTimer = undefined;
+    }
+    return result;
+  }
+
+  /**
+   * A light commit (synchronous = NORMAL): written to the log, not fsynced.
+   * The level is a setting of the connection that SQLite refuses to change
+   * inside a transaction; inside one, the work is part of it.
+   */
+  private lightly<T>(work: () => T): T {
+    if (this.db.inTransaction) return this.db.transaction(work)();
+    // Not a prepared statement: SQLite applies this pragma when it compiles it.
+    this.db.exec('PRAGMA synchronous = NORMAL');
+    try {
+      return this.db.transaction(work)();
+    } finally {
+      this.db.exec('PRAGMA synchronous = FULL');
+    }
+  }
+
+  /** Fsyncs the log SETTLE_MS from now, unless a durable commit does it first. */
+  private settleSoon(): void {
+    if (this.settleTimer !== undefined || this.walPath === undefined) return;
+    this.settleTimer = this.clock.setTimeout(() => {
+      this.settleTimer = undefined;
+      this.settle();
+    }, SETTLE_MS);
+  }
+
+  /**
+   * Makes every commit so far durable: fsyncs the write-ahead log, as a
+   * durable commit does. A log that cannot be fsynced is left as it is: the
+   * next durable commit fails on it too, and the counter pauses sales then.
+   */
+  private settle(): void {
+    if (!this.db.open || this.walPath === undefined) return;
+    try {
+      fsyncPath(this.walPath);
+    } catch {
+      // Left for the next durable commit, as said above.
+    }
   }
 
   /**
@@ -519,11 +590,10 @@ export class Ledger {
    * next probe or payment.
    */
   probeWrite(): void {
-    const upsert = this.db.prepare(`INSERT INTO meta (key, value) VALUES ('write_probe', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value`);
-    this.db.transaction(() => {
-      upsert.run(Buffer.alloc(PROBE_BYTES));
-      upsert.run(String(this.clock.now()));
-    })();
+    this.durably(() => {
+      this.sql.setMeta.run('write_probe', Buffer.alloc(PROBE_BYTES));
+      this.sql.setMeta.run('write_probe', String(this.clock.now()));
+    });
   }
 
   // ── Announcement attempts ─────────────────────────────────────────────
@@ -536,15 +606,15 @@ export class Ledger {
 
   /** Counts one more start of speaking for a payment; returns the starts so far, this one included. */
   countAnnouncementAttempt(utr: string): number {
-    return this.db.transaction(() => {
-      this.db.prepare(`UPDATE payments SET announce_attempts = announce_attempts + 1 WHERE utr = ?`).run(utr);
+    return this.durably(() => {
+      this.sql.countAttempt.run(utr);
       return this.announcementAttempts(utr);
-    })();
+    });
   }
 
   /** How many times speaking this payment has started. */
   announcementAttempts(utr: string): number {
-    const row = this.db.prepare(`SELECT announce_attempts AS n FROM payments WHERE utr = ?`).get(utr) as { n: number } | undefined;
+    const row = this.sql.attempts.get(utr);
     return row?.n ?? 0;
   }
 
@@ -554,14 +624,12 @@ export class Ledger {
    * already marked.
    */
   giveUpAnnouncement(utr: string, receipt: { topic: string; payload: string }): boolean {
-    return this.db.transaction(() => {
+    return this.durably(() => {
       const now = this.clock.now();
-      const result = this.db
-        .prepare(`UPDATE payments SET announced = 1, announced_at = ?, announce_given_up_at = ? WHERE utr = ? AND announced = 0`)
-        .run(now, now, utr);
+      const result = this.sql.giveUp.run(now, now, utr);
       if (result.changes === 1) this.enqueue(receipt.topic, receipt.payload);
       return result.changes === 1;
-    })();
+    });
   }
 
   // ── Billing events ────────────────────────────────────────────────────
@@ -575,65 +643,55 @@ export class Ledger {
   // billing PC can ask for the ones after a seq. The newest
   // BILLING_EVENTS_KEPT events are kept.
 
-  /** Runs `work` as one transaction; inside another transaction it is a savepoint of it. */
+  /** Runs `work` as one durable transaction; inside another transaction it is a savepoint of it. */
   transaction<T>(work: () => T): T {
-    return this.db.transaction(work)();
+    return this.durably(work);
   }
 
   /** Records an event for the billing PC and returns its seq. Call it inside the transaction of the change it reports. */
   recordEvent(event: CounterEvent): number {
     const tr = event.type === 'qr' ? event.sale.tr : event.tr;
-    const result = this.db
-      .prepare(`INSERT INTO billing_events (at, type, tr, body) VALUES (?, ?, ?, ?)`)
-      .run(this.clock.now(), event.type, tr, JSON.stringify(event));
+    const result = this.sql.insertEvent.run(this.clock.now(), event.type, tr, JSON.stringify(event));
     const seq = Number(result.lastInsertRowid);
-    this.db.prepare(`DELETE FROM billing_events WHERE seq <= ?`).run(seq - BILLING_EVENTS_KEPT);
+    this.sql.pruneEvents.run(seq - BILLING_EVENTS_KEPT);
     return seq;
   }
 
   /** Events with a seq above `after`, oldest first, at most `limit`. */
   eventsAfter(after: number, limit: number): LoggedEvent[] {
-    const rows = this.db.prepare(`SELECT seq, at, type, body FROM billing_events WHERE seq > ? ORDER BY seq LIMIT ?`).all(after, limit) as EventRow[];
+    const rows = this.sql.eventsAfter.all(after, limit);
     return rows.map(loggedEvent);
   }
 
   /** The seq of the newest event recorded, 0 before the first. */
   lastEventSeq(): number {
-    const row = this.db.prepare(`SELECT seq FROM sqlite_sequence WHERE name = 'billing_events'`).get() as { seq: number } | undefined;
+    const row = this.sql.lastEventSeq.get();
     return row?.seq ?? 0;
   }
 
   /** The newest event the billing PC's port has taken, as last recorded; 0 before the first. */
   deliveredEventSeq(): number {
-    const row = this.db.prepare(`SELECT value FROM meta WHERE key = 'billing_delivered_seq'`).get() as { value: string } | undefined;
+    const row = this.sql.meta.get('billing_delivered_seq');
     return row ? Number(row.value) : 0;
   }
 
-  /** Records that the port has taken events up to `seq`; never moves back. */
+  /**
+   * Records that the port has taken events up to `seq`; never moves back.
+   * A light commit: lost to a power cut, the events are sent again and the
+   * billing PC, which keeps the last seq it handled, passes over them.
+   */
   markEventsDelivered(seq: number): void {
-    this.db
-      .prepare(
-        `INSERT INTO meta (key, value) VALUES ('billing_delivered_seq', ?)
-         ON CONFLICT(key) DO UPDATE SET value = excluded.value WHERE CAST(value AS INTEGER) < CAST(excluded.value AS INTEGER)`,
-      )
-      .run(String(seq));
+    this.lightly(() => this.sql.markDelivered.run(String(seq)));
   }
 
   /** Sales the billing PC gave this reference, newest first, at most `limit`. */
   salesByRef(ref: string, limit: number): SaleSnapshot[] {
-    return (this.db.prepare(`SELECT * FROM sales WHERE ref = ? ORDER BY shown_at DESC, rowid DESC LIMIT ?`).all(ref, limit) as SaleRow[]).map(snapshot);
+    return this.sql.salesByRef.all(ref, limit).map(snapshot);
   }
 
   /** Every confirmation accepted for a sale, paid or failed, late ones included, in the order received. */
   paymentsForSale(tr: string): PaymentRecord[] {
-    return (
-      this.db
-        .prepare(
-          `SELECT p.*, s.amount_paise AS asked_paise FROM payments p JOIN sales s ON s.tr = p.tr
-           WHERE p.tr = ? ORDER BY p.received_at, p.rowid`,
-        )
-        .all(tr) as PaymentRow[]
-    ).map(payment);
+    return this.sql.paymentsForSale.all(tr).map(payment);
   }
 }
 
@@ -699,17 +757,47 @@ function reference(deviceId: string, epoch: string, n: number): string {
 
 type Statements = ReturnType<typeof prepareStatements>;
 
+/** A payment with what its sale asked. */
+const PAYMENT_COLUMNS = `p.*, s.amount_paise AS asked_paise FROM payments p JOIN sales s ON s.tr = p.tr`;
+
 /** Prepared once per connection and reused. */
 function prepareStatements(db: Database.Database) {
   return {
     meta: db.prepare<[string], { value: string }>(`SELECT value FROM meta WHERE key = ?`),
-    setMeta: db.prepare<[string, string]>(`INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value`),
+    setMeta: db.prepare<[string, string | Buffer]>(`INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value`),
     epochUsed: db.prepare<[string, string], { one: number }>(`SELECT 1 AS one FROM sales WHERE tr >= ? AND tr < ? LIMIT 1`),
     insertSale: db.prepare<[string, number, string, string | null, string | null, string | null, number, string, number, number]>(
       `INSERT INTO sales (tr, seq, source, collect_id, ref, note, amount_paise, uri, shown_at, expires_at, state)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'showing')`,
     ),
     saleByTr: db.prepare<[string], SaleRow>(`SELECT * FROM sales WHERE tr = ?`),
+    saleByCollectId: db.prepare<[string], SaleRow>(`SELECT * FROM sales WHERE collect_id = ?`),
+    showingSales: db.prepare<[], SaleRow>(`SELECT * FROM sales WHERE state = 'showing' ORDER BY seq`),
+    salesByRef: db.prepare<[string, number], SaleRow>(`SELECT * FROM sales WHERE ref = ? ORDER BY shown_at DESC, rowid DESC LIMIT ?`),
+    closeSale: db.prepare<[string, string | null, number, string]>(`UPDATE sales SET state = ?, close_reason = ?, closed_at = ? WHERE tr = ? AND state = 'showing'`),
+    insertPayment: db.prepare<[string, string, string, number, string | null, string, number, number, number]>(
+      `INSERT INTO payments (utr, tr, status, amount_paise, payer, paid_at, received_at, late, mismatch, announced)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0)`,
+    ),
+    paymentByUtr: db.prepare<[string], PaymentRow>(`SELECT ${PAYMENT_COLUMNS} WHERE p.utr = ?`),
+    pendingAnnouncements: db.prepare<[], PaymentRow>(`SELECT ${PAYMENT_COLUMNS} WHERE p.announced = 0 ORDER BY p.received_at, p.rowid`),
+    paymentsForSale: db.prepare<[string], PaymentRow>(`SELECT ${PAYMENT_COLUMNS} WHERE p.tr = ? ORDER BY p.received_at, p.rowid`),
+    lastPayment: db.prepare<[], PaymentRow>(`SELECT ${PAYMENT_COLUMNS} WHERE p.status = 'SUCCESS' ORDER BY p.received_at DESC, p.rowid DESC LIMIT 1`),
+    paidSince: db.prepare<[number], { n: number; total: number }>(
+      `SELECT count(*) AS n, coalesce(sum(amount_paise), 0) AS total FROM payments WHERE status = 'SUCCESS' AND received_at >= ?`,
+    ),
+    markAnnounced: db.prepare<[number, string]>(`UPDATE payments SET announced = 1, announced_at = ? WHERE utr = ? AND announced = 0`),
+    countAttempt: db.prepare<[string]>(`UPDATE payments SET announce_attempts = announce_attempts + 1 WHERE utr = ?`),
+    attempts: db.prepare<[string], { n: number }>(`SELECT announce_attempts AS n FROM payments WHERE utr = ?`),
+    giveUp: db.prepare<[number, number, string]>(`UPDATE payments SET announced = 1, announced_at = ?, announce_given_up_at = ? WHERE utr = ? AND announced = 0`),
+    insertEvent: db.prepare<[number, string, string, string]>(`INSERT INTO billing_events (at, type, tr, body) VALUES (?, ?, ?, ?)`),
+    pruneEvents: db.prepare<[number]>(`DELETE FROM billing_events WHERE seq <= ?`),
+    eventsAfter: db.prepare<[number, number], EventRow>(`SELECT seq, at, type, body FROM billing_events WHERE seq > ? ORDER BY seq LIMIT ?`),
+    lastEventSeq: db.prepare<[], { seq: number }>(`SELECT seq FROM sqlite_sequence WHERE name = 'billing_events'`),
+    markDelivered: db.prepare<[string]>(
+      `INSERT INTO meta (key, value) VALUES ('billing_delivered_seq', ?)
+       ON CONFLICT(key) DO UPDATE SET value = excluded.value WHERE CAST(value AS INTEGER) < CAST(excluded.value AS INTEGER)`,
+    ),
     insertRejection: db.prepare<[number, string, string | null, string | null, number, string, string]>(
       `INSERT INTO rejections (received_at, reason, tr, utr, size, sha256, excerpt) VALUES (?, ?, ?, ?, ?, ?, ?)`,
     ),

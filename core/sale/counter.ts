@@ -495,13 +495,23 @@ export class Counter implements CounterPort {
       }
       const payer = maskPayer(c.payer);
       const lifetimeOver = this.lifetimeOver(c.tr);
-      // The payment and the billing PC's paid or failed event commit together.
+      // The payment, the billing PC's paid or failed event and the first
+      // start of its announcement commit together: one fsync, not two.
       const committed = this.o.ledger.transaction(() => {
         const { record, fresh } = this.o.ledger.acceptPayment({ utr: c.utr, tr: c.tr, status: c.status, amount: c.amount, payer, paidAt: c.paidAt }, lifetimeOver);
         if (!fresh) return undefined;
         const event = paymentEvent(record, this.o.ledger.findSale(record.tr));
         this.o.ledger.recordEvent(event);
-        return { record, event };
+        let uncounted: { error: unknown } | undefined;
+        try {
+          this.o.ledger.countAnnouncementAttempt(record.utr);
+        } catch (error) {
+          // SQLite ends the whole transaction after some storage errors: then
+          // the payment is not recorded either, and the error goes up.
+          if (!this.o.ledger.inTransaction) throw error;
+          uncounted = { error };
+        }
+        return { record, event, uncounted };
       });
       if (!committed) {
         this.o.outbox.post('receipt', this.receipt(c.tr, c.utr, 'duplicate'));
@@ -512,7 +522,7 @@ export class Counter implements CounterPort {
     });
     // Whatever was recorded above is proof the ledger can be written.
     this.storageWorks();
-    if (accepted) this.accepted(accepted.record, accepted.event);
+    if (accepted) this.accepted(accepted.record, accepted.event, accepted.uncounted);
   }
 
   /**
@@ -548,7 +558,8 @@ export class Counter implements CounterPort {
     this.flushOutbox();
   }
 
-  private accepted(record: PaymentRecord, event: CounterEvent): void {
+  /** `uncounted` holds why the first start of speaking could not be counted with the payment, if it could not. */
+  private accepted(record: PaymentRecord, event: CounterEvent, uncounted: { error: unknown } | undefined): void {
     const current = this.showing?.sale;
     const wasOnScreen = current?.tr === record.tr;
     if (wasOnScreen) this.clearShowing();
@@ -563,7 +574,8 @@ export class Counter implements CounterPort {
       if (wasOnScreen || !this.showing) this.showPayment(record);
     }
     this.emit(event);
-    this.announce(record);
+    if (uncounted) this.startNotCounted(record, uncounted.error);
+    else this.speak(record);
   }
 
   private showPayment(record: PaymentRecord): void {
@@ -584,14 +596,23 @@ export class Counter implements CounterPort {
     try {
       this.o.ledger.countAnnouncementAttempt(record.utr);
     } catch (err) {
-      if (isStorageFailure(err)) {
-        this.waitingForStorage.set(record.utr, record);
-        this.storageFailed(err, 'announcement not started');
-      } else {
-        this.o.log.error({ utr: record.utr, err }, 'announcement not started; it will be tried at the next start');
-      }
+      this.startNotCounted(record, err);
       return;
     }
+    this.speak(record);
+  }
+
+  private startNotCounted(record: PaymentRecord, err: unknown): void {
+    if (isStorageFailure(err)) {
+      this.waitingForStorage.set(record.utr, record);
+      this.storageFailed(err, 'announcement not started');
+    } else {
+      this.o.log.error({ utr: record.utr, err }, 'announcement not started; it will be tried at the next start');
+    }
+  }
+
+  /** Speaks a payment whose start is counted, then marks it. */
+  private speak(record: PaymentRecord): void {
     const announcement: Announcement = record.status === 'SUCCESS' ? { kind: 'payment', amount: record.amount } : { kind: 'payment-failed' };
     void this.o.announcer
       .announce(announcement)

@@ -1,0 +1,67 @@
+/**
+ * `dakbox run` loads the modules of the hardware its config names and no
+ * others: a headless counter does not load johnny-five, node-canvas,
+ * serialport, the simulator's broker or the `say` package. The device is
+ * started from the built command line in a fresh node, and the packages
+ * node has loaded are read once its ledger is open (after every part was
+ * built).
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { afterAll, expect, it } from 'vitest';
+import type { DeviceSettingsInput } from '../../core/config.js';
+import { generateNotifierKeys } from '../../simulator/backend.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'dakbox-lazy-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const MAIN = pathToFileURL(join(import.meta.dirname, '../../dist/cli/main.js')).href;
+const HARDWARE = ['johnny-five', 'canvas', 'serialport', '@serialport/stream', 'aedes', 'say', 'qrcode', 'pino-pretty'];
+
+/** The npm packages a `dakbox run` with these settings has loaded once its parts are built. */
+function packagesLoaded(name: string, settings: Partial<DeviceSettingsInput>): string[] {
+  const folder = join(dir, name);
+  const config: DeviceSettingsInput = {
+    deviceId: 'LAZY01',
+    payee: { vpa: 'mysuruho@postbank', name: 'Mysuru HO' },
+    mqtt: { url: 'mqtt://127.0.0.1:1', protocolVersion: 5 },
+    notifierKeys: [generateNotifierKeys().publicKeyBase64],
+    speaker: { kind: 'wav', dir: 'sounds' },
+    ...settings,
+  };
+  mkdirSync(folder, { recursive: true });
+  writeFileSync(join(folder, 'device.json'), JSON.stringify(config), { mode: 0o600 });
+  const ledger = join(folder, 'ledger.sqlite');
+  const script = `
+    import { createRequire } from 'node:module';
+    import { existsSync } from 'node:fs';
+    const cache = createRequire(import.meta.url).cache;
+    const report = () => {
+      const names = new Set(Object.keys(cache).map((k) => (k.match(/node_modules\\/((@[^/]+\\/)?[^/]+)/) ?? [])[1]).filter(Boolean));
+      process.stderr.write(JSON.stringify([...names]) + '\\n');
+      process.exit(0);
+    };
+    const poll = setInterval(() => { if (existsSync(${JSON.stringify(ledger)})) { clearInterval(poll); setTimeout(report, 100); } }, 20);
+    const { main } = await import(${JSON.stringify(MAIN)});
+    await main(['run', '--config', ${JSON.stringify(join(folder, 'device.json'))}]);`;
+  const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 60_000 });
+  expect(existsSync(ledger)).toBe(true);
+  const last = run.stderr.trim().split('\n').at(-1) ?? '';
+  return JSON.parse(last) as string[];
+}
+
+it('a headless counter loads none of the hardware, drawing or simulator packages', () => {
+  const loaded = packagesLoaded('headless', { display: { kind: 'none' }, controls: { kind: 'none' } });
+  expect(loaded).toContain('better-sqlite3');
+  expect(loaded).toContain('mqtt');
+  expect(loaded.filter((p) => HARDWARE.includes(p))).toEqual([]);
+});
+
+it('a counter with a display and buttons loads node-canvas and johnny-five, and still not serialport', () => {
+  const loaded = packagesLoaded('panel', { display: { kind: 'png', dir: 'frames', width: 480, height: 320 }, controls: { kind: 'virtual' } });
+  expect(loaded).toContain('canvas');
+  expect(loaded).toContain('johnny-five');
+  expect(loaded.filter((p) => ['serialport', '@serialport/stream', 'aedes', 'say'].includes(p))).toEqual([]);
+});
