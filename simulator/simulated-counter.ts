@@ -371,7 +371,7 @@ export class SimulatedCounter extends EventEmitter<CounterEvents> {
   }
 
   /** Switches the LCD to another panel size; the device keeps running. */
-  async setPanelSize(size: PanelSize): Promise<void> {
+  async setPanelSize(size: PanelSize | string): Promise<void> {
     await this.current.glass.resize(size);
     this.size = { ...this.current.glass.size };
   }
