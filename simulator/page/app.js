@@ -138,18 +138,19 @@ function deviceCard(summary) {
  */
 function holdable(button, device) {
   let downAt;
+  let endedAt = -Infinity;
+  const isKey = (event) => event.key === ' ' || event.key === 'Enter';
   const start = (event) => {
-    if (downAt !== undefined) return;
-    if (event.type === 'keydown' && event.key !== ' ' && event.key !== 'Enter') return;
+    if (downAt !== undefined || (event.type === 'keydown' && !isKey(event))) return;
     if (event.type === 'keydown') event.preventDefault();
     downAt = performance.now();
     button.dataset.held = 'true';
   };
   const end = (event) => {
-    if (downAt === undefined) return;
-    if (event.type === 'keyup' && event.key !== ' ' && event.key !== 'Enter') return;
+    if (downAt === undefined || (event.type === 'keyup' && !isKey(event))) return;
     const holdMs = Math.min(10_000, Math.max(80, Math.round(performance.now() - downAt)));
     downAt = undefined;
+    endedAt = performance.now();
     delete button.dataset.held;
     void act({ type: 'press', device, button: button.dataset.button, holdMs });
   };
@@ -158,12 +159,12 @@ function holdable(button, device) {
   button.addEventListener('pointerup', end);
   button.addEventListener('pointerleave', end);
   button.addEventListener('keyup', end);
-  // A click from assistive technology arrives without pointer or key events.
-  button.addEventListener('click', (event) => {
-    if (event.detail === 0 && downAt === undefined && event.pointerType !== 'mouse') {
-      downAt = performance.now();
-      end({ type: 'click' });
-    }
+  // A click from assistive technology comes without pointer or key events;
+  // the click that follows a press already sent is ignored.
+  button.addEventListener('click', () => {
+    if (downAt !== undefined || performance.now() - endedAt < 500) return;
+    downAt = performance.now();
+    end({ type: 'click' });
   });
 }
 
@@ -201,6 +202,8 @@ function onFrame(message) {
     if (message.device === selected) phone.look(lcd);
   };
   lcd.alt = `LCD of counter ${message.device}: ${message.screen} screen${message.offline ? ', offline banner' : ''}`;
+  device.summary.size = `${message.width}x${message.height}`;
+  if (message.device === selected) $('size-select').value = device.summary.size;
   lcd.dataset.screen = message.screen;
   lcd.dataset.offline = String(message.offline);
   lcd.width = message.width;

@@ -5,7 +5,7 @@ import type { PaymentRecord } from '../../core/payment/ledger.js';
 import type { DeviceTopics } from '../../core/link/topics.js';
 import type { PageSimulation } from './server.js';
 import { PANEL_NAMES, type PageCommand, type RecordRow, type ServerMessage } from './protocol.js';
-import type { BillingEvent, FrameEvent, LogEntry, SentConfirmation, Simulation, SimulatedCounter, SpeechEvent } from '../simulation.js';
+import { panelSize, type BillingEvent, type FrameEvent, type LogEntry, type SentConfirmation, type Simulation, type SimulatedCounter, type SpeechEvent } from '../simulation.js';
 
 const LIST_LIMIT = 12;
 
@@ -113,7 +113,7 @@ export class PageBridge implements PageSimulation {
         counter.stepClock(command.minutes * 60_000);
         return `device clock stepped ${command.minutes >= 0 ? 'forward' : 'back'} ${Math.abs(command.minutes)} min`;
       case 'size':
-        await counter.setPanelSize(sizeOf(command.size));
+        await counter.setPanelSize(panelSize(command.size));
         return `panel is now ${command.size.replace('x', ' × ')}`;
     }
   }
@@ -187,11 +187,6 @@ export class PageBridge implements PageSimulation {
   }
 }
 
-function sizeOf(name: string): { width: number; height: number } {
-  const [width = 0, height = 0] = name.split('x').map(Number);
-  return { width, height };
-}
-
 function row(at: number, amount: Paise, ref: string, state: string): RecordRow {
   return { at: formatIst(at).slice(11, 19), amount: formatRupees(amount), ref, state };
 }
@@ -233,7 +228,12 @@ function billingMessage(event: BillingEvent): ServerMessage {
 function logMessage(entry: LogEntry): ServerMessage {
   const fields = Object.entries(entry.fields)
     .filter(([key]) => key !== 'device' && key !== 'v')
-    .map(([key, value]) => `${key}=${typeof value === 'string' ? value : JSON.stringify(value)}`)
+    .map(([key, value]) => `${key}=${typeof value === 'string' ? value : isError(value) ? value.message : JSON.stringify(value)}`)
     .join(' ');
   return { type: 'log', device: entry.deviceId, line: `${formatIst(entry.time).slice(11, 19)} ${entry.level.padEnd(5)} ${entry.feature ? `[${entry.feature}] ` : ''}${entry.msg}${fields ? `  ${fields}` : ''}` };
+}
+
+/** A serialised error in a log line: its message is enough on the page. */
+function isError(value: unknown): value is { message: string } {
+  return typeof value === 'object' && value !== null && typeof (value as { message?: unknown }).message === 'string';
 }

@@ -60,6 +60,7 @@ export function parsePageCommand(data: string): PageCommand {
   const result = pageCommandSchema.safeParse(body);
   if (result.success) return result.data;
   const issue = result.error.issues[0];
+  if (issue?.code === 'unrecognized_keys') throw new Error(`${issue.keys.join(', ')}: is not a field of ${String((body as { type?: unknown }).type)}`);
   const where = issue && issue.path.length > 0 ? issue.path.join('.') : 'message';
   throw new Error(`${where}: ${issue?.message ?? 'is not a simulator command'}`);
 }

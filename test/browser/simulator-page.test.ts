@@ -133,6 +133,26 @@ describe('the simulator page', () => {
     expect(await paidCount()).toBe(paidBefore + 1);
   });
 
+  it('cuts the power: the device starts again on the same ledger', async () => {
+    await waitForScreen('idle', 20_000);
+    const payments = await page.locator('#payment-rows tr').count();
+    expect(payments).toBeGreaterThan(0);
+    await page.getByRole('button', { name: 'Cut power' }).click();
+    await expect.poll(() => text('#fault-result'), { timeout: 20_000 }).toContain('power cut');
+    await waitForScreen('idle', 20_000);
+    await expect.poll(() => page.locator('#payment-rows tr').count(), { timeout: 10_000 }).toBe(payments);
+  });
+
+  it('switches the panel to another size, and the phone still reads its QR', async () => {
+    await page.getByLabel('Panel').selectOption('320x480');
+    await waitForAttribute('.lcd', 'width', '320');
+    expect(await page.locator('.lcd').getAttribute('height')).toBe('480');
+    await ringUp('42.00');
+    await screenshot(page, 'simulator-portrait');
+    await page.getByLabel('Panel').selectOption('480x320');
+    await waitForAttribute('.lcd', 'width', '480');
+  });
+
   it('threw nothing in the page', () => {
     expect(pageErrors).toEqual([]);
   });
