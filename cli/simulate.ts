@@ -55,8 +55,7 @@ export async function simulateCommand(argv: string[], io: CommandIo): Promise<nu
   const httpPort = integer(values['http-port'], '--http-port', 0, 65535) ?? 0;
   const devices = integer(values.devices, '--devices', 1, 32) ?? 1;
   const autoPay = integer(values['auto-pay'], '--auto-pay', 1, 3600);
-  // The devices' log is on the page; the terminal keeps to warnings so its prompt stays usable.
-  const log = createLogger({ pretty: true, level: values.verbose ? 'debug' : 'warn' });
+  const log = createLogger({ pretty: true, level: values.verbose ? 'debug' : 'info' });
   const sim = await Simulation.start({
     dir: values.dir,
     port,

@@ -34,7 +34,7 @@ function waitForOutput(pattern: RegExp, timeoutMs = 20_000): Promise<RegExpMatch
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'dakbox-sim-'));
-  sim = spawn(process.execPath, [DAKBOX_BIN, 'simulate', '--dir', dir, '--port', '0'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  sim = spawn(process.execPath, [DAKBOX_BIN, 'simulate', '--dir', dir, '--port', '0', '--no-open'], { stdio: ['pipe', 'pipe', 'pipe'] });
   sim.stdout.on('data', (c: Buffer) => (output += c.toString()));
   sim.stderr.on('data', (c: Buffer) => (output += c.toString()));
   await waitForOutput(/billing PC serial port → (\S+)/);
