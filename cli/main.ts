@@ -6,6 +6,7 @@ import { CHECK_HELP, checkCommand } from './check.js';
 import { PROVISION_HELP, provisionCommand } from './provision.js';
 import { QR_HELP, qrCommand } from './qr.js';
 import { RUN_HELP, runCommand } from './run.js';
+import { SCENARIO_HELP, scenarioCommand } from './scenario.js';
 import { SIMULATE_HELP, simulateCommand } from './simulate.js';
 import { VOICE_HELP, voiceCommand } from './voice.js';
 
@@ -31,6 +32,7 @@ const COMMANDS: Record<string, Command> = {
   voice: { help: VOICE_HELP, run: voiceCommand },
   run: { help: RUN_HELP, run: runCommand },
   simulate: { help: SIMULATE_HELP, run: simulateCommand },
+  scenario: { help: SCENARIO_HELP, run: scenarioCommand },
 };
 
 function usage(): string {
