@@ -346,7 +346,11 @@ $('sale-form').addEventListener('submit', (event) => {
   event.preventDefault();
   const ref = $('sale-ref').value.trim();
   const note = $('sale-note').value.trim();
-  void act({ type: 'sale', device: selected, amount: $('sale-amount').value.trim(), ...(ref ? { ref } : {}), ...(note ? { note } : {}) }, $('sale-result'));
+  const expiresIn = $('sale-expires').value.trim();
+  void act(
+    { type: 'sale', device: selected, amount: $('sale-amount').value.trim(), ...(ref ? { ref } : {}), ...(note ? { note } : {}), ...(expiresIn ? { expiresIn: Number(expiresIn) } : {}) },
+    $('sale-result'),
+  );
 });
 
 const faults = {

@@ -88,7 +88,12 @@ export class PageBridge implements PageSimulation {
         await counter.press(command.button, command.holdMs);
         return undefined;
       case 'sale': {
-        const reply = await counter.sale({ amount: command.amount, ...(command.ref ? { ref: command.ref } : {}), ...(command.note ? { note: command.note } : {}) });
+        const reply = await counter.sale({
+          amount: command.amount,
+          ...(command.ref ? { ref: command.ref } : {}),
+          ...(command.note ? { note: command.note } : {}),
+          ...(command.expiresIn !== undefined ? { expiresIn: command.expiresIn } : {}),
+        });
         return `sale ${formatRupees(parseAmountInput(command.amount))} on screen${typeof reply.tr === 'string' ? ` (tr ${reply.tr})` : ''}`;
       }
       case 'pay':

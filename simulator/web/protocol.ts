@@ -25,7 +25,16 @@ export const pageCommandSchema = z.discriminatedUnion(
   'type',
   [
     z.strictObject({ ...common, type: z.literal('press'), device, button: z.enum(BUTTONS), holdMs: z.number().int().min(20).max(10_000) }),
-    z.strictObject({ ...common, type: z.literal('sale'), device, amount: rupees, ref: text(35).optional(), note: text(50).optional() }),
+    z.strictObject({
+      ...common,
+      type: z.literal('sale'),
+      device,
+      amount: rupees,
+      ref: text(35).optional(),
+      note: text(50).optional(),
+      /** Seconds the QR stays payable; the device checks the range as it does for the billing PC. */
+      expiresIn: z.number().int('must be whole seconds').optional(),
+    }),
     z.strictObject({
       ...common,
       type: z.literal('pay'),

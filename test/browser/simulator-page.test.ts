@@ -112,6 +112,7 @@ describe('the simulator page', () => {
     expect(await page.locator('#payment-rows tr').count()).toBe(paymentsBefore);
     expect(await paidCount()).toBe(paidBefore);
     expect(await lcd('data-screen')).toBe('collect');
+    await screenshot(page, 'simulator-forged');
   });
 
   it('shows the offline banner while the broker is down, and announces a payment made then once, after', async () => {
