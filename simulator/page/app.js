@@ -42,7 +42,7 @@ function send(command) {
 async function act(command, resultEl) {
   try {
     const text = await send(command);
-    if (resultEl && text) showResult(resultEl, text, 'ok');
+    if (resultEl) showResult(resultEl, text ?? '', 'ok');
     return true;
   } catch (err) {
     showResult(resultEl ?? $('connection'), err.message, 'bad');
@@ -91,9 +91,13 @@ function receive(message) {
   }
 }
 
+/** Lines for one counter: kept (the newest few hundred) for when it is chosen, shown now if it is. */
 function forSelected(message, show) {
   const device = devices.get(message.device);
-  if (device) device.history.push(message);
+  if (device) {
+    device.history.push(message);
+    if (device.history.length > 600) device.history.splice(0, device.history.length - 600);
+  }
   if (message.device === selected) show();
 }
 
@@ -152,7 +156,7 @@ function holdable(button, device) {
     downAt = undefined;
     endedAt = performance.now();
     delete button.dataset.held;
-    void act({ type: 'press', device, button: button.dataset.button, holdMs });
+    void act({ type: 'press', device, button: button.dataset.button, holdMs }, button.closest('.device').querySelector('.device-result'));
   };
   button.addEventListener('pointerdown', start);
   button.addEventListener('keydown', start);
@@ -369,8 +373,6 @@ for (const [id, command] of Object.entries(faults)) {
 $('device-select').addEventListener('change', () => choose($('device-select').value));
 $('size-select').addEventListener('change', () => void act({ type: 'size', device: selected, size: $('size-select').value }, $('fault-result')));
 
-let countdown;
-countdown = setInterval(() => phone.tick(), 500);
-window.addEventListener('pagehide', () => clearTimeout(countdown));
+setInterval(() => phone.tick(), 500);
 
 connect();
