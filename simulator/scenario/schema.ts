@@ -19,7 +19,9 @@ const LINK_STATES = ['online', 'connecting', 'offline'] as const;
 export const FAULT_KINDS = ['broker-stop', 'network-drop', 'cable-pull', 'cable-plug', 'forged', 'replay', 'power-cut', 'clock-step'] as const;
 
 /** Rupees as typed ("250", "250.50"); a YAML number is taken as its decimal text. */
-const amount = z.union([z.string(), z.number()]).transform((value) => String(value));
+const amount = z
+  .union([z.string(), z.number()], { error: (issue) => (issue.input === undefined ? 'is missing' : 'must be rupees like "250.00"') })
+  .transform((value) => String(value));
 const device = z.string().regex(/^[A-Za-z0-9_-]{1,20}$/, 'must be a device id like SIM01').optional();
 /** How long a wait may take, in ms (default 10 s). */
 const timeout = z.number().int().min(1).max(600_000).optional();
@@ -189,6 +191,7 @@ function describe(error: z.ZodError): string {
       const path = issue.path.map(String).join('.');
       if (issue.code === 'unrecognized_keys') return `${issue.keys.join(', ')}: is not a field of this step`;
       if (issue.code === 'invalid_type' && / received undefined$/.test(issue.message)) return `${path}: is missing`;
+      if (issue.code === 'invalid_union' && issue.message === 'Invalid input') return `${path || 'the step'}: is not in a form this step takes`;
       return path ? `${path}: ${issue.message}` : issue.message;
     })
     .join('; ');
