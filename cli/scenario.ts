@@ -35,14 +35,17 @@ export async function scenarioCommand(argv: string[], io: CommandIo): Promise<nu
   if (files.length === 0) throw new InputError('run', 'needs a scenario file');
   // Loaded here, not at the top: the runner reads PNGs and QRs with libraries
   // a device's own install does not carry.
-  const { formatFailure, runScenarioFile } = await import('../simulator/scenario/runner.js');
+  const { formatFailure, loadScenario, runScenario } = await import('../simulator/scenario/runner.js');
+  // Every file is checked before any runs.
+  const scenarios = files.map((file) => ({ file, ...loadScenario(file) }));
   const say = (line: string) => io.stdout.write(`${line}\n`);
   const log = values.verbose ? createLogger({ pretty: true, level: 'debug' }) : silentLogger();
   const page = values.headless ? undefined : await pageModules();
   let failed = 0;
-  for (const file of files) {
+  for (const { file, scenario, baseDir } of scenarios) {
     let server: { url: string; stop(): Promise<void> } | undefined;
-    const result = await runScenarioFile(file, {
+    const result = await runScenario(scenario, {
+      baseDir,
       log,
       ...(values.out !== undefined ? { outDir: values.out } : {}),
       ...(values['update-golden'] ? { updateGolden: true } : {}),

@@ -60,8 +60,13 @@ class StepFailed extends Error {
 
 /** Reads, checks and runs a scenario file. Throws InputError for a file that cannot be read or is not a valid scenario. */
 export async function runScenarioFile(path: string, options: Omit<RunOptions, 'baseDir'> & { baseDir?: string } = {}): Promise<ScenarioResult> {
-  const scenario = parseScenario(readScenarioText(path), path);
-  return runScenario(scenario, { ...options, baseDir: options.baseDir ?? dirname(resolve(path)) });
+  const { scenario, baseDir } = loadScenario(path);
+  return runScenario(scenario, { ...options, baseDir: options.baseDir ?? baseDir });
+}
+
+/** Reads and checks a scenario file; golden images are found next to it. */
+export function loadScenario(path: string): { scenario: Scenario; baseDir: string } {
+  return { scenario: parseScenario(readScenarioText(path), path), baseDir: dirname(resolve(path)) };
 }
 
 function readScenarioText(path: string): string {
@@ -384,7 +389,7 @@ class Run {
       if (!message || message.event !== event || (id !== undefined && line.deviceId !== id)) return false;
       return Object.entries(fields).every(([key, value]) => message[key] === value || (typeof value === 'number' && String(message[key]) === String(value)));
     };
-    const wanted = `a ${event} event${Object.keys(fields).length ? ` with ${Object.entries(fields).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(', ')}` : ''} on the billing PC's line`;
+    const wanted = `${/^[aeiou]/.test(event) ? 'an' : 'a'} ${event} event${Object.keys(fields).length ? ` with ${Object.entries(fields).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(', ')}` : ''} on the billing PC's line`;
     await this.until(['billing'], timeout, wanted, () => {
       const at = this.serial.findIndex((line, i) => i >= this.serialRead && matches(line));
       if (at >= 0) this.serialRead = at + 1;
