@@ -74,6 +74,9 @@ async function announcements(pattern: RegExp): Promise<string[]> {
 describe('the simulator page', () => {
   it('changes the volume with a click on the device', async () => {
     await page.waitForSelector('#device-status[data-volume]');
+    // Online: the link LED is lit from the pin the firmware drives.
+    await waitForAttribute('.led.link', 'data-on', 'true');
+    expect(await page.locator('.led.link').getAttribute('aria-label')).toBe('Link LED on');
     const before = Number(await page.locator('#device-status').getAttribute('data-volume'));
     await page.getByRole('button', { name: 'Vol +' }).click();
     await waitForAttribute('#device-status', 'data-volume', String(Math.min(10, before + 1)));
@@ -152,6 +155,16 @@ describe('the simulator page', () => {
     await screenshot(page, 'simulator-portrait');
     await page.getByLabel('Panel').selectOption('480x320');
     await waitForAttribute('.lcd', 'width', '480');
+  });
+
+  it('takes a button held for two seconds as a long press: cancel shows the info screen', async () => {
+    const cancel = page.getByRole('button', { name: 'Cancel', exact: true });
+    await cancel.hover();
+    await page.mouse.down();
+    await new Promise((r) => setTimeout(r, 2300));
+    await page.mouse.up();
+    await waitForScreen('info');
+    await screenshot(page, 'simulator-info');
   });
 
   it('threw nothing in the page', () => {
