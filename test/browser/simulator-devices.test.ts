@@ -1,17 +1,21 @@
 /**
- * `dakbox simulate --devices 2`: two counters on one broker, side by side
- * on the page; the billing PC and the phone act on the one chosen.
+ * `dakbox simulate --devices 2 --broker mqtt://...`: two counters on one
+ * outside broker (a real mosquitto), side by side on the page; the billing
+ * PC and the phone act on the one chosen.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
+import { Mosquitto } from '../support/mosquitto.js';
 import { launchBrowser, screenshot, SimulatorProcess } from './harness.js';
 
+let broker: Mosquitto;
 let sim: SimulatorProcess;
 let browser: Browser;
 let page: Page;
 
 beforeAll(async () => {
-  sim = new SimulatorProcess(['--devices', '2', '--size', '320x240']);
+  broker = await Mosquitto.start();
+  sim = new SimulatorProcess(['--devices', '2', '--size', '320x240', '--broker', broker.url]);
   const url = await sim.pageUrl();
   browser = await launchBrowser();
   page = await browser.newPage({ viewport: { width: 1500, height: 1000 } });
@@ -21,13 +25,14 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
   await sim?.stop();
+  await broker?.stop();
 });
 
 function screenOf(device: string): Promise<string | null> {
   return page.locator(`.device[data-device="${device}"] .lcd`).getAttribute('data-screen');
 }
 
-describe('two counters on one broker', () => {
+describe('two counters on one outside broker', () => {
   it('shows both, and rings up a sale on the one chosen', async () => {
     await expect.poll(() => page.locator('.device .lcd').count()).toBe(2);
     await expect.poll(() => screenOf('SIM02'), { timeout: 20_000 }).toBe('idle');
@@ -61,4 +66,10 @@ describe('two counters on one broker', () => {
     await expect.poll(() => page.locator('#billing-lines').textContent(), { timeout: 15_000 }).toMatch(/"event":"paid".*"late":true/);
     await expect.poll(() => page.locator('#payment-rows').textContent(), { timeout: 5_000 }).toContain('late');
   }, 60_000);
+
+  it('says the broker is not its own to stop', async () => {
+    await page.getByRole('button', { name: 'Stop broker' }).click();
+    await expect.poll(() => page.locator('#fault-result').textContent()).toContain(`the devices use an outside broker (${broker.url})`);
+    expect(await page.locator('#fault-result').getAttribute('data-state')).toBe('bad');
+  });
 });
