@@ -19,6 +19,10 @@ beforeAll(async () => {
   browser = await launchBrowser();
   page = await browser.newPage({ viewport: { width: 1500, height: 1000 } });
   page.on('pageerror', (err) => pageErrors.push(err.message));
+  // A refused script, style or socket (the page's content security policy) shows here.
+  page.on('console', (message) => {
+    if (message.type() === 'error') pageErrors.push(message.text());
+  });
   await page.goto(url);
   await waitForScreen('idle', 20_000);
 }, 60_000);
@@ -167,7 +171,7 @@ describe('the simulator page', () => {
     await screenshot(page, 'simulator-info');
   });
 
-  it('threw nothing in the page', () => {
+  it('threw nothing and logged no error in the page', () => {
     expect(pageErrors).toEqual([]);
   });
 });
