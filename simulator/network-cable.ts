@@ -42,10 +42,14 @@ export class NetworkCable {
     return this.cut;
   }
 
-  /** Cuts the network: every open connection is destroyed and new ones are dropped. */
-  sever(): void {
+  /**
+   * Cuts the network: every open connection is destroyed and new ones are
+   * dropped. Resolves once each destroyed connection has closed, when the
+   * device's side has seen it go.
+   */
+  sever(): Promise<void> {
     this.cut = true;
-    this.dropAll();
+    return this.dropAll();
   }
 
   restore(): void {
@@ -55,16 +59,19 @@ export class NetworkCable {
   /** Takes the relay away for good; connections die abruptly. */
   async remove(): Promise<void> {
     this.cut = true;
-    this.dropAll();
+    await this.dropAll();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 
-  private dropAll(): void {
+  private dropAll(): Promise<void> {
+    const closed: Promise<unknown>[] = [];
     for (const [device, broker] of this.pairs) {
+      if (!device.closed) closed.push(new Promise((resolve) => device.once('close', resolve)));
       device.resetAndDestroy();
       broker.resetAndDestroy();
     }
     this.pairs.clear();
+    return Promise.all(closed).then(() => undefined);
   }
 
   private relay(device: Socket): void {

@@ -148,6 +148,8 @@ export class SimulatedCounter extends EventEmitter<CounterEvents> {
   private networkTimer: NodeJS.Timeout | undefined;
   private cableTimer: NodeJS.Timeout | undefined;
   private restarting: Promise<void> | undefined;
+  /** The stops of devices dropped by power cuts, finishing in the background. */
+  private readonly dropped: Promise<void>[] = [];
   private stopped = false;
 
   private constructor(
@@ -317,7 +319,7 @@ export class SimulatedCounter extends EventEmitter<CounterEvents> {
   dropNetwork(seconds: number): void {
     checkSeconds(seconds, 'seconds');
     clearTimeout(this.networkTimer);
-    this.current.network.sever();
+    void this.current.network.sever();
     this.networkTimer = setTimeout(() => this.restoreNetwork(), seconds * 1000);
   }
 
@@ -347,18 +349,23 @@ export class SimulatedCounter extends EventEmitter<CounterEvents> {
     if (this.restarting) throw new InputError('power', 'the device is already restarting after a power cut');
     const old = this.liveGeneration('cut the power');
     this.restarting = (async () => {
+      // All at once, before any timer of the old device can run again.
       old.alive = false;
       // Nothing more reaches the disk: later writes by the dropped device fail.
       old.device.ledger.close();
       old.glass.powerOff();
       old.speaker.powerOff();
-      await old.network.remove();
+      const unplugged = old.network.sever();
       const cableWasOut = this.cablePulled;
       this.wire.pull();
+      // Once its broker client has seen the connection die (so it says
+      // nothing more on the way out), its timers and handles are let go;
+      // with the ledger, network, screen and speaker gone, its stop can no
+      // longer change anything.
+      await unplugged;
+      this.dropped.push(old.device.stop().catch(() => undefined));
+      await old.network.remove();
       this.emit('power', { deviceId: this.deviceId, on: false, generation: old.number });
-      // Its timers and handles are let go in the background; with the ledger,
-      // network, screen and speaker gone it can no longer change anything.
-      void old.device.stop().catch(() => undefined);
       await delay(offMs);
       await this.boot(old.number + 1);
       if (!cableWasOut) this.wire.plugBack();
@@ -387,6 +394,8 @@ export class SimulatedCounter extends EventEmitter<CounterEvents> {
     await generation.device.stop();
     await this.wire.stop();
     await generation.network.remove();
+    // A dropped device's stop has nothing left to do that matters; it is not waited for long.
+    await Promise.race([Promise.all(this.dropped), delay(5_000)]);
   }
 
   // --- wiring ---------------------------------------------------------------

@@ -12,6 +12,7 @@ import jsQRModule from 'jsqr';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../core/log.js';
 import { Simulation, type SimulationEvents, type SpeechEvent } from '../../simulator/simulation.js';
+import { Mosquitto } from '../support/mosquitto.js';
 
 const jsQR = jsQRModule.default;
 
@@ -169,6 +170,9 @@ describe('the simulation engine', () => {
     await sleep(1500);
     expect(spoken.filter((s) => /^Received thirty.three rupees/.test(s.text))).toHaveLength(2);
     expect(sim.counter().recentPayments(5).find((p) => p.utr === paid.utr)).toMatchObject({ announced: true });
+    // The new start has its own buttons on the same board wiring.
+    await sim.counter().press('volume-up');
+    await next(sim, 'speech', (s) => /^Volume /.test(s.text));
   });
 
   it('broker outage: the device goes offline and a payment made during it is announced once after', async () => {
@@ -192,4 +196,34 @@ describe('the simulation engine', () => {
     const frame = await redrawn;
     expect(PNG.sync.read(frame.png).width).toBe(800);
   });
+});
+
+describe('several counters on an outside broker', () => {
+  it('runs each counter on its own ledger and screen, and cannot stop a broker it does not run', async () => {
+    const broker = await Mosquitto.start();
+    const folder = mkdtempSync(join(tmpdir(), 'dakbox-engine-multi-'));
+    const multi = await Simulation.start({ dir: folder, log: silentLogger(), brokerUrl: broker.url, devices: 2, size: '320x240', language: 'hi' });
+    try {
+      expect(multi.deviceIds).toEqual(['SIM01', 'SIM02']);
+      expect(multi.broker).toEqual({ url: broker.url, embedded: false, down: false });
+      for (const id of multi.deviceIds) {
+        if (multi.counter(id).frame?.frame.link !== 'online') await next(multi, 'frame', (f) => f.deviceId === id && f.frame.link === 'online');
+      }
+      const qr = next(multi, 'frame', (f) => f.deviceId === 'SIM02' && f.frame.screen.kind === 'collect');
+      await multi.counter('SIM02').sale({ amount: '15.00' });
+      expect((await qr).size).toEqual({ width: 320, height: 240 });
+      await expect(multi.pay('SIM01')).rejects.toThrow("pay: no QR is on SIM01's screen");
+      await multi.pay('SIM02');
+      const said = await next(multi, 'speech', (s) => s.deviceId === 'SIM02' && s.text.includes('प्राप्त'));
+      expect(said.language).toBe('hi');
+      expect(said.wav.subarray(0, 4).toString('latin1')).toBe('RIFF');
+      expect(multi.counter('SIM01').recentPayments()).toEqual([]);
+      expect(multi.counter('SIM02').recentPayments()).toHaveLength(1);
+      await expect(multi.stopBroker(2)).rejects.toThrow(/outside broker/);
+    } finally {
+      await multi.stop();
+      await broker.stop();
+      rmSync(folder, { recursive: true, force: true });
+    }
+  }, 60_000);
 });
