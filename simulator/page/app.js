@@ -239,8 +239,12 @@ function onStatus(message) {
   if (!device) return;
   device.status = message;
   if (message.device !== selected) return;
-  $('device-status').textContent = `link ${message.link} · volume ${message.volume} · today ${message.todayCount} paid, ${message.todayTotal}${message.sale ? ` · showing ${message.sale}` : ''}`;
+  const faults = [message.networkCut ? 'network cut' : '', message.cablePulled ? 'billing cable out' : ''].filter(Boolean);
+  $('device-status').textContent = `link ${message.link} · volume ${message.volume} · today ${message.todayCount} paid, ${message.todayTotal}${message.sale ? ` · showing ${message.sale}` : ''}${faults.length ? ` · ${faults.join(', ')}` : ''}`;
   $('device-status').dataset.volume = String(message.volume);
+  $('pull-cable').textContent = message.cablePulled ? 'Plug cable back' : 'Pull cable';
+  $('pull-cable').setAttribute('aria-pressed', String(message.cablePulled));
+  $('drop-network').dataset.active = String(message.networkCut);
   $('device-status').dataset.todayCount = String(message.todayCount);
 }
 

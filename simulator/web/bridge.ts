@@ -102,14 +102,17 @@ export class PageBridge implements PageSimulation {
         return sentLine(command.kind === 'forged' ? await this.sim.forgeConfirmation(counter.deviceId) : await this.sim.replayConfirmation(counter.deviceId));
       case 'drop-network':
         counter.dropNetwork(command.seconds);
+        this.refreshSoon();
         return `network dropped for ${command.seconds} s`;
       case 'pull-cable':
         if (counter.cablePulled) {
           counter.plugCable();
+          this.refreshSoon();
           return 'billing cable plugged back in';
         }
         counter.pullCable();
-        return 'billing cable pulled out (press again to plug it back)';
+        this.refreshSoon();
+        return 'billing cable pulled out';
       case 'power-cut':
         await counter.powerCut();
         this.refreshSoon();
@@ -178,6 +181,8 @@ export class PageBridge implements PageSimulation {
           todayCount: status.todayCount,
           todayTotal: formatRupees(status.todayTotal),
           sale: status.sale ? `${formatRupees(status.sale.amount)} (${status.sale.tr})` : undefined,
+          cablePulled: counter.cablePulled,
+          networkCut: counter.networkCut,
         },
         {
           type: 'records',

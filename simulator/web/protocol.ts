@@ -105,7 +105,18 @@ export type ServerMessage =
   | { type: 'speech'; device: string; text: string; language: string; wav: string }
   | { type: 'billing'; device: string; line: string }
   | { type: 'log'; device: string; line: string }
-  | { type: 'status'; device: string; link: string; volume: number; todayCount: number; todayTotal: string; sale: string | undefined }
+  | {
+      type: 'status';
+      device: string;
+      link: string;
+      volume: number;
+      todayCount: number;
+      todayTotal: string;
+      sale: string | undefined;
+      /** The faults in force: the billing cable out, the network cut. */
+      cablePulled: boolean;
+      networkCut: boolean;
+    }
   | { type: 'records'; device: string; sales: RecordRow[]; payments: RecordRow[] }
   | { type: 'receipt'; device: string; utr: string; outcome: string }
   | { type: 'notice'; text: string }

@@ -161,6 +161,18 @@ describe('the simulator page', () => {
     await waitForAttribute('.lcd', 'width', '480');
   });
 
+  it('pulls the billing cable: the billing PC cannot ring up a sale until it is plugged back', async () => {
+    await page.getByRole('button', { name: 'Pull cable' }).click();
+    await expect.poll(() => text('#device-status')).toContain('billing cable out');
+    await page.getByLabel('Amount (₹)', { exact: true }).fill('10.00');
+    await page.getByRole('button', { name: 'Ring up sale' }).click();
+    await expect.poll(() => text('#sale-result')).toContain('the billing cable is pulled out');
+    expect(await page.locator('#sale-result').getAttribute('data-state')).toBe('bad');
+    await page.getByRole('button', { name: 'Plug cable back' }).click();
+    await expect.poll(() => text('#device-status')).not.toContain('billing cable out');
+    await ringUp('10.00');
+  });
+
   it('takes a button held for two seconds as a long press: cancel shows the info screen', async () => {
     const cancel = page.getByRole('button', { name: 'Cancel', exact: true });
     await cancel.hover();
