@@ -88,6 +88,17 @@ describe('the simulator page', () => {
     await waitForAttribute('#device-status', 'data-volume', String(before));
   });
 
+  it('presses a device button once from the keyboard, with Enter or Space', async () => {
+    const before = Number(await page.locator('#device-status').getAttribute('data-volume'));
+    await page.getByRole('button', { name: 'Vol −' }).press('Enter');
+    await waitForAttribute('#device-status', 'data-volume', String(before - 1));
+    await page.getByRole('button', { name: 'Vol +' }).press('Space');
+    await waitForAttribute('#device-status', 'data-volume', String(before));
+    // One press each: the click a browser adds after the key is not a second press.
+    await new Promise((r) => setTimeout(r, 600));
+    expect(await page.locator('#device-status').getAttribute('data-volume')).toBe(String(before));
+  });
+
   it('rings up a sale, reads the QR from the LCD pixels on the phone, pays, and plays the announcement', async () => {
     await ringUp('250.00');
     await expect.poll(() => text('#phone-payee')).toBe('Simulated Post Office');
