@@ -390,12 +390,15 @@ export class SimulatedCounter extends EventEmitter<CounterEvents> {
     clearTimeout(this.cableTimer);
     await this.restarting?.catch(() => undefined);
     const generation = this.current;
-    generation.alive = false;
+    // A graceful stop: the device's last log lines and frames still count.
     await generation.device.stop();
+    generation.alive = false;
     await this.wire.stop();
     await generation.network.remove();
     // A dropped device's stop has nothing left to do that matters; it is not waited for long.
-    await Promise.race([Promise.all(this.dropped), delay(5_000)]);
+    let giveUp: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.all(this.dropped), new Promise((resolve) => (giveUp = setTimeout(resolve, 5_000)))]);
+    clearTimeout(giveUp);
   }
 
   // --- wiring ---------------------------------------------------------------
