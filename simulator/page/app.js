@@ -292,7 +292,7 @@ const speech = { queue: [], playing: false };
 function onSpeech(message) {
   const language = message.language;
   const item = document.createElement('li');
-  item.textContent = `${message.device}: ${message.text}`;
+  item.textContent = `${message.device} [${language}]: ${message.text}`;
   item.lang = language;
   item.title = `language: ${language}`;
   $('speech-lines').prepend(item);

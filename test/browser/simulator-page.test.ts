@@ -114,7 +114,7 @@ describe('the simulator page', () => {
     // when the element fires 'ended', with the length of the element's played ranges then.
     const announcement = page.locator('#speech-lines li:has-text("Received")').first();
     await waitForAttribute('#speech-lines li:has-text("Received")', 'data-played', 'played', 20_000);
-    expect(await announcement.textContent()).toMatch(/Received two hundred fifty rupees/i);
+    expect(await announcement.textContent()).toMatch(/^SIM01 \[en\]: Received two hundred fifty rupees/);
     expect(Number(await announcement.getAttribute('data-heard-seconds'))).toBeGreaterThan(0.5);
     await screenshot(page, 'simulator-paid');
   });
@@ -131,6 +131,19 @@ describe('the simulator page', () => {
     expect(await paidCount()).toBe(paidBefore);
     expect(await lcd('data-screen')).toBe('collect');
     await screenshot(page, 'simulator-forged');
+  });
+
+  it('changes nothing for the last confirmation replayed', async () => {
+    const paymentsBefore = await page.locator('#payment-rows tr').count();
+    const paidBefore = await paidCount();
+    const received = (await announcements(/Received/i)).length;
+    await page.getByRole('button', { name: 'Replay last' }).click();
+    await expect.poll(() => text('#fault-result')).toContain('the last confirmation again');
+    await expect.poll(() => page.locator('#receipt-lines li').first().textContent(), { timeout: 10_000 }).toMatch(/duplicate/);
+    expect(await page.locator('#payment-rows tr').count()).toBe(paymentsBefore);
+    expect(await paidCount()).toBe(paidBefore);
+    expect((await announcements(/Received/i)).length).toBe(received);
+    expect(await lcd('data-screen')).toBe('collect');
   });
 
   it('shows the offline banner while the broker is down, and announces a payment made then once, after', async () => {
