@@ -5,10 +5,11 @@
  * and field before anything runs.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { decodeQr } from '../../simulator/scenario/glass-reader.js';
 import { parseScenario } from '../../simulator/scenario/schema.js';
 import { formatFailure, runScenario, runScenarioFile } from '../../simulator/scenario/runner.js';
 import { DAKBOX_BIN } from '../support/device-process.js';
@@ -21,7 +22,7 @@ afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
 describe('the shipped scenarios', () => {
   it('include a sale in each language, a mismatch, an expiry, a broker outage and a power cut', () => {
-    expect(files).toEqual(expect.arrayContaining(['sale-en.yaml', 'sale-hi.yaml', 'sale-bn.yaml', 'sale-kn.yaml', 'mismatch.yaml', 'expiry.yaml', 'broker-outage.yaml', 'power-cut.yaml']));
+    expect(files).toEqual(expect.arrayContaining(['cable-and-buttons.yaml', 'sale-en.yaml', 'sale-hi.yaml', 'sale-bn.yaml', 'sale-kn.yaml', 'mismatch.yaml', 'expiry.yaml', 'broker-outage.yaml', 'power-cut.yaml']));
   });
 
   // Run side by side: the expiry alone waits out a 30 s QR.
@@ -39,22 +40,31 @@ describe('a scenario that fails', () => {
 steps:
   - sale: {amount: "10.00"}
   - wait-qr: {amount: "10.00"}
+  - screenshot: shots/qr.png
   - wait-speech: {text: Received ten rupees, timeout: 1500}
 `,
       'never-paid.yaml',
     );
-    const result = await runScenario(scenario, { baseDir: scratch });
+    const result = await runScenario(scenario, { baseDir: scratch, outDir: scratch });
     expect(result.ok).toBe(false);
-    expect(result.passed).toBe(2);
-    expect(result.failure).toMatchObject({ step: 3, text: 'wait-speech {text: "Received ten rupees", timeout: 1500}' });
+    expect(result.passed).toBe(3);
+    expect(decodeQr(readFileSync(join(scratch, 'shots', 'qr.png')))).toMatch(/^upi:\/\/pay\?.*&am=10\.00&/);
+    expect(result.failure).toMatchObject({ step: 4, text: 'wait-speech {text: "Received ten rupees", timeout: 1500}' });
     expect(result.failure?.expected).toBe('a sentence containing "Received ten rupees" within 1500 ms');
-    expect(formatFailure(result.failure!)).toMatch(/^step 3 \(wait-speech .*\) failed\n {2}expected: .*\n {2}seen: {5}.+/);
+    expect(formatFailure(result.failure!)).toMatch(/^step 4 \(wait-speech .*\) failed\n {2}expected: .*\n {2}seen: {5}.+/);
   }, 30_000);
 
   it.concurrent('reports what the screen showed instead, and a refused action in the device’s own words', async () => {
     const screen = await runScenario(parseScenario('steps:\n  - wait-screen: {shows: paid, timeout: 800}\n', 'screen.yaml'), { baseDir: scratch });
     expect(screen.failure).toMatchObject({ step: 1, expected: 'the paid screen on SIM01 within 800 ms' });
     expect(screen.failure?.seen).toMatch(/^idle screen, link online; text ".*Simulated Post Office.*"/);
+
+    const golden = await runScenario(
+      parseScenario('steps:\n  - sale: {amount: "10.00"}\n  - wait-screen: {shows: collect}\n  - wait-screen: {golden: golden/idle-480x320.png, timeout: 800}\n', 'golden.yaml'),
+      { baseDir: SCENARIOS },
+    );
+    expect(golden.failure).toMatchObject({ step: 3, expected: 'the pixels of golden/idle-480x320.png (at most 0.20% differing) on SIM01 within 800 ms' });
+    expect(golden.failure?.seen).toMatch(/^collect screen, link online; text ".*"; \d+ of 153600 pixels differing \(\d+\.\d\d%\)$/);
 
     const pay = await runScenario(parseScenario('steps:\n  - delay: 10\n  - pay\n', 'pay.yaml'), { baseDir: scratch });
     expect(pay.failure).toMatchObject({ step: 2, text: 'pay', seen: "pay: no QR is on SIM01's screen" });
