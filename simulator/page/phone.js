@@ -23,7 +23,12 @@ export class Phone {
 
   /** Reads the LCD image as it is drawn in the page. */
   look(img) {
-    if (!img.complete || img.naturalWidth === 0 || typeof window.jsQR !== 'function') return;
+    if (typeof window.jsQR !== 'function') {
+      $('phone-scan').textContent = 'This phone cannot read QRs: jsQR is not installed (npm ci installs it).';
+      $('phone-scan').dataset.state = 'bad';
+      return;
+    }
+    if (!img.complete || img.naturalWidth === 0) return;
     const { naturalWidth: width, naturalHeight: height } = img;
     this.canvas.width = width;
     this.canvas.height = height;

@@ -141,8 +141,14 @@ function pageFiles(): Map<string, { body: Buffer; type: string }> {
   const index = files.get('/index.html');
   if (index) files.set('/', index);
   // The phone reads the QR with jsQR, in the page, from the LCD's pixels.
-  const jsqr = createRequire(import.meta.url).resolve('jsqr');
-  files.set('/vendor/jsQR.js', { body: readFileSync(jsqr), type: CONTENT_TYPES['.js'] ?? '' });
+  // Without it (an install without dev packages) the page still runs and
+  // the phone says it cannot read QRs.
+  try {
+    const jsqr = createRequire(import.meta.url).resolve('jsqr');
+    files.set('/vendor/jsQR.js', { body: readFileSync(jsqr), type: CONTENT_TYPES['.js'] ?? '' });
+  } catch {
+    // Served without it: the phone panel explains.
+  }
   return files;
 }
 
