@@ -96,7 +96,7 @@ export interface SaleWithPayments extends SaleSnapshot {
 export interface SimulatedCounterOptions {
   /** The device's folder: device.json, secrets.json, the ledger, frames and sounds. */
   dir: string;
-  /** device.json as the simulation wants it; the broker URL is replaced by this counter's network cable. */
+  /** device.json as the simulation wants it at the first start; the broker URL is replaced by this counter's network cable. */
   settings: DeviceSettingsInput;
   brokerUrl: string;
   size: PanelSize;
@@ -220,7 +220,7 @@ export class SimulatedCounter extends EventEmitter<CounterEvents> {
     const ledger = this.liveDevice('read the ledger').ledger;
     const trs: string[] = [];
     // The billing events name every sale the ledger issued, newest last.
-    const events = ledger.eventsAfter(Math.max(0, ledger.lastEventSeq() - 50 * limit), 50 * limit);
+    const events = ledger.eventsAfter(Math.max(0, ledger.lastEventSeq() - 10 * limit), 10 * limit);
     for (let i = events.length - 1; i >= 0 && trs.length < limit; i--) {
       const event = events[i]?.event;
       const tr = event ? (event.type === 'qr' ? event.sale.tr : event.tr) : undefined;
@@ -406,7 +406,9 @@ export class SimulatedCounter extends EventEmitter<CounterEvents> {
   private async boot(number: number): Promise<void> {
     const network = await NetworkCable.lay(this.options.brokerUrl);
     const configPath = join(this.options.dir, 'device.json');
-    const settings: DeviceSettingsInput = { ...this.options.settings, mqtt: { ...this.options.settings.mqtt, url: network.urlFor(this.options.brokerUrl) } };
+    // After a power cut the device comes back with the settings it had saved (its volume, say).
+    const base: DeviceSettingsInput = number === 1 ? this.options.settings : loadConfig(configPath).settings;
+    const settings: DeviceSettingsInput = { ...base, mqtt: { ...base.mqtt, url: network.urlFor(this.options.brokerUrl) } };
     saveSettings(configPath, settings);
     const config = loadConfig(configPath);
     const io = new VirtualIo();

@@ -4,10 +4,10 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { writeFileAtomic } from '../core/atomic-file.js';
 import { formatIst, systemClock, type Clock } from '../core/clock.js';
-import { saveSecrets, type DeviceSettingsInput } from '../core/config.js';
+import { parseSettings, saveSecrets, type DeviceSettingsInput } from '../core/config.js';
 import { signConfirmation } from '../core/payment/confirmation.js';
 import { InputError, describeError } from '../core/errors.js';
-import { isLanguage, LANGUAGES } from '../core/language.js';
+import { isLanguage, LANGUAGES, type Language } from '../core/language.js';
 import type { Logger } from '../core/log.js';
 import { formatWireAmount, parseAmountInput, type Paise } from '../core/money.js';
 import type { ButtonName } from '../core/ports/controls.js';
@@ -147,8 +147,11 @@ export class Simulation extends EventEmitter<SimulationEvents> {
     if (options.brokerUrl === undefined) {
       broker = await startBroker(options.port ?? 0);
       brokerUrl = broker.url;
-    } else if (/^mqtts?:\/\/[^\s/]+/.test(options.brokerUrl)) {
+    } else if (/^mqtt:\/\/[^\s/]+/.test(options.brokerUrl)) {
       brokerUrl = options.brokerUrl;
+    } else if (/^mqtts:\/\//.test(options.brokerUrl)) {
+      // Each device reaches the broker through its own relay (its network cable), which a TLS broker's certificate would not name.
+      throw new InputError('broker', 'must be a plain mqtt:// broker; the simulator cannot relay TLS (mqtts://)');
     } else {
       throw new InputError('broker', `${JSON.stringify(options.brokerUrl)} is not a broker URL like mqtt://host:1883`);
     }
@@ -162,17 +165,13 @@ export class Simulation extends EventEmitter<SimulationEvents> {
         const deviceDir = join(dir, deviceId);
         mkdirSync(deviceDir, { recursive: true, mode: 0o700 });
         saveSecrets(deviceDir, { qrSigningKey: qrKey.export({ format: 'pem', type: 'pkcs8' }).toString() });
-        const settings: DeviceSettingsInput = {
-          deviceId,
+        const settings = deviceSettings(deviceDir, deviceId, n, {
+          ...options,
           language,
-          payee: { vpa: `simcounter${String(n).padStart(2, '0')}@postbank`, name: 'Simulated Post Office', mcc: '9402', orgId: SIMULATED_ORG_ID },
-          sale: { limit: '100000.00', expirySeconds: options.expirySeconds ?? 300, resultSeconds: options.resultSeconds ?? 8, chimeOnQr: true },
-          mqtt: { url: brokerUrl, protocolVersion: 4 },
-          notifierKeys: [keys.publicKeyBase64],
-          display: { kind: 'png', dir: 'frames', width: size.width, height: size.height },
-          speaker: { kind: 'wav', dir: 'sounds', realtime: true },
-          controls: { kind: 'virtual' },
-        };
+          size,
+          brokerUrl,
+          notifierKey: keys.publicKeyBase64,
+        });
         const counter = await SimulatedCounter.start(deviceId, {
           dir: deviceDir,
           settings,
@@ -285,7 +284,7 @@ export class Simulation extends EventEmitter<SimulationEvents> {
   // --- the bank -------------------------------------------------------------
 
   /** The customer pays the QR on a device's screen: its amount, or `amount` (rupees, "250.00") to test a mismatch. */
-  async pay(deviceId: string | undefined, options: { amount?: string; payer?: string } = {}): Promise<SentConfirmation> {
+  async pay(deviceId?: string, options: { amount?: string; payer?: string } = {}): Promise<SentConfirmation> {
     const counter = this.counter(deviceId);
     const sale = this.onScreen(counter, 'pay');
     const amount = options.amount === undefined ? formatWireAmount(sale.amount) : formatWireAmount(parseAmountInput(options.amount));
@@ -395,6 +394,41 @@ export class Simulation extends EventEmitter<SimulationEvents> {
     if (!this.embedded) throw new InputError('broker', `the devices use an outside broker (${this.brokerUrl}); the simulator cannot ${what}`);
     return this.embedded;
   }
+}
+
+/**
+ * A simulated device's settings: those it kept from its last run (volume,
+ * settings the backend changed) when its folder has a device.json, with what
+ * the simulation decides laid over them; otherwise the simulator's defaults.
+ */
+function deviceSettings(
+  deviceDir: string,
+  deviceId: string,
+  n: number,
+  options: Pick<SimulationOptions, 'expirySeconds' | 'resultSeconds'> & { language: Language; size: PanelSize; brokerUrl: string; notifierKey: string },
+): DeviceSettingsInput {
+  const path = join(deviceDir, 'device.json');
+  const saved: DeviceSettingsInput | undefined = existsSync(path) ? parseSettings(JSON.parse(readFileSync(path, 'utf8')) as unknown, path) : undefined;
+  // The billing cable is the simulator's, never a serial port named in the file.
+  const { serial: _serial, ...kept }: Partial<DeviceSettingsInput> = saved ?? {};
+  const sale = kept.sale ?? { limit: '100000.00', expirySeconds: 300, resultSeconds: 8, chimeOnQr: true };
+  return {
+    ...kept,
+    deviceId,
+    language: options.language,
+    payee: { vpa: `simcounter${String(n).padStart(2, '0')}@postbank`, name: 'Simulated Post Office', mcc: '9402', orgId: SIMULATED_ORG_ID },
+    sale: {
+      ...sale,
+      ...(options.expirySeconds !== undefined ? { expirySeconds: options.expirySeconds } : {}),
+      ...(options.resultSeconds !== undefined ? { resultSeconds: options.resultSeconds } : {}),
+    },
+    // The broker may be on another port than last time, and the simulator's key is the one it signs with.
+    mqtt: { url: options.brokerUrl, protocolVersion: 4 },
+    notifierKeys: [options.notifierKey],
+    display: { kind: 'png', dir: 'frames', width: options.size.width, height: options.size.height },
+    speaker: { kind: 'wav', dir: 'sounds', realtime: true },
+    controls: { kind: 'virtual' },
+  };
 }
 
 /** The billing PC's cable; without socat the simulator runs without one. */

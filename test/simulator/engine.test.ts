@@ -160,11 +160,14 @@ describe('the simulation engine', () => {
 
   it('power cut mid-announcement: the next start says the payment again, once', async () => {
     await screen('idle');
+    await sim.counter().press('volume-up');
+    const volume = sim.device.settings.volume;
     await saleOnScreen('33.00');
     const paid = await sim.pay(undefined);
     await next(sim, 'speech', (s) => /^Received thirty.three rupees/.test(s.text));
     await sim.counter().powerCut();
     expect(sim.counter().generation).toBe(2);
+    expect(sim.device.settings.volume).toBe(volume);
     await next(sim, 'speech', (s) => /^Received thirty.three rupees/.test(s.text), 30_000);
     await next(sim, 'receipt', (r) => r.message.utr === paid.utr && r.message.outcome === 'announced');
     await sleep(1500);
