@@ -35,7 +35,10 @@ export async function scenarioCommand(argv: string[], io: CommandIo): Promise<nu
   if (files.length === 0) throw new InputError('run', 'needs a scenario file');
   // Loaded here, not at the top: the runner reads PNGs and QRs with libraries
   // a device's own install does not carry.
-  const { formatFailure, loadScenario, runScenario } = await import('../simulator/scenario/runner.js');
+  const { formatFailure, loadScenario, runScenario } = await import('../simulator/scenario/runner.js').catch((err: unknown) => {
+    if ((err as NodeJS.ErrnoException).code !== 'ERR_MODULE_NOT_FOUND') throw err;
+    throw new InputError('scenario', 'needs the packages jsqr, pngjs and pixelmatch, which an install without development packages lacks (run npm ci)');
+  });
   // Every file is checked before any runs.
   const scenarios = files.map((file) => ({ file, ...loadScenario(file) }));
   const say = (line: string) => io.stdout.write(`${line}\n`);
