@@ -27,6 +27,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   voice: () => import('./voice.js').then((m) => ({ help: m.VOICE_HELP, run: m.voiceCommand })),
   run: () => import('./run.js').then((m) => ({ help: m.RUN_HELP, run: m.runCommand })),
   simulate: () => import('./simulate.js').then((m) => ({ help: m.SIMULATE_HELP, run: m.simulateCommand })),
+  scenario: () => import('./scenario.js').then((m) => ({ help: m.SCENARIO_HELP, run: m.scenarioCommand })),
   fleet: () => import('./fleet.js').then((m) => ({ help: m.FLEET_HELP, ownHelp: true, run: m.fleetCommand })),
 };
 

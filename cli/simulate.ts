@@ -4,15 +4,24 @@ import { Simulation } from '../simulator/simulation.js';
 import { systemClock } from '../core/clock.js';
 import { InputError, describeError } from '../core/errors.js';
 import { createLogger } from '../core/log.js';
-import { formatRupees, formatWireAmount, parseAmountInput } from '../core/money.js';
+import { formatRupees } from '../core/money.js';
+import { PageBridge } from '../simulator/web/bridge.js';
+import { openInBrowser } from '../simulator/web/open-browser.js';
+import { PageServer } from '../simulator/web/server.js';
 import { integer, parse } from './args.js';
 import type { CommandIo } from './main.js';
 
-export const SIMULATE_HELP = `dakbox simulate [--dir var/sim] [--port 1883] [--auto-pay SECONDS] [--lang en|hi|bn|kn] [--no-serial] [--verbose]
-  The whole counter without hardware: an embedded broker, one device (LCD
-  frames as PNG in DIR/frames, announcements as WAV in DIR/sounds, buttons on
-  a virtual IO plugin, the billing PC's serial port at DIR/billing-pc) and a
-  stand-in payments backend. Type commands at the prompt (help lists them).`;
+export const SIMULATE_HELP = `dakbox simulate [--dir var/sim] [--port 1883 | --broker mqtt://host:1883] [--devices N] [--size 480x320]
+                [--lang en|hi|bn|kn] [--http-port PORT] [--no-open] [--auto-pay SECONDS] [--no-serial] [--verbose]
+  The whole counter without hardware: a broker (embedded, or --broker), N
+  devices and a stand-in payments backend, shown on a page in the browser
+  (its address is printed as "simulator page: http://127.0.0.1:PORT/" and
+  opened when there is a desktop; --no-open skips that): the LCD as the
+  firmware drew it, the LEDs, the buttons, the speaker, the billing PC, the
+  customer's phone, faults and records. Each device's LCD is also written to
+  DIR/SIMnn/frames/screen.png and its announcements to DIR/SIMnn/sounds/;
+  the billing PC's serial port is DIR/SIMnn/billing-pc. Type commands at the
+  prompt (help lists them).`;
 
 const CONSOLE_HELP = `commands:
   sale <amount> [note]   ring up a sale, as the billing PC does
@@ -23,6 +32,7 @@ const CONSOLE_HELP = `commands:
   press <button>         press volume-up, volume-down, replay or cancel on the device
   hold <button>          hold it for two seconds (replay: speak the status; cancel: info screen)
   status                 what the device is doing
+  page                   print the simulator page's address again
   quit                   stop everything`;
 
 const BUTTON_WORDS: Record<string, ButtonName> = { 'volume-up': 'volume-up', up: 'volume-up', 'volume-down': 'volume-down', down: 'volume-down', replay: 'replay', cancel: 'cancel-sale' };
@@ -31,12 +41,19 @@ export async function simulateCommand(argv: string[], io: CommandIo): Promise<nu
   const { values } = parse(argv, {
     dir: { type: 'string', default: 'var/sim' },
     port: { type: 'string', default: '1883' },
+    broker: { type: 'string' },
+    devices: { type: 'string', default: '1' },
+    size: { type: 'string', default: '480x320' },
+    'http-port': { type: 'string', default: '0' },
+    'no-open': { type: 'boolean' },
     'auto-pay': { type: 'string' },
     lang: { type: 'string' },
     'no-serial': { type: 'boolean' },
     verbose: { type: 'boolean' },
   });
   const port = integer(values.port, '--port', 0, 65535) ?? 1883;
+  const httpPort = integer(values['http-port'], '--http-port', 0, 65535) ?? 0;
+  const devices = integer(values.devices, '--devices', 1, 32) ?? 1;
   const autoPay = integer(values['auto-pay'], '--auto-pay', 1, 3600);
   const log = createLogger({ pretty: true, level: values.verbose ? 'debug' : 'info' });
   const sim = await Simulation.start({
@@ -44,28 +61,58 @@ export async function simulateCommand(argv: string[], io: CommandIo): Promise<nu
     port,
     log,
     clock: systemClock,
+    devices,
+    size: values.size,
     billingPty: !values['no-serial'],
+    ...(values.broker ? { brokerUrl: values.broker } : {}),
     ...(values.lang ? { language: values.lang } : {}),
   });
+  let page: PageServer;
+  try {
+    page = await PageServer.start({ simulation: new PageBridge(sim), port: httpPort, log });
+  } catch (err) {
+    await sim.stop();
+    if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new InputError('--http-port', `${httpPort} is in use; pick another or leave it out for a free one`);
+    throw err;
+  }
   const say = (line: string) => io.stdout.write(`${line}\n`);
-  say(`dakbox simulator: device ${sim.deviceId}, broker ${sim.broker.url}`);
-  say(`  screen → ${sim.dir}/frames/screen.png   sounds → ${sim.dir}/sounds/   ledger → ${sim.dir}/${sim.device.settings.ledger}`);
-  if (sim.billingPort) say(`  billing PC serial port → ${sim.billingPort}   (try: npx dakbox billing sale 250.00 --wait --port ${sim.billingPort})`);
+  say(`dakbox simulator: ${sim.deviceIds.join(', ')} on broker ${sim.brokerUrl}`);
+  for (const id of sim.deviceIds) {
+    const counter = sim.counter(id);
+    const serial = sim.billingPortOf(id);
+    say(`  ${id}: screen → ${counter.dir}/frames/screen.png   sounds → ${counter.dir}/sounds/${serial ? `   billing PC serial port → ${serial}` : ''}`);
+  }
+  const firstSerial = sim.billingPort;
+  if (firstSerial) say(`  (try: npx dakbox billing sale 250.00 --wait --port ${firstSerial})`);
   say(CONSOLE_HELP);
+  // On its own line, exactly so, for people and for scripts that wait for it.
+  say(`simulator page: ${page.url}`);
+  if (!values['no-open']) openInBrowser(page.url);
 
-  const onScreen = () => sim.device.counter.status().sale;
-  sim.backend.on('qr', (shown) => {
+  sim.on('qr', (shown) => {
     if (autoPay === undefined) return;
     setTimeout(() => {
       sim.backend.pay(shown.deviceId, shown.message.tr, { amount: shown.message.amount, payer: 'customer@okaxis' }).catch((err: unknown) => say(`auto-pay failed: ${describeError(err)}`));
     }, autoPay * 1000);
   });
-  sim.device.counter.subscribe((event) => {
-    if (event.type === 'qr') say(`QR shown: ${formatRupees(event.sale.amount)} tr=${event.sale.tr}\n  ${event.sale.uri}`);
-    else if (event.type === 'paid') say(`PAID ${formatRupees(event.amount)} utr=${event.utr}${event.mismatch ? ` (asked ${formatRupees(event.asked)})` : ''}${event.late ? ' (late)' : ''}`);
-    else say(`${event.type.toUpperCase()} tr=${event.tr}`);
-  });
-
+  for (const id of sim.deviceIds) {
+    const prefix = sim.deviceIds.length > 1 ? `${id}: ` : '';
+    // A power cut starts a new Device: follow whichever is running.
+    let unsubscribe = (): void => undefined;
+    const follow = (): void => {
+      unsubscribe();
+      const off = sim.counter(id).device.counter.subscribe((event) => {
+        if (event.type === 'qr') say(`${prefix}QR shown: ${formatRupees(event.sale.amount)} tr=${event.sale.tr}\n  ${event.sale.uri}`);
+        else if (event.type === 'paid') say(`${prefix}PAID ${formatRupees(event.amount)} utr=${event.utr}${event.mismatch ? ` (asked ${formatRupees(event.asked)})` : ''}${event.late ? ' (late)' : ''}`);
+        else say(`${prefix}${event.type.toUpperCase()} tr=${event.tr}`);
+      });
+      unsubscribe = () => void off();
+    };
+    follow();
+    sim.counter(id).on('power', ({ on }) => {
+      if (on) follow();
+    });
+  }
   const run = async (line: string): Promise<boolean> => {
     const [word = '', ...args] = line.trim().split(/\s+/);
     switch (word) {
@@ -79,20 +126,21 @@ export async function simulateCommand(argv: string[], io: CommandIo): Promise<nu
         return false;
       case 'sale': {
         const note = args.slice(1).join(' ');
-        await sim.device.counter.startSale({ amount: parseAmountInput(args[0]), source: 'simulator', ...(note ? { note } : {}) });
+        await sim.counter().sale({ amount: args[0] ?? '', ...(note ? { note } : {}) });
         return true;
       }
       case 'collect':
-        await sim.backend.collect(sim.deviceId, { v: 1, id: `sim-${Date.now()}`, amount: formatWireAmount(parseAmountInput(args[0])) });
+        await sim.collect(undefined, args[0] ?? '');
         return true;
       case 'pay':
-      case 'fail': {
-        const sale = onScreen();
-        if (!sale) throw new InputError(word, 'no QR is on screen');
-        const amount = args[0] ? formatWireAmount(parseAmountInput(args[0])) : formatWireAmount(sale.amount);
-        await sim.backend.pay(sim.deviceId, sale.tr, { amount, status: word === 'pay' ? 'SUCCESS' : 'FAILED', payer: 'customer@okaxis' });
+        await sim.pay(undefined, args[0] ? { amount: args[0] } : {});
         return true;
-      }
+      case 'fail':
+        await sim.fail();
+        return true;
+      case 'page':
+        say(`simulator page: ${page.url}`);
+        return true;
       case 'cancel':
         await sim.device.counter.cancelSale();
         return true;
@@ -104,7 +152,7 @@ export async function simulateCommand(argv: string[], io: CommandIo): Promise<nu
         return true;
       }
       case 'status': {
-        const s = sim.device.counter.status();
+        const s = sim.counter().status();
         say(`link ${s.link}; ${s.sale ? `showing ${formatRupees(s.sale.amount)} (${s.sale.tr})` : 'idle'}; today ${s.todayCount} ${s.todayCount === 1 ? 'payment' : 'payments'}, ${formatRupees(s.todayTotal)}`);
         return true;
       }
@@ -137,6 +185,7 @@ export async function simulateCommand(argv: string[], io: CommandIo): Promise<nu
   // An open stdin would keep the process alive after everything stopped.
   lines.close();
   process.stdin.destroy();
+  await page.stop();
   await sim.stop();
   return 0;
 }

@@ -14,13 +14,13 @@ describe('the dakbox command, imported', () => {
     const { io: streams, out } = io();
     expect(await main(['--help'], streams)).toBe(0);
     const help = out();
-    for (const command of ['qr', 'announce', 'billing', 'provision', 'check', 'bench', 'voice', 'run', 'simulate', 'fleet']) expect(help).toContain(`dakbox ${command}`);
+    for (const command of ['qr', 'announce', 'billing', 'provision', 'check', 'bench', 'voice', 'run', 'simulate', 'scenario', 'fleet']) expect(help).toContain(`dakbox ${command}`);
   });
 
   it('refuses an unknown command in one line, naming the ones there are', async () => {
     const { io: streams, err } = io();
     expect(await main(['pay'], streams)).toBe(2);
-    expect(err()).toBe('dakbox: pay: is not a command (try: qr, announce, billing, provision, check, bench, voice, run, simulate, fleet)\n');
+    expect(err()).toBe('dakbox: pay: is not a command (try: qr, announce, billing, provision, check, bench, voice, run, simulate, scenario, fleet)\n');
   });
 
   it('turns a bad argument into one line and exit 2, never a stack trace', async () => {

@@ -18,7 +18,7 @@ let output = '';
 
 function sounds(): string[] {
   try {
-    return readdirSync(join(dir, 'sounds'));
+    return readdirSync(join(dir, 'SIM01', 'sounds'));
   } catch {
     return [];
   }
@@ -34,11 +34,16 @@ function waitForOutput(pattern: RegExp, timeoutMs = 20_000): Promise<RegExpMatch
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'dakbox-sim-'));
-  sim = spawn(process.execPath, [DAKBOX_BIN, 'simulate', '--dir', dir, '--port', '0'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  sim = spawn(process.execPath, [DAKBOX_BIN, 'simulate', '--dir', dir, '--port', '0', '--no-open'], { stdio: ['pipe', 'pipe', 'pipe'] });
   sim.stdout.on('data', (c: Buffer) => (output += c.toString()));
   sim.stderr.on('data', (c: Buffer) => (output += c.toString()));
   await waitForOutput(/billing PC serial port → (\S+)/);
-  await waitForOutput(/subscribed/);
+  // Online once the device says so at the prompt.
+  for (let tries = 0; !/link online/.test(output); tries++) {
+    if (tries > 60) throw new Error(`the simulated device did not come online:\n${output}`);
+    type('status');
+    await new Promise((r) => setTimeout(r, 300));
+  }
 });
 
 afterAll(async () => {
@@ -53,7 +58,7 @@ describe('the simulator', () => {
   it('shows a QR for a sale typed at its prompt, and takes the payment', async () => {
     type('sale 250.00 Speed post');
     const [, uri] = await waitForOutput(/QR shown: ₹250\.00 tr=\S+\n\s+(upi:\/\/pay\?\S+)/);
-    await eventually(() => decodeWithJsQr(join(dir, 'frames', 'screen.png')) === uri, 10_000, 'the QR on the simulated screen');
+    await eventually(() => decodeWithJsQr(join(dir, 'SIM01', 'frames', 'screen.png')) === uri, 10_000, 'the QR on the simulated screen');
     type('pay');
     await waitForOutput(/PAID ₹250\.00 utr=\S+/);
     await eventually(() => sounds().some((f) => /-en\.wav$/.test(f)), 15_000, 'the announcement written');
