@@ -86,7 +86,7 @@ export async function runSales(o: { sales: number; warmup: number; gapMs: number
   const broker = new AcknowledgingBroker();
   const outbox = new Outbox(ledger, broker, log);
   const lcd = new Lcd(undefined, systemClock, log, () => config.settings.language, { kind: 'boot', firmware: 'bench', deviceId: config.settings.deviceId });
-  const counter = new Counter({ config, ledger, lcd, announcer: { announce: () => Promise.resolve() }, outbox, clock: systemClock, log, firmware: 'bench' });
+  const counter = new Counter({ config, ledger, lcd, announcer: { announce: () => Promise.resolve(), busy: false }, outbox, clock: systemClock, log, firmware: 'bench' });
   counter.boot();
   const busy: number[] = [];
   let cpu = process.cpuUsage();

@@ -276,6 +276,24 @@ describe('announcing again at boot, a fixed number of times', () => {
     expect(publisher.on('receipt')).toMatchObject([{ outcome: 'announced', utr: 'UTR9' }]);
   });
 
+  it('a payment waiting behind another sentence has no start counted until its turn comes, so a power cut while it waits costs it none', async () => {
+    const announcer = new ScriptedAnnouncer();
+    announcer.manual = true;
+    counter.stop();
+    counter = build(announcer);
+    counter.boot();
+    const first = await counter.startSale({ amount: paise(100), source: 'serial' });
+    counter.handlePayment(pay(first.tr, 'UTRA', '1.00'));
+    const second = await counter.startSale({ amount: paise(200), source: 'serial' });
+    counter.handlePayment(pay(second.tr, 'UTRB', '2.00'));
+    expect(ledger.announcementAttempts('UTRA')).toBe(1);
+    expect(ledger.announcementAttempts('UTRB')).toBe(0);
+    announcer.finish();
+    await settled();
+    expect(ledger.announcementAttempts('UTRB')).toBe(1);
+    expect(announcer.spoken).toEqual([{ kind: 'payment', amount: 100 }]);
+  });
+
   it('the boot that gives up shows the payment, says nothing, and counts it for telemetry', async () => {
     let announcer = new ScriptedAnnouncer();
     announcer.manual = true;
@@ -288,6 +306,9 @@ describe('announcing again at boot, a fixed number of times', () => {
       counter.stop();
       ledger.close();
       ledger = new FailingLedger(config.ledgerPath, clock, { deviceId: config.settings.deviceId });
+      // The power went mid-sentence: the next boot has a speaker of its own.
+      announcer = new ScriptedAnnouncer();
+      announcer.manual = true;
       counter = build(announcer);
       counter.boot();
     }

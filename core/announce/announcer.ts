@@ -33,7 +33,10 @@ export interface AnnouncerOptions {
   promptStaleMs?: number;
 }
 
-type Entry = ({ sound: 'announcement'; announcement: Announcement } | { sound: 'chime' }) & { done: (() => void)[]; queuedAt: number };
+type Entry = (
+  | { sound: 'announcement'; announcement: Announcement; beforeSpeaking?: { run: () => void; refuse: (err: unknown) => void } }
+  | { sound: 'chime' }
+) & { done: (() => void)[]; queuedAt: number };
 
 /**
  * Prompts that say only what is true now: if a newer one of the same kind
@@ -90,23 +93,30 @@ export class Announcer {
     this.log = options.log;
   }
 
-  /** Queues an announcement; resolves when it has been spoken. */
-  announce(announcement: Announcement): Promise<void> {
+  /**
+   * Queues an announcement; resolves when it has been spoken.
+   * `beforeSpeaking` runs when its turn comes, just before the speaker
+   * starts (the counter counts a payment's start there); if it throws, the
+   * announcement is not spoken and the promise rejects with what it threw.
+   */
+  announce(announcement: Announcement, options: { beforeSpeaking?: () => void } = {}): Promise<void> {
     if (this.closed) return Promise.reject(new Error('the announcer is closed'));
     if (announcement.kind === 'day-summary' && this.options.daySummary === false) {
       this.log.debug('end-of-day summary is switched off');
       return Promise.resolve();
     }
     if (announcement.kind === 'payment') this.lastPayment = announcement;
-    return new Promise((resolve) => {
+    return new Promise((resolve, reject) => {
       const queuedAt = this.clock.now();
+      const before = options.beforeSpeaking;
+      if (before) {
+        // Never merged with another: its hook and its refusal are its own.
+        this.queue.splice(this.paymentsWaiting(announcement), 0, { sound: 'announcement', announcement, beforeSpeaking: { run: before, refuse: reject }, done: [resolve], queuedAt });
+        void this.drain();
+        return;
+      }
       if (announcement.kind === 'payment') {
-        this.dropStalePrompts(queuedAt);
-        this.cuttable?.abort();
-        // Behind the payments already waiting, ahead of every prompt.
-        let at = 0;
-        while (at < this.queue.length && isPayment(this.queue[at])) at++;
-        this.queue.splice(at, 0, { sound: 'announcement', announcement, done: [resolve], queuedAt });
+        this.queue.splice(this.paymentsWaiting(announcement), 0, { sound: 'announcement', announcement, done: [resolve], queuedAt });
       } else {
         const waiting = this.queue.at(-1);
         if (waiting?.sound === 'announcement' && waiting.announcement.kind === announcement.kind && MERGEABLE.has(announcement.kind)) {
@@ -119,6 +129,20 @@ export class Announcer {
       }
       void this.drain();
     });
+  }
+
+  /**
+   * Where a new sentence goes in the queue: a payment behind the payments
+   * already waiting and ahead of every prompt (dropping stale prompts and
+   * cutting short the one being spoken); anything else at the end.
+   */
+  private paymentsWaiting(announcement: Announcement): number {
+    if (announcement.kind !== 'payment') return this.queue.length;
+    this.dropStalePrompts(this.clock.now());
+    this.cuttable?.abort();
+    let at = 0;
+    while (at < this.queue.length && isPayment(this.queue[at])) at++;
+    return at;
   }
 
   private dropStalePrompts(now: number): void {
@@ -200,6 +224,11 @@ export class Announcer {
     return this.setVolume(this.volume - 1);
   }
 
+  /** Whether a sentence is being spoken or waiting: a new one would not start at once. */
+  get busy(): boolean {
+    return this.speaking || this.queue.length > 0;
+  }
+
   /** Sentences waiting or being spoken, for telemetry. */
   get pending(): number {
     return this.queue.length + (this.speaking ? 1 : 0);
@@ -222,6 +251,14 @@ export class Announcer {
     this.speaking = true;
     try {
       for (let entry = this.queue.shift(); entry; entry = this.queue.shift()) {
+        if (entry.sound === 'announcement' && entry.beforeSpeaking) {
+          try {
+            entry.beforeSpeaking.run();
+          } catch (err) {
+            entry.beforeSpeaking.refuse(err);
+            continue;
+          }
+        }
         await this.play(entry);
         for (const done of entry.done) done();
       }

@@ -28,9 +28,16 @@ import { queuedMessage, type DeviceTopics } from '../link/topics.js';
 import { isStorageFailure } from '../payment/storage-failure.js';
 import { buildDynamicQr, checkNote } from './dynamic-qr.js';
 
-/** What the counter needs of the soundbox: resolves when the sentence has been spoken. */
+/** What the counter needs of the soundbox. */
 export interface AnnouncerPort {
-  announce(announcement: Announcement): Promise<void>;
+  /**
+   * Resolves when the sentence has been spoken. `beforeSpeaking` runs when
+   * its turn comes, just before the speaker starts it; if it throws, the
+   * sentence is not spoken and the promise rejects with what it threw.
+   */
+  announce(announcement: Announcement, options?: { beforeSpeaking?: () => void }): Promise<void>;
+  /** Whether a sentence is being spoken or waiting: a new one would not start at once. */
+  readonly busy: boolean;
 }
 
 export interface CounterOptions {
@@ -147,7 +154,7 @@ export class Counter implements CounterPort {
     if (pending.length) this.o.log.warn({ count: pending.length }, 'announcing payments accepted before the last stop');
     for (const record of pending) {
       if (this.o.ledger.announcementAttempts(record.utr) >= MAX_ANNOUNCE_ATTEMPTS) this.giveUp(record);
-      else this.announce(record);
+      else this.speak(record, true);
     }
     if (!this.o.clockTrust) {
       this.guarded('sales left on screen not closed', () => this.restoreScreen());
@@ -495,8 +502,12 @@ export class Counter implements CounterPort {
       }
       const payer = maskPayer(c.payer);
       const lifetimeOver = this.lifetimeOver(c.tr);
-      // The payment, the billing PC's paid or failed event and the first
-      // start of its announcement commit together: one fsync, not two.
+      // The payment, the billing PC's paid or failed event and, when the
+      // speaker is free so its sentence starts at once, the first start of
+      // its announcement commit together: one fsync, not two. Behind other
+      // sentences the start is counted when its turn comes, so a power cut
+      // while it waits does not use up one of its starts unheard.
+      const startsNow = !this.o.announcer.busy;
       const committed = this.o.ledger.transaction(() => {
         const { record, fresh } = this.o.ledger.acceptPayment({ utr: c.utr, tr: c.tr, status: c.status, amount: c.amount, payer, paidAt: c.paidAt }, lifetimeOver);
         if (!fresh) return undefined;
@@ -504,14 +515,14 @@ export class Counter implements CounterPort {
         this.o.ledger.recordEvent(event);
         let uncounted: { error: unknown } | undefined;
         try {
-          this.o.ledger.countAnnouncementAttempt(record.utr);
+          if (startsNow) this.o.ledger.countAnnouncementAttempt(record.utr);
         } catch (error) {
           // SQLite ends the whole transaction after some storage errors: then
           // the payment is not recorded either, and the error goes up.
           if (!this.o.ledger.inTransaction) throw error;
           uncounted = { error };
         }
-        return { record, event, uncounted };
+        return { record, event, uncounted, counted: startsNow };
       });
       if (!committed) {
         this.o.outbox.post('receipt', this.receipt(c.tr, c.utr, 'duplicate'));
@@ -522,7 +533,7 @@ export class Counter implements CounterPort {
     });
     // Whatever was recorded above is proof the ledger can be written.
     this.storageWorks();
-    if (accepted) this.accepted(accepted.record, accepted.event, accepted.uncounted);
+    if (accepted) this.accepted(accepted.record, accepted.event, accepted.uncounted, accepted.counted);
   }
 
   /**
@@ -558,8 +569,11 @@ export class Counter implements CounterPort {
     this.flushOutbox();
   }
 
-  /** `uncounted` holds why the first start of speaking could not be counted with the payment, if it could not. */
-  private accepted(record: PaymentRecord, event: CounterEvent, uncounted: { error: unknown } | undefined): void {
+  /**
+   * `counted`: the first start of speaking was counted with the payment;
+   * `uncounted` holds why it could not be, if it could not.
+   */
+  private accepted(record: PaymentRecord, event: CounterEvent, uncounted: { error: unknown } | undefined, counted: boolean): void {
     const current = this.showing?.sale;
     const wasOnScreen = current?.tr === record.tr;
     if (wasOnScreen) this.clearShowing();
@@ -575,7 +589,7 @@ export class Counter implements CounterPort {
     }
     this.emit(event);
     if (uncounted) this.startNotCounted(record, uncounted.error);
-    else this.speak(record);
+    else this.speak(record, !counted);
   }
 
   private showPayment(record: PaymentRecord): void {
@@ -583,23 +597,6 @@ export class Counter implements CounterPort {
     if (record.status === 'FAILED') this.showResult({ kind: 'failed', amount: record.asked, tr: record.tr });
     else if (record.mismatch) this.showResult({ kind: 'mismatch', asked: record.asked, received: record.amount, utr: record.utr, ...payer }, MISMATCH_HOLD_FACTOR);
     else this.showResult({ kind: 'paid', amount: record.amount, utr: record.utr, late: record.late, ...payer });
-  }
-
-  /**
-   * Counts the start in the ledger, speaks, then marks announced and queues
-   * the receipt in one transaction. Throws nothing: a start that cannot be
-   * counted waits for the ledger (speaking uncounted could repeat at every
-   * boot); a mark that cannot be written is retried when the ledger works,
-   * and if the device stops first, the next boot says the payment again.
-   */
-  private announce(record: PaymentRecord): void {
-    try {
-      this.o.ledger.countAnnouncementAttempt(record.utr);
-    } catch (err) {
-      this.startNotCounted(record, err);
-      return;
-    }
-    this.speak(record);
   }
 
   private startNotCounted(record: PaymentRecord, err: unknown): void {
@@ -611,19 +608,38 @@ export class Counter implements CounterPort {
     }
   }
 
-  /** Speaks a payment whose start is counted, then marks it. */
-  private speak(record: PaymentRecord): void {
+  /**
+   * Speaks a payment, then marks it announced and queues the receipt in one
+   * transaction. With `countAtStart` its start is counted in the ledger
+   * when its turn comes, before the speaker begins; otherwise it was counted
+   * already. Throws nothing: a start that cannot be counted waits for the
+   * ledger (speaking uncounted could repeat at every boot); a mark that
+   * cannot be written is retried when the ledger works, and if the device
+   * stops first, the next boot says the payment again.
+   */
+  private speak(record: PaymentRecord, countAtStart: boolean): void {
     const announcement: Announcement = record.status === 'SUCCESS' ? { kind: 'payment', amount: record.amount } : { kind: 'payment-failed' };
-    void this.o.announcer
-      .announce(announcement)
-      .then(
-        () => this.spoken(record),
-        (err: unknown) => {
-          // The announcer refuses only once it is closed (the device is
-          // stopping); the payment stays unannounced for the next boot.
-          this.o.log.error({ utr: record.utr, err }, 'announcement not spoken; it will be tried at the next start');
-        },
-      );
+    let notStarted: { err: unknown } | undefined;
+    const beforeSpeaking = (): void => {
+      try {
+        this.o.ledger.countAnnouncementAttempt(record.utr);
+      } catch (err) {
+        notStarted = { err };
+        throw err;
+      }
+    };
+    void this.o.announcer.announce(announcement, countAtStart ? { beforeSpeaking } : {}).then(
+      () => this.spoken(record),
+      (err: unknown) => {
+        if (notStarted) {
+          this.startNotCounted(record, notStarted.err);
+          return;
+        }
+        // Otherwise the announcer refused because it is closed (the device
+        // is stopping); the payment stays unannounced for the next boot.
+        this.o.log.error({ utr: record.utr, err }, 'announcement not spoken; it will be tried at the next start');
+      },
+    );
   }
 
   /** After the sentence: the mark and the receipt, in one transaction. Throws nothing. */
@@ -746,7 +762,7 @@ export class Counter implements CounterPort {
     }
     for (const record of [...this.waitingForStorage.values()]) {
       this.waitingForStorage.delete(record.utr);
-      this.announce(record);
+      this.speak(record, true);
       if (this.fault) return;
     }
     if (this.clockState === 'trusted') this.guarded('sales left on screen not closed', () => this.restoreScreen());

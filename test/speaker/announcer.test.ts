@@ -321,3 +321,28 @@ describe('Announcer', () => {
     await expect(announcer.announce(payment(78))).rejects.toThrow(/closed/);
   });
 });
+
+describe('the hook before a sentence starts', () => {
+  it('runs when the sentence’s turn comes, not when it is queued, and one that throws skips the sentence and rejects it', async () => {
+    const { announcer } = rig();
+    const order: string[] = [];
+    const first = announcer.announce(payment(10), { beforeSpeaking: () => order.push('start 10') });
+    expect(order).toEqual(['start 10']);
+    const second = announcer.announce(payment(20), {
+      beforeSpeaking: () => {
+        order.push('start 20');
+        throw new Error('the ledger is full');
+      },
+    });
+    const third = announcer.announce(payment(30), { beforeSpeaking: () => order.push('start 30') });
+    expect(announcer.busy).toBe(true);
+    expect(order).toEqual(['start 10']);
+    await first;
+    await expect(second).rejects.toThrow('the ledger is full');
+    await third;
+    expect(order).toEqual(['start 10', 'start 20', 'start 30']);
+    const files = (await readdir(folder.path)).filter((f) => f.endsWith('.wav'));
+    expect(files).toHaveLength(2);
+    expect(announcer.busy).toBe(false);
+  });
+});

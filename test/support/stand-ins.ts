@@ -35,25 +35,52 @@ export class RecordingDisplay implements Display {
 
 /**
  * An announcer whose sentences finish when the test says so (or at once),
- * keeping the real Announcer's promise: `announce` resolves once the
+ * keeping the real Announcer's promise: one sentence at a time, in order;
+ * `beforeSpeaking` runs as a sentence's turn comes, and if it throws the
+ * sentence is skipped and its promise rejects; `announce` resolves once the
  * sentence was spoken, or once the chime sounded in its place when speech
- * failed; it rejects only after `close()`.
+ * failed; it rejects after `close()`.
  */
 export class ScriptedAnnouncer implements AnnouncerPort {
   readonly spoken: Announcement[] = [];
   /** Announcements the speaker could not say, chimed instead (as the real Announcer does). */
   readonly chimed: Announcement[] = [];
-  private readonly waiting: { announcement: Announcement; done: () => void }[] = [];
+  private readonly waiting: { announcement: Announcement; done: () => void; refuse: (err: unknown) => void; beforeSpeaking?: (() => void) | undefined; started: boolean }[] = [];
   private closed = false;
   manual = false;
 
-  announce(announcement: Announcement): Promise<void> {
+  announce(announcement: Announcement, options: { beforeSpeaking?: () => void } = {}): Promise<void> {
     if (this.closed) return Promise.reject(new Error('the announcer is closed'));
     if (!this.manual) {
+      try {
+        options.beforeSpeaking?.();
+      } catch (err) {
+        return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+      }
       this.spoken.push(announcement);
       return Promise.resolve();
     }
-    return new Promise((done) => this.waiting.push({ announcement, done }));
+    return new Promise((done, refuse) => {
+      this.waiting.push({ announcement, done, refuse, beforeSpeaking: options.beforeSpeaking, started: false });
+      this.startNext();
+    });
+  }
+
+  get busy(): boolean {
+    return this.waiting.length > 0;
+  }
+
+  /** The sentence at the head starts: its hook runs, and one that throws is skipped. */
+  private startNext(): void {
+    for (let head = this.waiting[0]; head && !head.started; head = this.waiting[0]) {
+      try {
+        head.beforeSpeaking?.();
+        head.started = true;
+      } catch (err) {
+        this.waiting.shift();
+        head.refuse(err);
+      }
+    }
   }
 
   /** Finishes the oldest sentence in progress. */
@@ -62,6 +89,7 @@ export class ScriptedAnnouncer implements AnnouncerPort {
     if (!next) throw new Error('nothing is being announced');
     this.spoken.push(next.announcement);
     next.done();
+    this.startNext();
   }
 
   /** The speaker fails on the oldest sentence in progress: the chime sounds instead, and the announcement resolves. */
@@ -70,6 +98,7 @@ export class ScriptedAnnouncer implements AnnouncerPort {
     if (!next) throw new Error('nothing is being announced');
     this.chimed.push(next.announcement);
     next.done();
+    this.startNext();
   }
 
   /** Refuses announcements from now on, as the real one does once closed. */
