@@ -15,8 +15,8 @@ export class LedgerReader {
     return this.db.prepare(`SELECT tr, uri, state, amount_paise FROM sales WHERE tr = ?`).get(tr) as never;
   }
 
-  payment(utr: string): { utr: string; tr: string; status: string; amount_paise: number; announced: number; late: number; mismatch: number } | undefined {
-    return this.db.prepare(`SELECT utr, tr, status, amount_paise, announced, late, mismatch FROM payments WHERE utr = ?`).get(utr) as never;
+  payment(utr: string): { utr: string; tr: string; status: string; amount_paise: number; announced: number; late: number; mismatch: number; announce_attempts: number } | undefined {
+    return this.db.prepare(`SELECT utr, tr, status, amount_paise, announced, late, mismatch, announce_attempts FROM payments WHERE utr = ?`).get(utr) as never;
   }
 
   payments(): { utr: string; announced: number }[] {
