@@ -5,6 +5,7 @@ import { Backoff } from '../core/backoff.js';
 import { formatIst, systemClock, type Clock, type TimerHandle } from '../core/clock.js';
 import { signConfirmation } from '../core/payment/confirmation.js';
 import type { DeviceTopics } from '../core/link/topics.js';
+import { sendWithoutDelay } from '../core/link/no-delay.js';
 
 export interface NotifierKeys {
   privateKey: KeyObject;
@@ -111,6 +112,7 @@ export class PaymentsBackend extends EventEmitter<BackendEvents> {
       ...(this.options.password ? { password: this.options.password } : {}),
     });
     this.client = client;
+    sendWithoutDelay(client);
     client.on('message', (topic, payload) => this.route(topic, payload));
     await client.subscribeAsync([`${this.prefix}/+/qr`, `${this.prefix}/+/receipt`, `${this.prefix}/+/status`], { qos: 1 });
   }

@@ -7,6 +7,7 @@ import { formatIst } from '../clock.js';
 import type { Logger } from '../log.js';
 import { INBOUND_TOPICS, OUTBOUND_DELIVERY, deviceTopic, type DeviceTopic, type DeviceTopics, type InboundTopic, type OutboundTopic } from './topics.js';
 import type { LinkState } from './link-state.js';
+import { sendWithoutDelay } from './no-delay.js';
 
 /** How long the broker keeps the device's session while it is offline (MQTT 5). */
 export const DEVICE_SESSION_EXPIRY_SECONDS = 7 * 24 * 3600;
@@ -153,6 +154,7 @@ export class MqttLink extends EventEmitter<LinkEvents> {
     this.setState('connecting');
     const client = mqtt.connect(o.url, clientOptions);
     this.client = client;
+    sendWithoutDelay(client);
     client.handleMessage = (packet: IPublishPacket, done: (error?: Error) => void) => {
       const connection = this.connection;
       this.dispatch(packet)
