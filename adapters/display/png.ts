@@ -1,6 +1,6 @@
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Canvas } from 'canvas';
+import { Canvas } from 'canvas';
 import { QrCodes } from './qr.js';
 import { FrameRenderer } from './renderer.js';
 import type { Display, Frame, PanelSize } from '../../core/ports/display.js';
@@ -72,9 +72,17 @@ export class PngDisplay implements Display {
   }
 }
 
+/**
+ * The fastest PNG node-canvas writes: no row filter and zlib's lowest level.
+ * Its default tries every filter on every row at level 6, about six times
+ * the work for a sixth smaller file (17 against 21 KB for the sale screen),
+ * and a screen replaced on every change is not worth it.
+ */
+const QUICK_PNG = { compressionLevel: 1, filters: Canvas.PNG_FILTER_NONE } as const;
+
 function encodePng(canvas: Canvas): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    canvas.toBuffer((err, buffer) => (err ? reject(err) : resolve(buffer)), 'image/png');
+    canvas.toBuffer((err, buffer) => (err ? reject(err) : resolve(buffer)), 'image/png', QUICK_PNG);
   });
 }
 
