@@ -51,7 +51,7 @@ export class PngDisplay implements Display {
   private async write(frame: Frame): Promise<void> {
     const damage = this.renderer.render(frame);
     if (damage.length === 0) return;
-    const png = await encodePng(this.renderer.canvas);
+    const png = encodePng(this.renderer.canvas);
     if (this.options.folder !== undefined) {
       if (!this.folderReady) {
         await mkdir(this.options.folder, { recursive: true });
@@ -80,10 +80,14 @@ export class PngDisplay implements Display {
  */
 const QUICK_PNG = { compressionLevel: 1, filters: Canvas.PNG_FILTER_NONE } as const;
 
-function encodePng(canvas: Canvas): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    canvas.toBuffer((err, buffer) => (err ? reject(err) : resolve(buffer)), 'image/png', QUICK_PNG);
-  });
+/**
+ * Encodes on this thread, a couple of milliseconds a frame at these
+ * settings. node-canvas's asynchronous toBuffer keeps about half a kilobyte
+ * (and an empty object on the JavaScript heap) for every call, forever:
+ * two frames a sale made the device grow without end.
+ */
+export function encodePng(canvas: Canvas): Buffer {
+  return canvas.toBuffer('image/png', QUICK_PNG);
 }
 
 const snapshotQr = new QrCodes();
