@@ -59,7 +59,7 @@ export interface MemoryBenchReport {
   readonly date: string;
   readonly command: string;
   readonly machine: { readonly node: string; readonly cpu: string; readonly cores: number; readonly memBytes: number };
-  readonly device: { readonly display: string; readonly speaker: string; readonly started: string; readonly env: Record<string, string> };
+  readonly device: { readonly display: string; readonly speaker: string; readonly started: string; readonly folder: string; readonly env: Record<string, string> };
   readonly sales: number;
   /** False while the soak is still running (or was stopped): the samples so far. */
   readonly complete: boolean;
@@ -256,6 +256,7 @@ export async function memoryBench(options: MemoryBenchOptions = {}): Promise<Mem
           display: 'png 480x320',
           speaker: 'wav (voice packs where present)',
           started: asProgram ? 'bin/dakbox.js run (its memory settings)' : 'node bin/dakbox.js run (node defaults)',
+          folder: dirname(dir),
           env,
         },
         sales: last.sales,
