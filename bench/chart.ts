@@ -193,7 +193,7 @@ export function memoryChart(r: MemoryResults): string {
   const heap = r.samples.filter((s) => s.heapUsedBytes !== undefined);
   if (heap.length > 0) series.push({ name: 'JS heap used', points: heap.map((s) => [s.sales, mb(s.heapUsedBytes!)]) });
   return lineChart({
-    title: `dakbox run: memory over ${r.sales.toLocaleString('en-IN')} sales`,
+    title: `dakbox run: memory over ${r.sales.toLocaleString('en-US')} sales`,
     xLabel: 'sales paid end to end',
     yLabel: 'MB',
     series,
