@@ -4,6 +4,8 @@ import { formatSaleBench, saleBench, saleResult } from '../bench/sale.js';
 import { bootBench, bootResult, formatBootBench } from '../bench/boot.js';
 import { formatLatencyBench, latencyBench, latencyResult } from '../bench/latency.js';
 import { writeResult } from '../bench/results.js';
+import { writeResultCharts } from '../bench/chart.js';
+import { formatMemoryBench, MAX_SOAK_SALES, memoryBench, MEMORY_RESULTS } from '../bench/memory.js';
 import { parsePanelSize } from '../adapters/display/panels.js';
 import { InputError } from '../core/errors.js';
 import { isLanguage, LANGUAGES, type Language } from '../core/language.js';
@@ -15,6 +17,8 @@ dakbox bench voice [--payments 1000] [--synth-payments 100] [--lang en,hi,bn,kn]
 dakbox bench sale [--sales 500] [--gap-ms 0] [--dir DIR] [--out DIR]
 dakbox bench boot [--runs 15] [--out DIR]
 dakbox bench latency [--payments 1000] [--out DIR]
+dakbox bench memory [--sales 100000] [--sample-every 1000] [--in-flight 1] [--without-memory-settings]
+dakbox bench charts
   render: the LCD drawing path, median and p99 against the targets, and
   memory over many frames. voice: confirmation to first audio sample handed
   to the player, voice pack against synthesiser, p50 and p99 per language.
@@ -23,7 +27,13 @@ dakbox bench latency [--payments 1000] [--out DIR]
   real mosquitto, beside Node's bare start. latency: confirmation published
   to announcement start through a real mosquitto, beside the broker's own
   round trip. Each writes <name>.json into --out (bench/results).
-  npm run bench runs them all.`;
+  memory: \`dakbox run\` on a real mosquitto through many sales end to end,
+  its resident memory read every --sample-every sales (--in-flight sales
+  asked for at once); writes bench/results/memory.json and the charts.
+  charts: docs/img/memory.svg and docs/img/latency.svg from the results in
+  bench/results/. npm run bench runs all but the memory soak, which runs
+  only when named (15 to 25 ms a sale on a 2-core machine: 25 to 40 minutes
+  for 100,000).`;
 
 export async function benchCommand(argv: string[], io: CommandIo): Promise<number> {
   const { values, positionals } = parse(
@@ -42,18 +52,23 @@ export async function benchCommand(argv: string[], io: CommandIo): Promise<numbe
       dir: { type: 'string' },
       out: { type: 'string' },
       runs: { type: 'string' },
+      'sample-every': { type: 'string' },
+      'in-flight': { type: 'string' },
+      'without-memory-settings': { type: 'boolean' },
     },
     true,
   );
   const which = positionals[0] ?? 'all';
-  if (!['all', 'render', 'voice', 'sale', 'boot', 'latency'].includes(which) || positionals.length > 1) {
-    throw new InputError('benchmark', `${JSON.stringify(positionals.join(' '))} is not a benchmark (there are: render, voice, sale, boot, latency)`);
+  if (!['all', 'render', 'voice', 'sale', 'boot', 'latency', 'memory', 'charts'].includes(which) || positionals.length > 1) {
+    throw new InputError('benchmark', `${JSON.stringify(positionals.join(' '))} is not a benchmark (there are: render, voice, sale, boot, latency, memory, charts)`);
   }
   if (which === 'render' || which === 'all') await render(values, io);
   if (which === 'voice' || which === 'all') await voice(values, io);
   if (which === 'sale' || which === 'all') await sale(values, argv, io);
   if (which === 'boot' || which === 'all') await boot(values, argv, io);
   if (which === 'latency' || which === 'all') await latency(values, argv, io);
+  if (which === 'memory') await memory(values, io);
+  if (which === 'memory' || which === 'charts' || which === 'all') charts(io);
   return 0;
 }
 
@@ -83,6 +98,25 @@ async function sale(values: { sales?: string; 'gap-ms'?: string; dir?: string; o
 /** The command as typed, for the result file. */
 function benchCommandLine(argv: string[]): string {
   return ['npx dakbox bench', ...argv].join(' ');
+}
+
+function charts(io: CommandIo): void {
+  const written = writeResultCharts();
+  io.stdout.write(written.length > 0 ? `charts written: ${written.join(', ')}\n` : 'no results in bench/results/ to chart\n');
+}
+
+async function memory(values: { sales?: string; 'sample-every'?: string; 'in-flight'?: string; 'without-memory-settings'?: boolean }, io: CommandIo): Promise<void> {
+  const sales = integer(values.sales, '--sales', 1, MAX_SOAK_SALES) ?? MAX_SOAK_SALES;
+  const sampleEvery = integer(values['sample-every'], '--sample-every', 1, sales) ?? Math.min(1000, sales);
+  const report = await memoryBench({
+    sales,
+    sampleEvery,
+    inFlight: integer(values['in-flight'], '--in-flight', 1, 16) ?? 1,
+    withoutMemorySettings: values['without-memory-settings'] === true,
+    resultsPath: MEMORY_RESULTS,
+    onSample: (s) => io.stderr.write(`${s.sales} sales: RSS ${(s.rssBytes / 1024 / 1024).toFixed(1)} MB\n`),
+  });
+  io.stdout.write(`${formatMemoryBench(report)}\nwritten to ${MEMORY_RESULTS}\n`);
 }
 
 async function render(values: { size?: string; format?: string; iterations?: string; 'memory-frames'?: string }, io: CommandIo): Promise<void> {

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../core/clock.js';
-import { BILLING_EVENTS_KEPT, LEDGER_APPLICATION_ID, Ledger, LedgerRefused, SCHEMA_VERSION, type LedgerRefusalReason, type LedgerRetention, type NewSale } from '../core/payment/ledger.js';
+import { BILLING_EVENTS_KEPT, LEDGER_APPLICATION_ID, LEDGER_CACHE_KIB, Ledger, LedgerRefused, SCHEMA_VERSION, type LedgerRefusalReason, type LedgerRetention, type NewSale } from '../core/payment/ledger.js';
 import { TR_PATTERN } from '../core/sale/dynamic-qr.js';
 import { paise } from '../core/money.js';
 import type { CounterEvent } from '../core/sale/counter-port.js';
@@ -73,6 +73,16 @@ describe('ledger', () => {
     // Inside a transaction a mark is part of it, whose level is the connection's.
     ledger.transaction(() => ledger.markEventsDelivered(4));
     expect(ledger.deliveredEventSeq()).toBe(4);
+  });
+
+  it("keeps SQLite's page cache to 2 MiB, not better-sqlite3's 16 MB that fills as the ledger grows", () => {
+    const internal = (ledger as unknown as { db: Database.Database }).db;
+    expect(LEDGER_CACHE_KIB).toBe(2048);
+    expect(internal.pragma('cache_size', { simple: true })).toBe(-LEDGER_CACHE_KIB);
+    // A connection opened without it gets the larger default.
+    const plain = new Database(path, { readonly: true });
+    expect(plain.pragma('cache_size', { simple: true })).toBe(-16000);
+    plain.close();
   });
 
   it('records the URI built for the reference inside the same transaction', () => {

@@ -39,11 +39,16 @@ export interface WavSpeakerOptions {
   clock?: Clock;
   /** Voice packs: a sentence a pack can say is written exactly as the board's speaker would play it. */
   packs?: VoicePacks;
+  /** How many of the latest recordings `recordings` keeps; default RECENT_RECORDINGS. */
+  recent?: number;
 }
 
 type WavSpeakerEvents = { recording: [Recording] };
 
 const NUMBERED = /^(\d+)-.*\.wav$/;
+
+/** How many recordings a speaker remembers by default: a device runs for months, two sentences a sale. */
+export const RECENT_RECORDINGS = 1000;
 
 /**
  * A speaker that writes each sentence to a numbered WAV file in a folder
@@ -52,6 +57,7 @@ const NUMBERED = /^(\d+)-.*\.wav$/;
  * already in the folder, so a restarted simulator never overwrites one.
  */
 export class WavSpeaker extends EventEmitter<WavSpeakerEvents> implements Speaker {
+  /** The latest recordings, oldest first: at most `recent` of them. */
   readonly recordings: Recording[] = [];
   private readonly clock: Clock;
   private numbering: Promise<void> | undefined;
@@ -128,6 +134,8 @@ export class WavSpeaker extends EventEmitter<WavSpeakerEvents> implements Speake
         endsAt: startedAt + Math.round(wav.durationMs),
       };
       this.recordings.push(recording);
+      const excess = this.recordings.length - (this.options.recent ?? RECENT_RECORDINGS);
+      if (excess > 0) this.recordings.splice(0, excess);
       this.options.log.debug({ file, voice: voiceName, durationMs: recording.durationMs }, 'sentence written');
       this.emit('recording', recording);
       if (this.options.realTime) await this.wait(recording.durationMs, utterance.signal);

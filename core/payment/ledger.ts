@@ -90,6 +90,9 @@ export class LedgerRefused extends Error {
   }
 }
 
+/** SQLite's page cache for the ledger, in KiB. */
+export const LEDGER_CACHE_KIB = 2048;
+
 /** Written into the SQLite header of every dakbox ledger (PRAGMA application_id): "DAKB". */
 export const LEDGER_APPLICATION_ID = 0x44414b42;
 
@@ -832,6 +835,11 @@ function openLedger(path: string, deviceId: string): Database.Database {
     db.pragma('synchronous = FULL');
     db.pragma('foreign_keys = ON');
     db.pragma('busy_timeout = 5000');
+    // better-sqlite3 builds SQLite with a 16 MB page cache, which fills as
+    // the ledger grows: resident memory rising for the first tens of
+    // thousands of sales. Lookups go by index, and the kernel keeps the
+    // file's pages anyway.
+    db.pragma(`cache_size = -${LEDGER_CACHE_KIB}`);
     migrate(db, deviceId);
     return db;
   } catch (err) {

@@ -1,7 +1,8 @@
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { Canvas } from 'canvas';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { PngDisplay, renderFramePng } from '../../adapters/display/png.js';
 import { FrameRenderer } from '../../adapters/display/renderer.js';
 import { collect, decodePng, frame, pixelsOf, SCREENS } from './fixtures.js';
@@ -31,6 +32,21 @@ describe('PNG display', () => {
     expect([image.width, image.height]).toEqual([480, 320]);
     expect(Buffer.from(image.data).equals(decodePng(renderFramePng(frame(SCREENS.collect!, 'hi'), { width: 480, height: 320 })).data)).toBe(true);
     expect(await readdir(folder)).toEqual(['lcd.png']);
+  });
+
+  it("never uses node-canvas's asynchronous encoder, which keeps memory for every call", async () => {
+    const toBuffer = vi.spyOn(Canvas.prototype, 'toBuffer');
+    try {
+      const display = new PngDisplay({ size: { width: 480, height: 320 }, path: join(folder, 'lcd.png') });
+      for (let n = 0; n < 5; n++) await display.show(frame(collect(undefined, { secondsLeft: 100 - n })));
+      await display.close();
+      expect(display.framesWritten).toBe(5);
+      expect(toBuffer.mock.calls).toHaveLength(5);
+      // The synchronous form: a MIME type first, never a callback.
+      for (const args of toBuffer.mock.calls) expect(args[0]).toBe('image/png');
+    } finally {
+      toBuffer.mockRestore();
+    }
   });
 
   it('writes one numbered file per frame that changed anything, in order', async () => {

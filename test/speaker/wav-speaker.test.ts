@@ -17,7 +17,7 @@ afterEach(async () => {
   await folder.remove();
 });
 
-function wavSpeaker(options: { realTime?: boolean; clock?: ManualClock } = {}): WavSpeaker {
+function wavSpeaker(options: { realTime?: boolean; clock?: ManualClock; recent?: number } = {}): WavSpeaker {
   const { log } = capturedLog();
   return new WavSpeaker({ folder: folder.path, picker: standardVoicePicker({ log }), log, ...options });
 }
@@ -25,6 +25,18 @@ function wavSpeaker(options: { realTime?: boolean; clock?: ManualClock } = {}): 
 const tick = () => new Promise((resolve) => setImmediate(resolve));
 
 describe('WAV speaker', () => {
+  it('remembers only the latest recordings, so a device speaking for months holds no more than a few', async () => {
+    const speaker = wavSpeaker({ recent: 3 });
+    for (let volume = 1; volume <= 7; volume++) await speaker.chime(volume);
+    expect(speaker.recordings.map((r) => [r.number, r.volume])).toEqual([
+      [5, 5],
+      [6, 6],
+      [7, 7],
+    ]);
+    // Every sentence was still written.
+    expect((await readdir(folder.path)).filter((f) => f.endsWith('.wav'))).toHaveLength(7);
+  });
+
   it.each(LANGUAGES)('writes a payment in %s as audible speech whose length fits the sentence', async (language: Language) => {
     const speaker = wavSpeaker();
     const text = sentence({ kind: 'payment', amount: paise(12500050) }, language);

@@ -1,0 +1,333 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { DeviceSettingsInput } from '../core/config.js';
+import { generateNotifierKeys, PaymentsBackend } from '../simulator/backend.js';
+import { Mosquitto } from '../simulator/mosquitto.js';
+import { PaymentDriver } from '../simulator/payment-driver.js';
+
+/** Where the memory soak's figures are kept, in the project folder. */
+export const MEMORY_RESULTS = fileURLToPath(new URL('../../bench/results/memory.json', import.meta.url));
+
+const DAKBOX_BIN = fileURLToPath(new URL('../../bin/dakbox.js', import.meta.url));
+const DEVICE_ID = 'MEM01';
+/** The payment driver's amounts reach the sale limit at this many sales. */
+export const MAX_SOAK_SALES = 100_000;
+
+export interface MemoryBenchOptions {
+  /** Sales driven end to end; default 100,000. */
+  readonly sales?: number;
+  /** Sales between two readings of the device's memory; default 1,000. */
+  readonly sampleEvery?: number;
+  /** Sales asked for at once, as the payment driver does (each new QR replaces the one on screen); default 1. */
+  readonly inFlight?: number;
+  /** Extra environment for the device process, e.g. allocator settings to compare. */
+  readonly env?: NodeJS.ProcessEnv;
+  /**
+   * Start the device as \`node bin/dakbox.js run\`, without the memory
+   * settings bin/dakbox.js's first line gives node when it is run as a
+   * program (as npx and a service do); to compare.
+   */
+  readonly withoutMemorySettings?: boolean;
+  /** Write the report here after every reading (\`complete: false\` until the last), so a stopped soak keeps its figures. */
+  readonly resultsPath?: string;
+  /** Called after each reading, for a progress line. */
+  readonly onSample?: (sample: MemorySample, devicePid: number) => void;
+}
+
+export interface MemorySample {
+  readonly sales: number;
+  /** VmRSS of the device process. */
+  readonly rssBytes: number;
+  /** The anonymous part (heaps, canvas surfaces, malloc arenas). */
+  readonly anonBytes: number;
+  /** The file-backed part (code of node, cairo, pango, fonts, SQLite). */
+  readonly fileBytes: number;
+  /** The device's JavaScript heap, as it reports it (absent if it did not answer in time). */
+  readonly heapUsedBytes?: number;
+  /** The heap's reserved pages, most of them resident: what the young generation's growth shows in. */
+  readonly heapTotalBytes?: number;
+  readonly externalBytes?: number;
+  readonly elapsedMs: number;
+}
+
+export interface MemoryBenchReport {
+  readonly name: 'memory';
+  readonly date: string;
+  readonly command: string;
+  readonly machine: { readonly node: string; readonly cpu: string; readonly cores: number; readonly memBytes: number };
+  readonly device: { readonly display: string; readonly speaker: string; readonly started: string; readonly folder: string; readonly env: Record<string, string> };
+  readonly sales: number;
+  /** False while the soak is still running (or was stopped): the samples so far. */
+  readonly complete: boolean;
+  readonly durationMs: number;
+  /** RSS once online and idle, before the first sale. */
+  readonly bootRssBytes: number;
+  readonly samples: readonly MemorySample[];
+  /** RSS after the last sale less RSS after the first reading (caches filled): what keeps growing. */
+  readonly growthBytes: number;
+  /** RSS after the last sale less RSS at boot. */
+  readonly bootToEndBytes: number;
+  readonly targets: { readonly bootRssBytes: number; readonly growthBytes: number };
+  readonly met: { readonly boot: boolean; readonly growth: boolean };
+}
+
+const TARGETS = { bootRssBytes: 90 * 1024 * 1024, growthBytes: 4 * 1024 * 1024 } as const;
+
+/** The memory of process `pid` as the kernel counts it. */
+export function processMemory(pid: number): { rssBytes: number; anonBytes: number; fileBytes: number } {
+  const kib = (text: string, field: string): number => {
+    const match = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(text);
+    if (!match?.[1]) throw new Error(`no ${field} in the memory figures of process ${pid}`);
+    return Number(match[1]) * 1024;
+  };
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const rollup = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+  const rssBytes = kib(status, 'VmRSS');
+  const anonBytes = kib(rollup, 'Anonymous');
+  return { rssBytes, anonBytes, fileBytes: Math.max(0, kib(rollup, 'Rss') - anonBytes) };
+}
+
+/**
+ * `dakbox run` as its own process, exactly as on a device, that answers
+ * SIGUSR2 with its JavaScript heap figures on stderr (bin/dakbox.js does
+ * this when DAKBOX_MEMORY_PROBE is set).
+ */
+class DeviceUnderSoak {
+  private readonly child: ChildProcess;
+  private stderr = '';
+  private tail: string[] = [];
+  private heapWaiters: ((usage: NodeJS.MemoryUsage) => void)[] = [];
+  readonly exited: Promise<number | null>;
+
+  constructor(configPath: string, env: NodeJS.ProcessEnv, asProgram: boolean) {
+    const [command, args] = asProgram ? [DAKBOX_BIN, []] : [process.execPath, [DAKBOX_BIN]];
+    this.child = spawn(command, [...args, 'run', '--config', configPath], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, DAKBOX_LOG: 'warn', DAKBOX_MEMORY_PROBE: '1', ...env },
+    });
+    this.child.stdout?.on('data', (chunk: Buffer) => {
+      this.tail.push(chunk.toString('utf8'));
+      if (this.tail.length > 20) this.tail.shift();
+    });
+    this.child.stderr?.on('data', (chunk: Buffer) => {
+      this.stderr += chunk.toString('utf8');
+      let nl: number;
+      while ((nl = this.stderr.indexOf('\n')) >= 0) {
+        const line = this.stderr.slice(0, nl);
+        this.stderr = this.stderr.slice(nl + 1);
+        const probe = /^dakbox-memory (.*)$/.exec(line);
+        if (probe?.[1]) {
+          const usage = JSON.parse(probe[1]) as NodeJS.MemoryUsage;
+          for (const waiter of this.heapWaiters.splice(0)) waiter(usage);
+        } else {
+          this.tail.push(line);
+          if (this.tail.length > 20) this.tail.shift();
+        }
+      }
+    });
+    this.exited = new Promise((resolve) => this.child.once('exit', (code) => resolve(code)));
+  }
+
+  get pid(): number {
+    if (this.child.pid === undefined || this.child.exitCode !== null) throw new Error(`the device process is not running; its last output:\n${this.tail.join('')}`);
+    return this.child.pid;
+  }
+
+  /** The device's own heap figures, or undefined if it does not answer within a second. */
+  async heap(): Promise<NodeJS.MemoryUsage | undefined> {
+    const answered = new Promise<NodeJS.MemoryUsage>((resolve) => this.heapWaiters.push(resolve));
+    this.child.kill('SIGUSR2');
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), 1000)));
+    try {
+      return await Promise.race([answered, late]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async stop(): Promise<void> {
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGTERM');
+    await this.exited;
+  }
+
+  get lastOutput(): string {
+    return this.tail.join('\n');
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Drops the announcements already written, so a long soak does not fill the disk; the device's memory does not depend on them. */
+function clearSounds(folder: string): void {
+  let names: string[];
+  try {
+    names = readdirSync(folder);
+  } catch {
+    return;
+  }
+  for (const name of names) if (name.endsWith('.wav')) unlinkSync(join(folder, name));
+}
+
+/**
+ * The memory soak: a real mosquitto, `dakbox run` as its own process on a
+ * 480x320 PNG panel and the WAV speaker, and sales driven end to end over
+ * MQTT (collect, QR, signed payment, receipt), reading the device's resident
+ * memory every `sampleEvery` sales.
+ */
+export async function memoryBench(options: MemoryBenchOptions = {}): Promise<MemoryBenchReport> {
+  const sales = options.sales ?? MAX_SOAK_SALES;
+  const sampleEvery = Math.min(options.sampleEvery ?? 1000, sales);
+  const inFlight = options.inFlight ?? 1;
+  if (sales > MAX_SOAK_SALES) throw new RangeError(`at most ${MAX_SOAK_SALES} sales`);
+  const env = Object.fromEntries(Object.entries(options.env ?? {}).filter((e): e is [string, string] => e[1] !== undefined));
+  const dir = mkdtempSync(join(tmpdir(), 'dakbox-memory-'));
+  const keys = generateNotifierKeys();
+  const broker = await Mosquitto.start({ extra: ['set_tcp_nodelay true'] });
+  let device: DeviceUnderSoak | undefined;
+  let backend: PaymentsBackend | undefined;
+  const cleanUp = async (): Promise<void> => {
+    await device?.stop();
+    await backend?.stop();
+    await broker.stop();
+    rmSync(dir, { recursive: true, force: true });
+  };
+  // Stopped with Ctrl-C, the soak leaves no device or broker running; the figures so far are in resultsPath.
+  const interrupted = (): void => {
+    void cleanUp().finally(() => process.exit(130));
+  };
+  process.once('SIGINT', interrupted);
+  process.once('SIGTERM', interrupted);
+  try {
+    const settings: DeviceSettingsInput = {
+      deviceId: DEVICE_ID,
+      language: 'en',
+      payee: { vpa: 'mysuruho@postbank', name: 'Mysuru HO' },
+      mqtt: { url: broker.url, protocolVersion: 5 },
+      notifierKeys: [keys.publicKeyBase64],
+      display: { kind: 'png', dir: 'frames', width: 480, height: 320 },
+      speaker: { kind: 'wav', dir: 'sounds', realtime: false },
+    };
+    const configPath = join(dir, 'device.json');
+    writeFileSync(configPath, JSON.stringify(settings, null, 2), { mode: 0o600 });
+
+    backend = new PaymentsBackend({ url: broker.url, keys, clientId: 'memory-bench-backend' });
+    await backend.start();
+    const online = new Promise<void>((resolve) =>
+      backend!.on('status', ({ deviceId, message }) => {
+        if (deviceId === DEVICE_ID && message.online) resolve();
+      }),
+    );
+    const started = Date.now();
+    const asProgram = options.withoutMemorySettings !== true;
+    device = new DeviceUnderSoak(configPath, env, asProgram);
+    const running = device;
+    await Promise.race([
+      online,
+      sleep(30_000).then(() => {
+        throw new Error(`the device did not come online within 30 s; its last output:\n${running.lastOutput}`);
+      }),
+      device.exited.then((code) => {
+        throw new Error(`the device exited (${code}) before coming online; its last output:\n${running.lastOutput}`);
+      }),
+    ]);
+    // The boot reading: online, start-up announcements written, nothing else to do.
+    await sleep(3000);
+    const boot = processMemory(device.pid);
+
+    const samples: MemorySample[] = [];
+    let soakStart = Date.now();
+    const report = (complete: boolean): MemoryBenchReport => {
+      const first = samples.find((s) => s.sales > 0) ?? samples[0]!;
+      const last = samples.at(-1)!;
+      const growthBytes = last.rssBytes - first.rssBytes;
+      return {
+        name: 'memory',
+        date: new Date().toISOString(),
+        command: `dakbox bench memory --sales ${sales} --sample-every ${sampleEvery}${inFlight === 1 ? '' : ` --in-flight ${inFlight}`}${asProgram ? '' : ' --without-memory-settings'}`,
+        machine: { node: process.version, cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, memBytes: totalmem() },
+        device: {
+          display: 'png 480x320',
+          speaker: 'wav (voice packs where present)',
+          started: asProgram ? 'bin/dakbox.js run (its memory settings)' : 'node bin/dakbox.js run (node defaults)',
+          folder: dirname(dir),
+          env,
+        },
+        sales: last.sales,
+        complete,
+        durationMs: Date.now() - soakStart,
+        bootRssBytes: boot.rssBytes,
+        samples,
+        growthBytes,
+        bootToEndBytes: last.rssBytes - boot.rssBytes,
+        targets: TARGETS,
+        met: { boot: boot.rssBytes <= TARGETS.bootRssBytes, growth: complete && growthBytes <= TARGETS.growthBytes },
+      };
+    };
+    const read = async (count: number): Promise<void> => {
+      const usage = await running.heap();
+      const sample: MemorySample = {
+        sales: count,
+        ...processMemory(running.pid),
+        ...(usage ? { heapUsedBytes: usage.heapUsed, heapTotalBytes: usage.heapTotal, externalBytes: usage.external } : {}),
+        elapsedMs: Date.now() - started,
+      };
+      samples.push(sample);
+      options.onSample?.(sample, running.pid);
+      if (options.resultsPath && count < sales) await writeMemoryResults(report(false), options.resultsPath);
+    };
+    await read(0);
+
+    const driver = new PaymentDriver({ backend, deviceId: DEVICE_ID, label: 'M', payments: sales, inFlight });
+    soakStart = Date.now();
+    const run = driver.run();
+    const failed = run.then(
+      () => undefined,
+      (err: unknown) => (err instanceof Error ? err : new Error(`the sales failed: ${JSON.stringify(err)}`)),
+    );
+    for (let at = sampleEvery; at <= sales; at += sampleEvery) {
+      await Promise.race([driver.reached(at), failed]);
+      if (driver.failed) break;
+      clearSounds(join(dir, 'sounds'));
+      await read(at);
+    }
+    const failure = await failed;
+    if (failure) throw failure;
+    const final = report(true);
+    if (options.resultsPath) await writeMemoryResults(final, options.resultsPath);
+    return final;
+  } finally {
+    process.off('SIGINT', interrupted);
+    process.off('SIGTERM', interrupted);
+    await cleanUp();
+  }
+}
+
+export async function writeMemoryResults(report: MemoryBenchReport, path: string): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
+  await writeFile(path, `${JSON.stringify(report, null, 2)}\n`);
+}
+
+const mb = (bytes: number): string => (bytes / 1024 / 1024).toFixed(1);
+
+/** The soak as a table: one row per reading, then boot, growth and the targets. */
+export function formatMemoryBench(report: MemoryBenchReport): string {
+  const rows = report.samples.map((s) =>
+    [String(s.sales).padStart(7), mb(s.rssBytes).padStart(8), mb(s.anonBytes).padStart(8), mb(s.fileBytes).padStart(8), ...[s.heapUsedBytes, s.heapTotalBytes, s.externalBytes].map((b) => (b === undefined ? '-' : mb(b)).padStart(8))].join('  '),
+  );
+  const signed = (bytes: number): string => `${bytes >= 0 ? '+' : ''}${mb(bytes)} MB`;
+  return [
+    `memory soak: ${report.sales} sales end to end${report.complete ? '' : ' (STOPPED before the end)'}, ${report.device.started} on ${report.device.display}, ${report.device.speaker} speaker; ${report.machine.cpu} x${report.machine.cores}, node ${report.machine.node}`,
+    `  sales    RSS MB   anon MB   file MB   heap MB  (of MB)  ext MB`,
+    ...rows.map((r) => `${r}`),
+    `boot RSS ${mb(report.bootRssBytes)} MB (target ≤ ${mb(report.targets.bootRssBytes)} MB): ${report.met.boot ? 'met' : 'MISSED'}`,
+    `growth from ${report.samples.find((s) => s.sales > 0)?.sales ?? 0} to ${report.sales} sales ${signed(report.growthBytes)} (target ≤ ${mb(report.targets.growthBytes)} MB): ${report.met.growth ? 'met' : 'MISSED'}; from boot ${signed(report.bootToEndBytes)}`,
+    `${(report.durationMs / 1000).toFixed(0)} s for the sales (${(report.durationMs / report.sales).toFixed(1)} ms a sale; a shared machine, so noisy)`,
+  ].join('\n');
+}
