@@ -46,6 +46,8 @@ export interface DeviceOptions {
   log: Logger;
   clock?: Clock;
   probe?: SystemProbe;
+  /** Where the first telemetry report falls in its period (see TelemetryOptions.spread); random unless a test fixes it. */
+  telemetrySpread?: () => number;
   /** Whether the wall clock may stamp QRs; by default what this board's time service says, and the firmware's build time. */
   clockTrust?: ClockTrust;
 }
@@ -140,6 +142,7 @@ export class Device {
       bootAt: this.bootAt,
       clock: this.clock,
       log: log.child({ feature: 'telemetry' }),
+      ...(options.telemetrySpread ? { spread: options.telemetrySpread } : {}),
     });
     this.infoScreen = new InfoScreen({ lcd: this.lcd, settings: settingsNow, firmware: FIRMWARE_VERSION, clock: this.clock });
     this.features = this.buildFeatures();

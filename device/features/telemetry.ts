@@ -48,6 +48,13 @@ export interface TelemetryOptions {
   bootAt: number;
   clock: Clock;
   log: Logger;
+  /**
+   * Where in its first period the first report falls, as a fraction from 0
+   * (a whole period after start) to 1 (half a period): random by default,
+   * so devices that started together (power back over a whole district)
+   * do not all report in the same second of every period.
+   */
+  spread?: () => number;
 }
 
 /**
@@ -65,7 +72,8 @@ export class TelemetryReporter implements Feature {
 
   start(): void {
     this.running = true;
-    this.schedule();
+    const spread = Math.min(1, Math.max(0, (this.o.spread ?? Math.random)()));
+    this.schedule(1 - spread / 2);
   }
 
   stop(): void {
@@ -115,14 +123,18 @@ export class TelemetryReporter implements Feature {
     };
   }
 
-  private schedule(): void {
+  /** The next report after `part` of a period (a whole one unless the first). */
+  private schedule(part = 1): void {
     this.o.clock.clearTimeout(this.timer);
-    this.timer = this.o.clock.setTimeout(() => {
-      this.timer = undefined;
-      if (!this.running) return;
-      this.send();
-      this.schedule();
-    }, this.o.settings().mqtt.telemetrySeconds * 1000);
+    this.timer = this.o.clock.setTimeout(
+      () => {
+        this.timer = undefined;
+        if (!this.running) return;
+        this.send();
+        this.schedule();
+      },
+      Math.round(this.o.settings().mqtt.telemetrySeconds * 1000 * part),
+    );
   }
 
   private send(): void {

@@ -26,6 +26,7 @@ function reporter(telemetrySeconds = 60): TelemetryReporter {
     outbox,
     settings,
     ledgerPath: config.ledgerPath,
+    spread: () => 0,
     probe: {
       freeMemoryBytes: () => board.freeMemory,
       freeStorageBytes: (path) => {
@@ -137,5 +138,26 @@ describe('telemetry', () => {
     telemetry.reschedule();
     parts.clock.advance(600_000);
     expect(reports()).toEqual([]);
+  });
+});
+
+describe('a fleet started together', () => {
+  it('spreads its first reports over the period: the first falls between half a period and a whole one after start, then every period', () => {
+    const firsts: number[] = [];
+    for (const spread of [0, 0.5, 0.999]) {
+      parts = coreParts({ mqtt: { url: 'mqtt://127.0.0.1:1', protocolVersion: 5, telemetrySeconds: 60 }, sale: { limit: '5000.00' } });
+      const { link, counter, ledger, announcer, outbox, settings, config, clock, log } = parts;
+      const r = new TelemetryReporter({ link, counter, ledger, announcer, outbox, settings, ledgerPath: config.ledgerPath, probe: { freeMemoryBytes: () => 1, freeStorageBytes: () => 1 }, bootAt: clock.now(), clock, log, spread: () => spread });
+      const at: number[] = [];
+      const start = clock.now();
+      r.subscribe(() => at.push(clock.now() - start));
+      r.start();
+      for (let s = 0; s < 130; s++) clock.advance(1_000);
+      r.stop();
+      firsts.push(at[0] ?? -1);
+      expect(at[1]! - at[0]!).toBe(60_000);
+      parts.ledger.close();
+    }
+    expect(firsts).toEqual([60_000, 45_000, 30_030]);
   });
 });

@@ -52,6 +52,8 @@ function startCounter(id: string, language: 'en' | 'hi' | 'kn'): Counter {
     clock,
     probe: { freeMemoryBytes: () => 512 * 1024 * 1024, freeStorageBytes: () => 8 * 1024 * 1024 * 1024 },
     clockTrust: { check: () => Promise.resolve({ trusted: true }) },
+    // The first report a whole period after start, as the listing expects.
+    telemetrySpread: () => 0,
   });
   device.start();
   const counter = { id, fixture, config, clock, device };
@@ -367,7 +369,7 @@ describe('on the shipped broker, with the backend certificate on its own listene
     });
     saveSecrets(fixture.dir, { mqttPassword: 'pw-mys11' });
     clock = new ManualClock(T0);
-    device = new Device({ config: loadConfig(fixture.configPath), parts: { speaker: new RecordingSpeaker() }, log: silentLogger(), clock, clockTrust: { check: () => Promise.resolve({ trusted: true }) } });
+    device = new Device({ config: loadConfig(fixture.configPath), parts: { speaker: new RecordingSpeaker() }, log: silentLogger(), clock, clockTrust: { check: () => Promise.resolve({ trusted: true }) }, telemetrySpread: () => 0 });
     device.start();
     await eventually(() => device.link.state === 'online', 15_000, 'MYS11 online');
     clock.advance(60_000);
