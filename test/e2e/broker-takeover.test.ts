@@ -14,7 +14,7 @@ import { signConfirmation } from '../../core/payment/confirmation.js';
 import { DAKBOX_BIN, DeviceProcess } from '../support/device-process.js';
 import { deviceFixture, type DeviceFixture } from '../support/fixtures.js';
 import { LedgerReader, eventually } from '../support/ledger-reader.js';
-import { MqttWatch } from '../support/mqtt-watch.js';
+import { MqttWatch, admitted } from '../support/mqtt-watch.js';
 import { ShippedBroker } from '../support/shipped-broker.js';
 
 /** Listeners as numbered in dakbox.conf. */
@@ -83,22 +83,6 @@ async function intrude(url: string, options: mqtt.IClientOptions): Promise<mqtt.
   const client = await mqtt.connectAsync(url, { protocolVersion: 5, clean: true, reconnectPeriod: 0, ...options });
   running.push({ stop: () => client.endAsync(true) });
   return client;
-}
-
-/** Resolves with whether the broker let this client in. */
-function admitted(url: string, options: mqtt.IClientOptions): Promise<boolean> {
-  return new Promise((resolve) => {
-    const client = mqtt.connect(url, { protocolVersion: 5, clean: true, reconnectPeriod: 0, connectTimeout: 10_000, ...options });
-    const done = (yes: boolean) => {
-      client.removeAllListeners();
-      client.on('error', () => undefined);
-      client.end(true);
-      resolve(yes);
-    };
-    client.once('connect', () => done(true));
-    client.once('error', () => done(false));
-    client.once('close', () => done(false));
-  });
 }
 
 function ledgerOf(fixture: DeviceFixture): { payments: { utr: string; announced: number }[]; rejections: unknown[] } {

@@ -16,6 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateNotifierKeys } from '../../simulator/backend.js';
 import { CENTRAL_BACKEND, CENTRAL_BRIDGES, EDGE_DEVICES, Bank, FleetDevice, NotifierProcess, SalesDesk, deviceTopic, startBrokers, storeFolder } from '../support/fleet.js';
 import { eventually } from '../support/ledger-reader.js';
+import { admitted } from '../support/mqtt-watch.js';
 import type { ShippedBroker } from '../support/shipped-broker.js';
 
 const CIRCLES = { north: ['N1', 'N2', 'N3'], south: ['S1', 'S2', 'S3'] } as const;
@@ -237,19 +238,3 @@ describe('devices on two edge brokers, the backend on the central one', () => {
     console.log(`edge kill: ${notifiers[1]!.republished.length - republishedBefore} confirmations republished for want of a receipt`);
   }, 60_000);
 });
-
-/** Resolves with whether the broker let this client in. */
-function admitted(url: string, options: mqtt.IClientOptions): Promise<boolean> {
-  return new Promise((resolve) => {
-    const client = mqtt.connect(url, { protocolVersion: 5, clean: true, reconnectPeriod: 0, connectTimeout: 10_000, ...options });
-    const done = (yes: boolean) => {
-      client.removeAllListeners();
-      client.on('error', () => undefined);
-      client.end(true);
-      resolve(yes);
-    };
-    client.once('connect', () => done(true));
-    client.once('error', () => done(false));
-    client.once('close', () => done(false));
-  });
-}

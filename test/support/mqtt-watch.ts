@@ -61,3 +61,19 @@ export class MqttWatch {
     await this.client.endAsync(true);
   }
 }
+
+/** Resolves with whether the broker let this client in. */
+export function admitted(url: string, options: mqtt.IClientOptions): Promise<boolean> {
+  return new Promise((resolve) => {
+    const client = mqtt.connect(url, { protocolVersion: 5, clean: true, reconnectPeriod: 0, connectTimeout: 10_000, ...options });
+    const done = (yes: boolean) => {
+      client.removeAllListeners();
+      client.on('error', () => undefined);
+      client.end(true);
+      resolve(yes);
+    };
+    client.once('connect', () => done(true));
+    client.once('error', () => done(false));
+    client.once('close', () => done(false));
+  });
+}
