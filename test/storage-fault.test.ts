@@ -246,12 +246,30 @@ describe('nothing after a commit crashes the device', () => {
 });
 
 describe('announcing again at boot, a fixed number of times', () => {
-  it(`says a payment whose mark never landed at each boot, at most ${MAX_ANNOUNCE_ATTEMPTS} starts in all, then shows it and flags it`, async () => {
-    let announcer = new ScriptedAnnouncer();
+  /** A counter whose speaker finishes a sentence only when the test says so. */
+  function speakingWhenTold(): ScriptedAnnouncer {
+    const announcer = new ScriptedAnnouncer();
     announcer.manual = true;
     counter.stop();
     counter = build(announcer);
     counter.boot();
+    return announcer;
+  }
+
+  /** The power goes mid-sentence: the same ledger file opened again, and a speaker of its own. */
+  function powerCycle(manual = true): ScriptedAnnouncer {
+    counter.stop();
+    ledger.close();
+    ledger = new FailingLedger(config.ledgerPath, clock, { deviceId: config.settings.deviceId });
+    const announcer = new ScriptedAnnouncer();
+    announcer.manual = manual;
+    counter = build(announcer);
+    counter.boot();
+    return announcer;
+  }
+
+  it(`says a payment whose mark never landed at each boot, at most ${MAX_ANNOUNCE_ATTEMPTS} starts in all, then shows it and flags it`, async () => {
+    let announcer = speakingWhenTold();
     const sale = await counter.startSale({ amount: paise(12345), source: 'serial' });
     counter.handlePayment(pay(sale.tr, 'UTR9', '123.45'));
     const starts = () => announcer.inProgress;
@@ -259,13 +277,7 @@ describe('announcing again at boot, a fixed number of times', () => {
 
     // Power lost mid-sentence, every time: the same ledger file opened again.
     for (let boot = 1; boot <= 4; boot++) {
-      counter.stop();
-      ledger.close();
-      ledger = new FailingLedger(config.ledgerPath, clock, { deviceId: config.settings.deviceId });
-      announcer = new ScriptedAnnouncer();
-      announcer.manual = true;
-      counter = build(announcer);
-      counter.boot();
+      announcer = powerCycle();
       await settled();
       total += starts();
     }
@@ -277,11 +289,7 @@ describe('announcing again at boot, a fixed number of times', () => {
   });
 
   it('a payment waiting behind another sentence has no start counted until its turn comes, so a power cut while it waits costs it none', async () => {
-    const announcer = new ScriptedAnnouncer();
-    announcer.manual = true;
-    counter.stop();
-    counter = build(announcer);
-    counter.boot();
+    const announcer = speakingWhenTold();
     const first = await counter.startSale({ amount: paise(100), source: 'serial' });
     counter.handlePayment(pay(first.tr, 'UTRA', '1.00'));
     const second = await counter.startSale({ amount: paise(200), source: 'serial' });
@@ -295,29 +303,11 @@ describe('announcing again at boot, a fixed number of times', () => {
   });
 
   it('the boot that gives up shows the payment, says nothing, and counts it for telemetry', async () => {
-    let announcer = new ScriptedAnnouncer();
-    announcer.manual = true;
-    counter.stop();
-    counter = build(announcer);
-    counter.boot();
+    speakingWhenTold();
     const sale = await counter.startSale({ amount: paise(12345), source: 'serial' });
     counter.handlePayment(pay(sale.tr, 'UTR9', '123.45'));
-    for (let boot = 1; boot < MAX_ANNOUNCE_ATTEMPTS; boot++) {
-      counter.stop();
-      ledger.close();
-      ledger = new FailingLedger(config.ledgerPath, clock, { deviceId: config.settings.deviceId });
-      // The power went mid-sentence: the next boot has a speaker of its own.
-      announcer = new ScriptedAnnouncer();
-      announcer.manual = true;
-      counter = build(announcer);
-      counter.boot();
-    }
-    counter.stop();
-    ledger.close();
-    ledger = new FailingLedger(config.ledgerPath, clock, { deviceId: config.settings.deviceId });
-    announcer = new ScriptedAnnouncer();
-    counter = build(announcer);
-    counter.boot();
+    for (let boot = 1; boot < MAX_ANNOUNCE_ATTEMPTS; boot++) powerCycle();
+    const announcer = powerCycle(false);
     await settled();
     expect(announcer.spoken).toEqual([]);
     expect(display.last?.screen).toEqual({ kind: 'paid', amount: 12345, utr: 'UTR9', late: false });
