@@ -15,7 +15,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { sentence } from '../../core/announce/words.js';
 import { PaymentsBackend } from '../../simulator/backend.js';
 import { CrashingBroker } from '../support/crashing-broker.js';
-import { deviceFixture, type DeviceFixture } from '../support/fixtures.js';
+import { FAULT_RUN_VOLUME, faultRunFixture, type DeviceFixture } from '../support/fixtures.js';
 import { LedgerReader, eventually } from '../support/ledger-reader.js';
 import { PaymentDriver } from '../support/payment-driver.js';
 import { PoweredDevice } from '../support/powered-device.js';
@@ -25,7 +25,7 @@ import { soundFiles, spokenFiles } from '../support/spoken.js';
 const PAYMENTS = 2000;
 const CRASHES = 20;
 const IN_FLIGHT = 4;
-const VOLUME = 7;
+
 const seed = seedFrom('DAKBOX_FAULT_SEED', 20260115);
 
 let broker: CrashingBroker;
@@ -36,17 +36,7 @@ let finished = false;
 
 beforeAll(async () => {
   broker = await CrashingBroker.start();
-  fixture = deviceFixture({
-    mqtt: { url: broker.url, protocolVersion: 5 },
-    language: 'hi',
-    volume: VOLUME,
-    announce: { prompts: false },
-    sale: { limit: '100000.00', expirySeconds: 3600, resultSeconds: 2, chimeOnQr: false },
-    display: { kind: 'none' },
-    // espeak-ng writes a Hindi sentence in tens of milliseconds; the
-    // announcer, the ledger marks and the receipts are the device's own.
-    speaker: { kind: 'wav', dir: 'sounds', realtime: false },
-  });
+  fixture = faultRunFixture(broker.url);
   backend = new PaymentsBackend({ url: broker.url, keys: fixture.keys, clientId: 'broker-kill-backend', republish: { firstMs: 2000, maxMs: 10_000 } });
   await backend.start();
   device = new PoweredDevice(fixture.configPath);
@@ -91,7 +81,7 @@ it(`loses no payment and announces none twice while the broker is killed ${CRASH
 
   // What the customer heard: each sound file, named by its sentence.
   const utrBySentence = new Map([...driver.paid.values()].map((p) => [sentence({ kind: 'payment', amount: p.paise }, 'hi'), p.utr]));
-  const files = await spokenFiles(sounds, [device.lines], { language: 'hi', volume: VOLUME, candidates: () => [...utrBySentence.keys()] });
+  const files = await spokenFiles(sounds, [device.lines], { language: 'hi', volume: FAULT_RUN_VOLUME, candidates: () => [...utrBySentence.keys()] });
   const heard = new Map<string, number>();
   const strange = files.filter((f) => f.text === undefined || !utrBySentence.has(f.text));
   for (const f of files) {

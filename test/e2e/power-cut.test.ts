@@ -16,7 +16,7 @@ import { sentence } from '../../core/announce/words.js';
 import { MAX_ANNOUNCE_ATTEMPTS } from '../../core/sale/counter.js';
 import { PaymentsBackend } from '../../simulator/backend.js';
 import type { LogLine } from '../support/device-process.js';
-import { deviceFixture, type DeviceFixture } from '../support/fixtures.js';
+import { FAULT_RUN_VOLUME, faultRunFixture, type DeviceFixture } from '../support/fixtures.js';
 import { LedgerReader, eventually } from '../support/ledger-reader.js';
 import { Mosquitto } from '../support/mosquitto.js';
 import { PaymentDriver } from '../support/payment-driver.js';
@@ -29,7 +29,7 @@ const PAYMENTS = 420;
 /** Kills fall among the first KILL_SPAN payments, so payments are still flowing at the last one. */
 const KILL_SPAN = 400;
 const IN_FLIGHT = 4;
-const VOLUME = 7;
+
 const seed = seedFrom('DAKBOX_FAULT_SEED', 20260115);
 
 /** Where a kill falls: just after a log line that starts a window of interest, at a time, or during the boot. */
@@ -55,17 +55,7 @@ let finished = false;
 
 beforeAll(async () => {
   broker = await Mosquitto.start();
-  fixture = deviceFixture({
-    mqtt: { url: broker.url, protocolVersion: 5 },
-    language: 'hi',
-    volume: VOLUME,
-    announce: { prompts: false },
-    sale: { limit: '100000.00', expirySeconds: 3600, resultSeconds: 2, chimeOnQr: false },
-    display: { kind: 'none' },
-    // espeak-ng writes a Hindi sentence in tens of milliseconds; the
-    // announcer, the ledger marks and the receipts are the device's own.
-    speaker: { kind: 'wav', dir: 'sounds', realtime: false },
-  });
+  fixture = faultRunFixture(broker.url);
   backend = new PaymentsBackend({ url: broker.url, keys: fixture.keys, clientId: 'power-cut-backend', republish: { firstMs: 2000, maxMs: 10_000 } });
   await backend.start();
 });
@@ -151,7 +141,7 @@ it(`loses no payment through ${KILLS} power cuts, and repeats one only when the 
   const files = await spokenFiles(
     sounds,
     devices.map((d) => d.lines),
-    { language: 'hi', volume: VOLUME, candidates: () => [...utrBySentence.keys()] },
+    { language: 'hi', volume: FAULT_RUN_VOLUME, candidates: () => [...utrBySentence.keys()] },
   );
   const strange = files.filter((f) => f.text === undefined || !utrBySentence.has(f.text));
   const utrOf = new Map(files.map((f) => [f.file, f.text !== undefined ? utrBySentence.get(f.text) : undefined]));

@@ -32,3 +32,25 @@ export function deviceFixture(overrides: Partial<DeviceSettingsInput> = {}, keys
   writeFileSync(configPath, JSON.stringify(settings, null, 2), { mode: 0o600 });
   return { dir, configPath, keys, settings, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
+
+/** The volume the fault runs speak at; their sound files are judged at it. */
+export const FAULT_RUN_VOLUME = 7;
+
+/**
+ * A device for the long fault runs (broker killed, power cut): Hindi
+ * sentences written as WAV files as fast as espeak-ng makes them, no screen,
+ * no prompts, and QRs that outlast the run.
+ */
+export function faultRunFixture(brokerUrl: string): DeviceFixture {
+  return deviceFixture({
+    mqtt: { url: brokerUrl, protocolVersion: 5 },
+    language: 'hi',
+    volume: FAULT_RUN_VOLUME,
+    announce: { prompts: false },
+    sale: { limit: '100000.00', expirySeconds: 3600, resultSeconds: 2, chimeOnQr: false },
+    display: { kind: 'none' },
+    // espeak-ng writes a Hindi sentence in tens of milliseconds; the
+    // announcer, the ledger marks and the receipts are the device's own.
+    speaker: { kind: 'wav', dir: 'sounds', realtime: false },
+  });
+}
