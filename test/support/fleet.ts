@@ -217,7 +217,12 @@ export class NotifierProcess {
           reject(err);
         },
       });
-      this.child.send(callback);
+      // An instance killed a moment ago has a closed channel: the send
+      // fails (EPIPE) and the bank tries another, as it would after a
+      // refused callback.
+      this.child.send(callback, (err) => {
+        if (err) this.settle(callback.id, err);
+      });
     });
   }
 
