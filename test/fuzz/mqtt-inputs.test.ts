@@ -580,8 +580,25 @@ async function fuzzDevice(fuzz: FuzzDevice, count: number, seed: number, deliver
   return { tally, model };
 }
 
+/**
+ * The noise may leave a sale limit below one rupee in force (it sets limits
+ * such as "0.50", which the contract allows), and then a one-rupee sale is
+ * rightly refused. The backend sets the limit back, judged like every other
+ * config/set, before the sales that follow the noise.
+ */
+async function restoreSaleLimit(fuzz: FuzzDevice, model: Model, deliver: (topic: InboundTopic, payload: Buffer) => Promise<void>): Promise<void> {
+  fuzz.take();
+  const payload = Buffer.from(JSON.stringify({ saleLimit: '100000.00' }));
+  const verdict = judgeConfigSet(payload);
+  expect(verdict.outcome, 'the limit restored after the noise').toBe('apply');
+  await deliver('config/set', payload);
+  checkConfig(verdict, payload, fuzz.take(), model);
+  expect(remoteView(fuzz.device.settings).saleLimit).toBe('100000.00');
+}
+
 /** After the noise: a normal sale still goes from QR to one announcement and a receipt. */
 async function normalSale(fuzz: FuzzDevice, model: Model, deliver: (topic: InboundTopic, payload: Buffer) => Promise<void>): Promise<void> {
+  await restoreSaleLimit(fuzz, model, deliver);
   fuzz.take();
   await deliver('collect', Buffer.from(JSON.stringify({ v: 1, id: 'after-the-noise', amount: '1.00', note: 'Speed post' })));
   const qr = fuzz.take().posted.find((p) => p.topic === 'qr')?.payload;
@@ -639,6 +656,7 @@ describe('hostile MQTT messages, in-process', () => {
   }, 600_000);
 
   it('reads a key given twice as JSON.parse does, and the signature covers what was read', async () => {
+    await restoreSaleLimit(fuzz, newModel(fuzz), (topic, payload) => fuzz.deliver(topic, payload));
     fuzz.take();
     await fuzz.deliver('collect', Buffer.from(JSON.stringify({ v: 1, id: 'twice-keyed', amount: '1.00' })));
     const tr = String(fuzz.take().posted.find((p) => p.topic === 'qr')?.payload.tr);
