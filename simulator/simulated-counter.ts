@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { DEFAULT_CONTROLS_PINS } from '../adapters/controls/board-controls.js';
 import { VirtualIo, type PinWrite } from '../adapters/controls/virtual-io.js';
+import type { PinId } from '../adapters/controls/io-plugin.js';
 import { WavSpeaker, type Recording } from '../adapters/speaker/wav-speaker.js';
 import { loadConfig, saveSettings, type DeviceSettingsInput } from '../core/config.js';
 import { InputError } from '../core/errors.js';
@@ -116,9 +117,17 @@ const LED_PINS: Record<LedName, number | undefined> = {
 
 const LEVELS: Record<number, string> = { 10: 'trace', 20: 'debug', 30: 'info', 40: 'warn', 50: 'error', 60: 'fatal' };
 
+function buttonPin(button: ButtonName): PinId {
+  const pin = DEFAULT_CONTROLS_PINS[button];
+  if (pin === undefined) throw new InputError('button', `${JSON.stringify(button)} is not one of volume-up, volume-down, replay, cancel-sale`);
+  return pin;
+}
+
 /** A press of 2 s or more is a long press on the device. */
 export const HOLD_MS = 2200;
 export const PRESS_MS = 150;
+/** The shortest press a finger makes; the firmware's debounce ignores shorter ones. */
+const MIN_PRESS_MS = 80;
 
 /** One running Device and what it is wired to: its LCD, speaker, buttons, billing cable and network. */
 interface Generation {
@@ -145,6 +154,8 @@ export class SimulatedCounter extends EventEmitter<CounterEvents> {
   private readonly logRing: LogEntry[] = [];
   private ledState: LedStates = { link: false, paid: false, failed: false, buzzer: false };
   private requestSeq = 0;
+  /** When each button now held was pushed down. */
+  private readonly pushedAt = new Map<ButtonName, number>();
   private networkTimer: NodeJS.Timeout | undefined;
   private cableTimer: NodeJS.Timeout | undefined;
   private restarting: Promise<void> | undefined;
@@ -244,14 +255,37 @@ export class SimulatedCounter extends EventEmitter<CounterEvents> {
 
   /** Presses a button for `holdMs` (HOLD_MS or more is a long press), through the board's own input pins. */
   async press(button: ButtonName, holdMs = PRESS_MS): Promise<void> {
-    const pin = DEFAULT_CONTROLS_PINS[button];
-    if (pin === undefined) throw new InputError('button', `${JSON.stringify(button)} is not one of volume-up, volume-down, replay, cancel-sale`);
     if (!Number.isFinite(holdMs) || holdMs < 0 || holdMs > 60_000) throw new InputError('holdMs', 'must be 0 to 60000 ms');
-    const { io } = this.liveGeneration('press a button');
-    io.drive(pin, 0);
+    this.buttonDown(button);
     await delay(holdMs);
-    io.drive(pin, undefined);
+    await this.buttonUp(button);
     await delay(60);
+  }
+
+  /**
+   * Pushes a button down and leaves it down until `buttonUp`, as a finger
+   * does: the firmware sees the pin low for as long as it is held, so a long
+   * press acts while the button is still held, as on the device.
+   */
+  buttonDown(button: ButtonName): void {
+    this.liveGeneration('press a button').io.drive(buttonPin(button), 0);
+    this.pushedAt.set(button, performance.now());
+  }
+
+  /**
+   * Lets a button go: the pin goes back to the level the pull-up gives it.
+   * A click can come and go within a millisecond, shorter than the
+   * firmware's debounce; a finger's press lasts at least MIN_PRESS_MS, so
+   * the button is held that long before it is let go.
+   */
+  async buttonUp(button: ButtonName): Promise<void> {
+    const pushedAt = this.pushedAt.get(button);
+    this.pushedAt.delete(button);
+    if (pushedAt !== undefined) {
+      const left = MIN_PRESS_MS - (performance.now() - pushedAt);
+      if (left > 0) await delay(left);
+    }
+    this.liveGeneration('let go of a button').io.drive(buttonPin(button), undefined);
   }
 
   /**

@@ -136,39 +136,43 @@ function deviceCard(summary) {
 }
 
 /**
- * A device button: a click is a short press; holding it (pointer or
- * keyboard) presses for as long as it is held, so a hold of 2 s or more is
- * the firmware's long press. The press is sent on release, with its length.
+ * A device button: pushed down on the device while the pointer or the key
+ * (Space, Enter) is down, let go when it is released, so a hold of 2 s or
+ * more is the firmware's long press and acts while still held, as on the
+ * counter. A click from assistive technology is a short press.
  */
 function holdable(button, device) {
-  let downAt;
+  let down = false;
   let endedAt = -Infinity;
   const isKey = (event) => event.key === ' ' || event.key === 'Enter';
+  const result = () => button.closest('.device').querySelector('.device-result');
+  const send = (state) => void act({ type: 'button', device, button: button.dataset.button, state }, result());
   const start = (event) => {
-    if (downAt !== undefined || (event.type === 'keydown' && !isKey(event))) return;
+    if (down || (event.type === 'keydown' && !isKey(event))) return;
     if (event.type === 'keydown') event.preventDefault();
-    downAt = performance.now();
+    down = true;
     button.dataset.held = 'true';
+    send('down');
   };
   const end = (event) => {
-    if (downAt === undefined || (event.type === 'keyup' && !isKey(event))) return;
-    const holdMs = Math.min(10_000, Math.max(80, Math.round(performance.now() - downAt)));
-    downAt = undefined;
+    if (!down || (event.type === 'keyup' && !isKey(event))) return;
+    down = false;
     endedAt = performance.now();
     delete button.dataset.held;
-    void act({ type: 'press', device, button: button.dataset.button, holdMs }, button.closest('.device').querySelector('.device-result'));
+    send('up');
   };
   button.addEventListener('pointerdown', start);
   button.addEventListener('keydown', start);
   button.addEventListener('pointerup', end);
   button.addEventListener('pointerleave', end);
+  button.addEventListener('pointercancel', end);
+  button.addEventListener('blur', () => end({ type: 'blur' }));
   button.addEventListener('keyup', end);
   // A click from assistive technology comes without pointer or key events;
   // the click that follows a press already sent is ignored.
   button.addEventListener('click', () => {
-    if (downAt !== undefined || performance.now() - endedAt < 500) return;
-    downAt = performance.now();
-    end({ type: 'click' });
+    if (down || performance.now() - endedAt < 500) return;
+    void act({ type: 'press', device, button: button.dataset.button, holdMs: 150 }, result());
   });
 }
 

@@ -87,6 +87,10 @@ export class PageBridge implements PageSimulation {
       case 'press':
         await counter.press(command.button, command.holdMs);
         return undefined;
+      case 'button':
+        if (command.state === 'down') counter.buttonDown(command.button);
+        else await counter.buttonUp(command.button);
+        return undefined;
       case 'sale': {
         const reply = await counter.sale({
           amount: command.amount,

@@ -25,6 +25,8 @@ export const pageCommandSchema = z.discriminatedUnion(
   'type',
   [
     z.strictObject({ ...common, type: z.literal('press'), device, button: z.enum(BUTTONS), holdMs: z.number().int().min(20).max(10_000) }),
+    /** A button pushed down or let go on the page: it stays down on the device until it is let go. */
+    z.strictObject({ ...common, type: z.literal('button'), device, button: z.enum(BUTTONS), state: z.enum(['down', 'up']) }),
     z.strictObject({
       ...common,
       type: z.literal('sale'),
@@ -53,7 +55,7 @@ export const pageCommandSchema = z.discriminatedUnion(
     z.strictObject({ ...common, type: z.literal('step-clock'), device, minutes: z.number().int().min(-1440).max(1440) }),
     z.strictObject({ ...common, type: z.literal('size'), device, size: z.string().refine((name) => PANEL_NAMES.includes(name), `must be one of ${PANEL_NAMES.join(', ')}`) }),
   ],
-  { error: (issue) => (issue.code === 'invalid_union' ? 'must be one of press, sale, pay, confirmation, stop-broker, drop-network, pull-cable, power-cut, step-clock, size' : undefined) },
+  { error: (issue) => (issue.code === 'invalid_union' ? 'must be one of press, button, sale, pay, confirmation, stop-broker, drop-network, pull-cable, power-cut, step-clock, size' : undefined) },
 );
 
 export type PageCommand = z.infer<typeof pageCommandSchema>;

@@ -107,7 +107,16 @@ function attach(ws: WebSocket, { simulation, log }: PageServerOptions): void {
   send(simulation.hello());
   for (const message of simulation.snapshot()) send(message);
   const unsubscribe = simulation.subscribe(send);
-  ws.on('close', unsubscribe);
+  // Buttons this page holds down: a tab closed or a socket dropped mid-hold
+  // must not leave a button pressed on the device for ever.
+  const held = new Map<string, Extract<PageCommand, { type: 'button' }>>();
+  ws.on('close', () => {
+    unsubscribe();
+    for (const command of held.values()) {
+      simulation.run({ ...command, state: 'up' }).catch((err: unknown) => log.debug({ err }, 'letting go of a held button failed'));
+    }
+    held.clear();
+  });
   ws.on('error', (err) => log.debug({ err }, 'simulator page socket failed'));
   ws.on('message', (data, isBinary) => {
     let command: PageCommand;
@@ -117,6 +126,11 @@ function attach(ws: WebSocket, { simulation, log }: PageServerOptions): void {
     } catch (err) {
       send({ type: 'error', id: undefined, message: describeError(err) });
       return;
+    }
+    if (command.type === 'button') {
+      const key = `${command.device} ${command.button}`;
+      if (command.state === 'down') held.set(key, command);
+      else held.delete(key);
     }
     simulation.run(command).then(
       (text) => send({ type: 'done', id: command.id, ...(text ? { text } : {}) }),

@@ -93,7 +93,7 @@ describe('the simulator page server', () => {
     const errors = replies.filter((r) => r.type === 'error').map((r) => (r.type === 'error' ? r.message : ''));
     expect(errors).toEqual([
       'message: is not JSON',
-      'type: must be one of press, sale, pay, confirmation, stop-broker, drop-network, pull-cable, power-cut, step-clock, size',
+      'type: must be one of press, button, sale, pay, confirmation, stop-broker, drop-network, pull-cable, power-cut, step-clock, size',
       expect.stringMatching(/^button: /),
       'seconds: must be at least 1 second',
       'extra: is not a field of sale',
@@ -105,6 +105,21 @@ describe('the simulator page server', () => {
     expect(replies.at(-1)).toEqual({ type: 'done', id: 7, text: 'ok' });
     // Only the two well-formed commands reached the simulation.
     expect(simulation.commands.slice(before).map((c) => c.type)).toEqual(['power-cut', 'press']);
+  });
+
+  it('lets go of the buttons a page still holds when its socket closes', async () => {
+    const before = simulation.commands.length;
+    const down = (button: string) => JSON.stringify({ type: 'button', device: 'SIM01', button, state: 'down' });
+    const up = (button: string) => JSON.stringify({ type: 'button', device: 'SIM01', button, state: 'up' });
+    // Replay is pushed and let go; cancel-sale is still down when the tab goes away.
+    await exchange([down('replay'), up('replay'), down('cancel-sale')], 3);
+    await expect.poll(() => simulation.commands.length - before).toBe(4);
+    expect(simulation.commands.slice(before).map((c) => (c.type === 'button' ? `${c.button} ${c.state}` : c.type))).toEqual([
+      'replay down',
+      'replay up',
+      'cancel-sale down',
+      'cancel-sale up',
+    ]);
   });
 
   it('refuses a socket opened by another site', async () => {

@@ -197,13 +197,14 @@ describe('the simulator page', () => {
     await ringUp('10.00');
   });
 
-  it('takes a button held for two seconds as a long press: cancel shows the info screen', async () => {
+  it('takes a button held for two seconds as a long press, while it is still held: cancel shows the info screen', async () => {
     const cancel = page.getByRole('button', { name: 'Cancel', exact: true });
     await cancel.hover();
     await page.mouse.down();
-    await new Promise((r) => setTimeout(r, 2300));
-    await page.mouse.up();
+    // Still held: the firmware sees the pin low and acts at two seconds, as on the counter.
     await waitForScreen('info');
+    await expect.poll(() => cancel.getAttribute('data-held')).toBe('true');
+    await page.mouse.up();
     await screenshot(page, 'simulator-info');
   });
 
