@@ -2,9 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { SerialPortStream } from '@serialport/stream';
 import { closeSerialPort, openSerialPort } from '../../adapters/serial/serial-port.js';
-import { BillingLink } from '../../core/billing/link.js';
 import { ManualClock } from '../../core/clock.js';
-import { silentLogger } from '../../core/log.js';
 import { paise } from '../../core/money.js';
 import { openUnreadPty, type UnreadPty } from '../support/unread-pty.js';
 import { CounterOnBench } from './counter-on-bench.js';
@@ -26,9 +24,8 @@ function heapUsed(): number {
 
 describe('billing link over a real pty pair whose billing PC never reads', () => {
   const clock = new ManualClock();
-  const log = silentLogger();
   const counter = CounterOnBench.open(clock);
-  const link = new BillingLink({ counter, records: counter.ledger, clock, log });
+  const link = counter.billingLink();
   let pty: UnreadPty | undefined;
   let device: SerialPortStream | undefined;
 

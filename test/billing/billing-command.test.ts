@@ -1,10 +1,9 @@
 import { PassThrough, Duplex } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EXIT, billingCommand, type BillingCommandIo } from '../../cli/billing.js';
-import { BillingLink } from '../../core/billing/link.js';
+import type { BillingLink } from '../../core/billing/link.js';
 import { ManualClock } from '../../core/clock.js';
 import { DEFAULT_SERIAL_BAUD_RATE, deviceConfigSchema } from '../../core/config.js';
-import { silentLogger } from '../../core/log.js';
 import { paise } from '../../core/money.js';
 import { CounterOnBench } from './counter-on-bench.js';
 import { TextCapture, nullModem } from './wire-tap.js';
@@ -21,7 +20,7 @@ function bench() {
   const deviceClock = new ManualClock();
   const counter = CounterOnBench.open(deviceClock, { limit: paise(50_000_00) });
   counters.push(counter);
-  const link = new BillingLink({ counter, records: counter.ledger, clock: deviceClock, log: silentLogger() });
+  const link = counter.billingLink();
   links.push(link);
   link.start();
   const stdout = new TextCapture();

@@ -1,3 +1,4 @@
+import { BillingLink, type BillingLinkOptions } from '../../core/billing/link.js';
 import { loadConfig } from '../../core/config.js';
 import type { ManualClock } from '../../core/clock.js';
 import { silentLogger } from '../../core/log.js';
@@ -69,7 +70,7 @@ export class CounterOnBench extends Counter {
     const outbox = new Outbox(ledger, publisher, log);
     const counter = new CounterOnBench(
       { config, ledger, lcd, announcer, outbox, clock, log, firmware: '0.1.0-test' },
-      { ledger, fixture, ownsFixture: options.fixture === undefined, announcer, publisher },
+      { ledger, fixture, ownsFixture: options.fixture === undefined, announcer, publisher, clock },
     );
     counter.boot();
     return counter;
@@ -78,12 +79,19 @@ export class CounterOnBench extends Counter {
   readonly ledger: Ledger;
   readonly fixture: DeviceFixture;
   private readonly ownsFixture: boolean;
+  private readonly benchClock: ManualClock;
+
+  /** A billing link to this counter, as the device wires it: its ledger's records, its clock, a silent log. */
+  billingLink(options: Partial<Omit<BillingLinkOptions, 'counter' | 'records'>> = {}): BillingLink {
+    return new BillingLink({ counter: this, records: this.ledger, clock: this.benchClock, log: silentLogger(), ...options });
+  }
 
   private constructor(
     options: CounterOptions,
-    parts: { ledger: Ledger; fixture: DeviceFixture; ownsFixture: boolean; announcer: ScriptedAnnouncer; publisher: FakePublisher },
+    parts: { ledger: Ledger; fixture: DeviceFixture; ownsFixture: boolean; announcer: ScriptedAnnouncer; publisher: FakePublisher; clock: ManualClock },
   ) {
     super(options);
+    this.benchClock = parts.clock;
     this.ledger = parts.ledger;
     this.fixture = parts.fixture;
     this.ownsFixture = parts.ownsFixture;

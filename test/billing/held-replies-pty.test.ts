@@ -2,9 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { SerialPortStream } from '@serialport/stream';
 import { closeSerialPort, openSerialPort } from '../../adapters/serial/serial-port.js';
-import { BillingLink } from '../../core/billing/link.js';
 import { ManualClock } from '../../core/clock.js';
-import { silentLogger } from '../../core/log.js';
 import { openUnreadPty, type UnreadPty } from '../support/unread-pty.js';
 import { CounterOnBench } from './counter-on-bench.js';
 import { WireTap } from './wire-tap.js';
@@ -19,9 +17,8 @@ import { WireTap } from './wire-tap.js';
  */
 describe('replies over a real pty after a burst the billing PC reads late', () => {
   const clock = new ManualClock();
-  const log = silentLogger();
   const counter = CounterOnBench.open(clock);
-  const link = new BillingLink({ counter, records: counter.ledger, clock, log });
+  const link = counter.billingLink();
   let pty: UnreadPty | undefined;
   let device: SerialPortStream | undefined;
 

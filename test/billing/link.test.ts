@@ -1,8 +1,8 @@
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { BillingLink, type BillingLinkOptions } from '../../core/billing/link.js';
+import type { BillingLink} from '../../core/billing/link.js';
+import { type BillingLinkOptions } from '../../core/billing/link.js';
 import { ManualClock } from '../../core/clock.js';
-import { silentLogger } from '../../core/log.js';
 import { paise } from '../../core/money.js';
 import { CounterOnBench, benchFixture } from './counter-on-bench.js';
 import type { DeviceFixture } from '../support/fixtures.js';
@@ -20,7 +20,7 @@ function setUp(options: Partial<BillingLinkOptions> = {}) {
   const clock = new ManualClock();
   const counter = CounterOnBench.open(clock, { limit: paise(50_000_00) });
   counters.push(counter);
-  const link = new BillingLink({ counter, records: counter.ledger, clock, log: silentLogger(), ...options });
+  const link = counter.billingLink(options);
   links.push(link);
   link.start();
   const { device, pc } = cable();
@@ -341,8 +341,8 @@ describe('BillingLink', () => {
     const clock = new ManualClock();
     const counter = CounterOnBench.open(clock);
     counters.push(counter);
-    expect(() => new BillingLink({ counter, records: counter.ledger, clock, log: silentLogger(), maxWaitingRequests: 0 })).toThrow(TypeError);
-    expect(() => new BillingLink({ counter, records: counter.ledger, clock, log: silentLogger(), maxLineBytes: 4 })).toThrow(TypeError);
+    expect(() => counter.billingLink({ maxWaitingRequests: 0 })).toThrow(TypeError);
+    expect(() => counter.billingLink({ maxLineBytes: 4 })).toThrow(TypeError);
     expect(counter.subscribers).toBe(0);
   });
 });
@@ -428,7 +428,7 @@ describe('BillingLink across a restart', () => {
   function run({ clock, fixture }: { clock: ManualClock; fixture: DeviceFixture }) {
     const counter = CounterOnBench.open(clock, { fixture, ledgerPath: join(fixture.dir, 'ledger.sqlite') });
     counters.push(counter);
-    const link = new BillingLink({ counter, records: counter.ledger, clock, log: silentLogger() });
+    const link = counter.billingLink();
     links.push(link);
     link.start();
     const { device, pc } = cable();

@@ -2,7 +2,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BillingSerialPort, type SerialPortState } from '../../adapters/serial/billing-serial-port.js';
 import { closeSerialPort, openSerialPort } from '../../adapters/serial/serial-port.js';
 import { EXIT, billingCommand } from '../../cli/billing.js';
-import { BillingLink } from '../../core/billing/link.js';
 import { ManualClock } from '../../core/clock.js';
 import { silentLogger } from '../../core/log.js';
 import { paise } from '../../core/money.js';
@@ -45,7 +44,7 @@ describe('billing link over a real pty pair', () => {
   const clock = new ManualClock();
   const log = silentLogger();
   const counter = CounterOnBench.open(clock);
-  const link = new BillingLink({ counter, records: counter.ledger, clock, log });
+  const link = counter.billingLink();
   let cable: Cable | undefined;
   let serial: BillingSerialPort | undefined;
 
@@ -129,7 +128,7 @@ describe('billing link over a real pty pair that goes away and comes back', () =
   const clock = new ManualClock();
   const log = silentLogger();
   const counter = CounterOnBench.open(clock);
-  const link = new BillingLink({ counter, records: counter.ledger, clock, log });
+  const link = counter.billingLink();
   let cable: Cable | undefined;
   let serial: BillingSerialPort | undefined;
 

@@ -1,5 +1,4 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { BillingLink } from '../../core/billing/link.js';
 import { ManualClock } from '../../core/clock.js';
 import { silentLogger } from '../../core/log.js';
 import { BillingSerialPort, type SerialPortState } from '../../adapters/serial/billing-serial-port.js';
@@ -21,7 +20,7 @@ function setUp(options: { plugged?: boolean; retry?: { firstDelayMs?: number; ma
   const counter = CounterOnBench.open(clock);
   counters.push(counter);
   const log = silentLogger();
-  const link = new BillingLink({ counter, records: counter.ledger, clock, log });
+  const link = counter.billingLink();
   const adapter = new UsbSerialAdapter(`/dev/ttyUSB-bench-${++portNumber}`, () => clock.now(), options);
   const serial = new BillingSerialPort({
     path: adapter.path,
