@@ -1,10 +1,14 @@
-#!/usr/bin/env -S MALLOC_ARENA_MAX=2 node --max-semi-space-size=1
-// Memory on a 512 MB board, set on the line above because both must be given
+#!/usr/bin/env -S MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=131072 node --max-semi-space-size=1
+// Memory on a 512 MB board, set on the line above because all must be given
 // before node starts: V8's young generation otherwise grows to 32 MB under a
 // steady stream of sales and keeps it (--max-semi-space-size=1 caps it at
 // 2 MB: more scavenges, each of less), and glibc otherwise gives each of
 // libuv's worker threads (PNG encoding, file writes) its own malloc arena,
-// which stays resident once it has grown.
+// which stays resident once it has grown. A fixed mmap threshold gives
+// every block of 128 KiB or more its own mapping, returned when freed:
+// glibc's default raises the threshold to the largest block freed so far,
+// after which such blocks come from the main heap and fragment it (in the
+// memory soak the heap held 57 MB after 5,000 sales, against 26 MB).
 // They apply when this file is run as a program (npx dakbox, a systemd
 // ExecStart naming this file); `node bin/dakbox.js` runs without them.
 // The command is compiled TypeScript; `npm ci` builds it (the prepare script).
