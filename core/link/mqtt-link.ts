@@ -148,6 +148,10 @@ export class MqttLink extends EventEmitter<LinkEvents> {
       // timer repeats at a fixed period.
       reconnectPeriod: 0,
       connectTimeout: 15_000,
+      // mqtt-packet otherwise builds, on the first packet, a 2-byte Buffer
+      // for each of the 65,536 packet identifiers and keeps them: 6 MB of
+      // JavaScript heap (65,536 objects) held for a few hundred packets a day.
+      writeCache: false,
       will: { topic: this.topic('status'), payload: Buffer.from(this.status(false)), qos: 1, retain: true },
     };
     if (o.protocolVersion === 5) clientOptions.properties = { sessionExpiryInterval: o.sessionExpirySeconds ?? DEVICE_SESSION_EXPIRY_SECONDS };
