@@ -5,7 +5,8 @@
  * started from the built command line in a fresh node, and the packages
  * node has loaded are read once its ledger is open (after every part was
  * built). A panel loads qrcode's encoder and not its image renderers (nor
- * pngjs), and the MQTT link does not have mqtt-packet build its table of
+ * pngjs), an mqtt:// link does not load mqtt.js's WebSocket and SOCKS
+ * transports, and the MQTT link does not have mqtt-packet build its table of
  * 65,536 packet-identifier buffers (6 MB of heap kept for good).
  */
 import { spawnSync } from 'node:child_process';
@@ -71,6 +72,8 @@ it('a headless counter loads none of the hardware, drawing or simulator packages
   expect(packages).toContain('better-sqlite3');
   expect(packages).toContain('mqtt');
   expect(packages.filter((p) => HARDWARE.includes(p))).toEqual([]);
+  // An mqtt:// broker is reached over node's own socket, without mqtt.js's WebSocket and SOCKS transports.
+  expect(packages.filter((p) => ['ws', 'socks', 'ip-address'].includes(p))).toEqual([]);
   expect(mqttNumberCache).toBe(false);
 });
 
