@@ -1,6 +1,12 @@
 import { createCanvas, type Canvas, type CanvasRenderingContext2D } from 'canvas';
-import QRCode from 'qrcode';
+import { createRequire } from 'node:module';
+import type { create as createQrCode } from 'qrcode';
 import { LruCache, releaseCanvas } from './lru.js';
+
+// Only qrcode's encoder: the package's entry point also loads its PNG, SVG
+// and terminal renderers and pngjs (35 more modules at every start), none of
+// which a panel uses.
+const QRCode = createRequire(import.meta.url)('qrcode/lib/core/qrcode.js') as { create: typeof createQrCode };
 
 /**
  * Error correction levels the device uses. L is never used: an LCD behind a

@@ -4,7 +4,10 @@
  * serialport, the simulator's broker or the `say` package. The device is
  * started from the built command line in a fresh node, and the packages
  * node has loaded are read once its ledger is open (after every part was
- * built).
+ * built). A panel loads qrcode's encoder and not its image renderers (nor
+ * pngjs), an mqtt:// link does not load mqtt.js's WebSocket and SOCKS
+ * transports, and the MQTT link does not have mqtt-packet build its table of
+ * 65,536 packet-identifier buffers (6 MB of heap kept for good).
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -20,8 +23,17 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const MAIN = pathToFileURL(join(import.meta.dirname, '../../dist/cli/main.js')).href;
 const HARDWARE = ['johnny-five', 'canvas', 'serialport', '@serialport/stream', 'aedes', 'say', 'qrcode', 'pino-pretty'];
 
-/** The npm packages a `dakbox run` with these settings has loaded once its parts are built. */
-function packagesLoaded(name: string, settings: Partial<DeviceSettingsInput>): string[] {
+interface Loaded {
+  /** The npm packages node has loaded. */
+  readonly packages: string[];
+  /** The qrcode files among them, relative to the package. */
+  readonly qrcodeFiles: string[];
+  /** Whether mqtt-packet writes packet identifiers from its prebuilt table. */
+  readonly mqttNumberCache: boolean;
+}
+
+/** What a `dakbox run` with these settings has loaded once its parts are built. */
+function packagesLoaded(name: string, settings: Partial<DeviceSettingsInput>): Loaded {
   const folder = join(dir, name);
   const config: DeviceSettingsInput = {
     deviceId: 'LAZY01',
@@ -37,10 +49,13 @@ function packagesLoaded(name: string, settings: Partial<DeviceSettingsInput>): s
   const script = `
     import { createRequire } from 'node:module';
     import { existsSync } from 'node:fs';
-    const cache = createRequire(import.meta.url).cache;
+    const require = createRequire(${JSON.stringify(MAIN)});
+    const cache = require.cache;
     const report = () => {
       const names = new Set(Object.keys(cache).map((k) => (k.match(/node_modules\\/((@[^/]+\\/)?[^/]+)/) ?? [])[1]).filter(Boolean));
-      process.stderr.write(JSON.stringify([...names]) + '\\n');
+      const qrcodeFiles = Object.keys(cache).map((k) => (k.match(/node_modules\\/qrcode\\/(.*)$/) ?? [])[1]).filter(Boolean);
+      const mqttNumberCache = require('mqtt-packet').writeToStream.cacheNumbers;
+      process.stderr.write(JSON.stringify({ packages: [...names], qrcodeFiles, mqttNumberCache }) + '\\n');
       process.exit(0);
     };
     const poll = setInterval(() => { if (existsSync(${JSON.stringify(ledger)})) { clearInterval(poll); setTimeout(report, 100); } }, 20);
@@ -49,19 +64,25 @@ function packagesLoaded(name: string, settings: Partial<DeviceSettingsInput>): s
   const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 60_000 });
   expect(existsSync(ledger)).toBe(true);
   const last = run.stderr.trim().split('\n').at(-1) ?? '';
-  return JSON.parse(last) as string[];
+  return JSON.parse(last) as Loaded;
 }
 
 it('a headless counter loads none of the hardware, drawing or simulator packages', () => {
-  const loaded = packagesLoaded('headless', { display: { kind: 'none' }, controls: { kind: 'none' } });
-  expect(loaded).toContain('better-sqlite3');
-  expect(loaded).toContain('mqtt');
-  expect(loaded.filter((p) => HARDWARE.includes(p))).toEqual([]);
+  const { packages, mqttNumberCache } = packagesLoaded('headless', { display: { kind: 'none' }, controls: { kind: 'none' } });
+  expect(packages).toContain('better-sqlite3');
+  expect(packages).toContain('mqtt');
+  expect(packages.filter((p) => HARDWARE.includes(p))).toEqual([]);
+  // An mqtt:// broker is reached over node's own socket, without mqtt.js's WebSocket and SOCKS transports.
+  expect(packages.filter((p) => ['ws', 'socks', 'ip-address'].includes(p))).toEqual([]);
+  expect(mqttNumberCache).toBe(false);
 });
 
-it('a counter with a display and buttons loads node-canvas and johnny-five, and still not serialport', () => {
-  const loaded = packagesLoaded('panel', { display: { kind: 'png', dir: 'frames', width: 480, height: 320 }, controls: { kind: 'virtual' } });
-  expect(loaded).toContain('canvas');
-  expect(loaded).toContain('johnny-five');
-  expect(loaded.filter((p) => ['serialport', '@serialport/stream', 'aedes', 'say'].includes(p))).toEqual([]);
+it('a counter with a display and buttons loads node-canvas, johnny-five and the QR encoder, and still not serialport or the QR image renderers', () => {
+  const { packages, qrcodeFiles } = packagesLoaded('panel', { display: { kind: 'png', dir: 'frames', width: 480, height: 320 }, controls: { kind: 'virtual' } });
+  expect(packages).toContain('canvas');
+  expect(packages).toContain('johnny-five');
+  expect(packages).toContain('qrcode');
+  expect(packages.filter((p) => ['serialport', '@serialport/stream', 'aedes', 'say', 'pngjs'].includes(p))).toEqual([]);
+  expect(qrcodeFiles).toContain('lib/core/qrcode.js');
+  expect(qrcodeFiles.filter((f) => f.startsWith('lib/renderer/'))).toEqual([]);
 });
