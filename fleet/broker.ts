@@ -134,6 +134,15 @@ export function processCpuSeconds(stat: string): number {
   return (Number(fields[11]) + Number(fields[12])) / clockTicks();
 }
 
+/** The calling thread's own CPU time so far (utime + stime), in seconds; undefined where Linux's /proc/thread-self is missing. */
+export function threadCpuSeconds(): number | undefined {
+  try {
+    return processCpuSeconds(readFileSync('/proc/thread-self/stat', 'utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
 let ticks: number | undefined;
 function clockTicks(): number {
   if (ticks === undefined) {

@@ -10,6 +10,7 @@ import { parseSettings, resolveConfig, type DeviceConfig } from '../core/config.
 import { describeError } from '../core/errors.js';
 import { silentLogger } from '../core/log.js';
 import { Device } from '../device/device.js';
+import { threadCpuSeconds } from './broker.js';
 import type { DeviceThreadData, FromDeviceThread, ThreadMemory, ToDeviceThread } from './protocol.js';
 
 /**
@@ -111,6 +112,9 @@ port.on('message', (message: ToDeviceThread) => {
         return;
       case 'measure':
         tell({ type: 'measured', memory: memory(), paidEvents, reconnects: devices.reduce((n, d) => n + d.link.reconnects, 0) });
+        return;
+      case 'cpu':
+        tell({ type: 'cpu', seconds: threadCpuSeconds() ?? null });
         return;
       case 'stop':
         stop().catch((err: unknown) => tell({ type: 'failed', message: describeError(err) }));

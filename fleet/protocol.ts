@@ -20,7 +20,7 @@ export interface DeviceThreadData {
 }
 
 /** main → device thread */
-export type ToDeviceThread = { type: 'build' } | { type: 'connect' } | { type: 'measure' } | { type: 'stop' };
+export type ToDeviceThread = { type: 'build' } | { type: 'connect' } | { type: 'measure' } | { type: 'cpu' } | { type: 'stop' };
 
 /** The thread's own heap, after a full collection. */
 export interface ThreadMemory {
@@ -36,5 +36,7 @@ export type FromDeviceThread =
   | { type: 'links'; online: number; offline: number }
   /** `paidEvents`: payments the devices' counters reported paid; `reconnects`: connections made again since start. */
   | { type: 'measured'; memory: ThreadMemory; paidEvents: number; reconnects: number }
+  /** The thread's own CPU time so far, seconds; null where it cannot be read. */
+  | { type: 'cpu'; seconds: number | null }
   | { type: 'stopped'; ms: number }
   | { type: 'failed'; message: string };

@@ -6,7 +6,7 @@ import { performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 import { InputError } from '../core/errors.js';
 import { FleetBackend, type BrokerCounters } from './backend.js';
-import { FleetBroker, machineBusySeconds, mosquittoVersion } from './broker.js';
+import { FleetBroker, machineBusySeconds, mosquittoVersion, threadCpuSeconds } from './broker.js';
 import { raiseOpenFileLimit } from './open-files.js';
 import type { DeviceThreadData, FromDeviceThread, LedgerKind, ThreadMemory, ToDeviceThread } from './protocol.js';
 
@@ -125,13 +125,30 @@ export interface FleetReport {
     /** Reconnections the devices made during the run (0 when the broker kept up). */
     deviceReconnects: number | null;
   };
-  cpuSeconds: { window: number; fleetProcess: number; broker: number | null; wholeMachine: number | null; others: number | null };
+  cpuSeconds: {
+    window: number;
+    fleetProcess: number;
+    /** Of fleetProcess: the device threads' own time, and the main thread's (the backend and the run's bookkeeping); the rest is the process's helper threads (V8's garbage collection, libuv). Null where Linux's per-thread figures are missing. */
+    deviceThreads: number | null;
+    mainThread: number | null;
+    broker: number | null;
+    wholeMachine: number | null;
+    others: number | null;
+  };
   /**
    * CPU time, which depends far less on other work on the machine than
    * wall-clock figures do: per sale over the sales (devices and backend,
    * idle work included), and per device per second while connected and idle.
    */
-  cpuMs: { fleetPerSale: number; brokerPerSale: number | null; fleetIdlePerDeviceSecond: number; brokerIdlePerDeviceSecond: number | null };
+  cpuMs: {
+    fleetPerSale: number;
+    brokerPerSale: number | null;
+    /** Of fleetPerSale: the device threads, and the main thread (backend); see cpuSeconds. */
+    devicesPerSale: number | null;
+    backendPerSale: number | null;
+    fleetIdlePerDeviceSecond: number;
+    brokerIdlePerDeviceSecond: number | null;
+  };
   targets: { stormComplete: boolean; sustained: boolean; p99: boolean; noneLost: boolean; noneDuplicated: boolean; held: boolean };
 }
 
@@ -205,6 +222,18 @@ async function measure(threads: DeviceThread[], timeoutMs = 60_000): Promise<Thr
     paidEvents: measured.reduce((n, m) => n + m.paidEvents, 0),
     reconnects: measured.reduce((n, m) => n + m.reconnects, 0),
   };
+}
+
+/** Every device thread's own CPU time so far, added up, in seconds; undefined if a thread cannot tell. */
+async function deviceThreadsCpu(threads: DeviceThread[]): Promise<number | undefined> {
+  for (const t of threads) t.send({ type: 'cpu' });
+  const answers = await Promise.all(threads.map((t) => t.next('cpu', 60_000)));
+  let sum = 0;
+  for (const a of answers) {
+    if (a.seconds === null) return undefined;
+    sum += a.seconds;
+  }
+  return sum;
 }
 
 /** How much the broker's counters grew per sale between two readings; null where the broker did not publish them. */
@@ -303,7 +332,15 @@ export async function simulateFleet(o: FleetOptions): Promise<FleetReport> {
 
     // The sales: sale n goes to device n mod N, at `rate` per second, whatever came back so far.
     const sales = { sent: 0 };
-    const windowStart = { at: performance.now(), cpu: process.cpuUsage(), brokerCpu: broker?.cpuSeconds(), machine: machineBusySeconds(), counters: { ...backend.counters } };
+    const devicesCpuStart = await deviceThreadsCpu(threads);
+    const windowStart = {
+      at: performance.now(),
+      cpu: process.cpuUsage(),
+      mainCpu: threadCpuSeconds(),
+      brokerCpu: broker?.cpuSeconds(),
+      machine: machineBusySeconds(),
+      counters: { ...backend.counters },
+    };
     const total = Math.round(o.rate * o.seconds);
     let lastShown = 0;
     let lastLatencies = 0;
@@ -330,8 +367,10 @@ export async function simulateFleet(o: FleetOptions): Promise<FleetReport> {
     const announcedInWindow = backend.counts.announced;
     const countersAtEnd = { ...backend.counters };
     const cpuWindow = process.cpuUsage(windowStart.cpu);
+    const mainCpuEnd = threadCpuSeconds();
     const brokerCpuEnd = broker?.cpuSeconds();
     const machineEnd = machineBusySeconds();
+    const devicesCpuEnd = await deviceThreadsCpu(threads);
     // Receipts still on their way: waited for while they keep coming, so
     // that a payment counted lost is one that stopped moving, not one queued.
     const drainStart = performance.now();
@@ -373,6 +412,8 @@ export async function simulateFleet(o: FleetOptions): Promise<FleetReport> {
     const fleetCpu = (cpuWindow.user + cpuWindow.system) / 1e6;
     const brokerCpu = brokerCpuEnd !== undefined && windowStart.brokerCpu !== undefined ? brokerCpuEnd - windowStart.brokerCpu : null;
     const machineCpu = machineEnd !== undefined && windowStart.machine !== undefined ? machineEnd - windowStart.machine : null;
+    const mainCpu = mainCpuEnd !== undefined && windowStart.mainCpu !== undefined ? mainCpuEnd - windowStart.mainCpu : null;
+    const devicesCpu = devicesCpuEnd !== undefined && devicesCpuStart !== undefined ? devicesCpuEnd - devicesCpuStart : null;
     const report = buildReport();
     function buildReport(): FleetReport {
       const b = finished;
@@ -449,6 +490,8 @@ export async function simulateFleet(o: FleetOptions): Promise<FleetReport> {
         cpuSeconds: {
           window: round(windowSeconds),
           fleetProcess: round(fleetCpu),
+          deviceThreads: devicesCpu === null ? null : round(devicesCpu),
+          mainThread: mainCpu === null ? null : round(mainCpu),
           broker: brokerCpu === null ? null : round(brokerCpu),
           wholeMachine: machineCpu === null ? null : round(machineCpu),
           others: machineCpu === null || brokerCpu === null ? null : round(Math.max(0, machineCpu - fleetCpu - brokerCpu)),
@@ -456,6 +499,8 @@ export async function simulateFleet(o: FleetOptions): Promise<FleetReport> {
         cpuMs: {
           fleetPerSale: round((fleetCpu * 1000) / sold, 3),
           brokerPerSale: brokerCpu === null ? null : round((brokerCpu * 1000) / sold, 3),
+          devicesPerSale: devicesCpu === null ? null : round((devicesCpu * 1000) / sold, 3),
+          backendPerSale: mainCpu === null ? null : round((mainCpu * 1000) / sold, 3),
           fleetIdlePerDeviceSecond: round(((idleCpu.user + idleCpu.system) / 1000 / idleSeconds / o.devices), 4),
           brokerIdlePerDeviceSecond:
             idleBroker !== undefined && idleFrom.broker !== undefined ? round(((idleBroker - idleFrom.broker) * 1000) / idleSeconds / o.devices, 4) : null,

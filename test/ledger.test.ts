@@ -148,6 +148,17 @@ describe('ledger', () => {
     expect(ledger.unsentCount()).toBe(1);
   });
 
+  it('hands out unsent messages oldest first, at most the batch asked for, whatever batch sizes were asked before', () => {
+    const ids = [1, 2, 3, 4, 5].map((n) => ledger.enqueue('receipt', `{"n":${n}}`));
+    expect(ledger.unsent(2).map((m) => m.id)).toEqual(ids.slice(0, 2));
+    expect(ledger.unsent(3).map((m) => m.id)).toEqual(ids.slice(0, 3));
+    ledger.markSent(ids.slice(0, 2));
+    expect(ledger.unsent(2).map((m) => m.id)).toEqual(ids.slice(2, 4));
+    expect(ledger.unsent().map((m) => m.id)).toEqual(ids.slice(2));
+    expect(() => ledger.unsent(0)).toThrow(RangeError);
+    expect(() => ledger.unsent(1.5)).toThrow(RangeError);
+  });
+
   it('records rejections with their receipt', () => {
     ledger.recordRejection({ reason: 'bad-signature: x', tr: 'MYS01-1', size: 10, sha256: 'ab', excerpt: '{}' }, { topic: 'receipt', payload: '{}' });
     expect(ledger.rejections()).toMatchObject([{ reason: 'bad-signature: x', tr: 'MYS01-1', utr: undefined }]);

@@ -165,18 +165,22 @@ export class MqttLink extends EventEmitter<LinkEvents> {
     sendWithoutDelay(client);
     client.handleMessage = (packet: IPublishPacket, done: (error?: Error) => void) => {
       const connection = this.connection;
-      this.dispatch(packet)
-        .then((handled) => {
-          if (handled) {
-            done();
-            this.handledOn(connection);
-          } else {
-            // An error withholds the PUBACK (see the class comment).
-            done(new Error('not handled; left unacknowledged'));
-            this.withheld(packet, connection);
-          }
-        })
-        .catch((err: unknown) => this.o.log.error({ err }, 'message acknowledgement failed'));
+      const settle = (handled: boolean): void => {
+        if (handled) {
+          done();
+          this.handledOn(connection);
+        } else {
+          // An error withholds the PUBACK (see the class comment).
+          done(new Error('not handled; left unacknowledged'));
+          this.withheld(packet, connection);
+        }
+      };
+      const handled = this.dispatch(packet);
+      // A handler that returned at once is acknowledged at once: the PUBACK
+      // then leaves in the same write as what the handler published (a
+      // collect's qr), not in a write of its own a turn later.
+      if (typeof handled === 'boolean') settle(handled);
+      else handled.then(settle).catch((err: unknown) => this.o.log.error({ err }, 'message acknowledgement failed'));
     };
     client.on('connect', (connack) => {
       this.connection++;
@@ -266,8 +270,12 @@ export class MqttLink extends EventEmitter<LinkEvents> {
     }, delay);
   }
 
-  /** Resolves true when the message is dealt with and may be acknowledged; never rejects. */
-  private async dispatch(packet: IPublishPacket): Promise<boolean> {
+  /**
+   * True when the message is dealt with and may be acknowledged, false when
+   * it must be left for the broker to deliver again; a promise of that when
+   * the handler returned one. Never throws or rejects.
+   */
+  private dispatch(packet: IPublishPacket): boolean | Promise<boolean> {
     const suffix = INBOUND_TOPICS.find((t) => packet.topic === this.topic(t));
     const handler = suffix && this.handlers.get(suffix);
     if (!handler) {
@@ -275,18 +283,27 @@ export class MqttLink extends EventEmitter<LinkEvents> {
       return true;
     }
     const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : Buffer.from(packet.payload);
+    let result: void | Promise<void>;
     try {
-      await handler(payload);
-      return true;
+      result = handler(payload);
     } catch (err) {
-      if (!this.outage.unhandledMessages) {
-        this.o.log.error({ topic: suffix, err }, 'message not handled; leaving it unacknowledged for the broker to deliver again');
-      } else {
-        this.o.log.debug({ topic: suffix, err }, 'message not handled');
-      }
-      this.outage.unhandledMessages = true;
-      return false;
+      return this.notHandled(suffix, err);
     }
+    if (result === undefined) return true;
+    return Promise.resolve(result).then(
+      () => true,
+      (err: unknown) => this.notHandled(suffix, err),
+    );
+  }
+
+  private notHandled(topic: InboundTopic, err: unknown): false {
+    if (!this.outage.unhandledMessages) {
+      this.o.log.error({ topic, err }, 'message not handled; leaving it unacknowledged for the broker to deliver again');
+    } else {
+      this.o.log.debug({ topic, err }, 'message not handled');
+    }
+    this.outage.unhandledMessages = true;
+    return false;
   }
 
   private handledOn(connection: number): void {

@@ -249,6 +249,15 @@ export class Ledger {
   private readonly walPath: string | undefined;
   /** Set while an "announced" mark waits to be fsynced. */
   private settleTimer: TimerHandle | undefined;
+  /**
+   * Runs its argument as one transaction (a savepoint inside another). One
+   * function for every transaction: better-sqlite3 builds a new wrapper
+   * with four variants for each function handed to `db.transaction`, which
+   * cost more than the statements of a light commit.
+   */
+  private readonly atomically: <T>(work: () => T) => T;
+  /** The query for unsent messages, one per batch size asked for (see unsent). */
+  private readonly unsentStatements = new Map<number, Database.Statement<[], OutboxMessage>>();
 
   /**
    * Opens the device's ledger, or makes a new one where there is no file
@@ -265,6 +274,8 @@ export class Ledger {
     this.db = openLedger(path, options.deviceId);
     this.walPath = path === ':memory:' ? undefined : `${path}-wal`;
     this.sql = prepareStatements(this.db);
+    const inTransaction = this.db.transaction((work: () => unknown) => work());
+    this.atomically = <T>(work: () => T): T => inTransaction(work) as T;
     if (this.retention) this.prune();
   }
 
@@ -450,7 +461,17 @@ export class Ledger {
   }
 
   unsent(limit = 500): OutboxMessage[] {
-    return this.sql.unsent.all(limit);
+    let statement = this.unsentStatements.get(limit);
+    if (!statement) {
+      if (!Number.isSafeInteger(limit) || limit < 1) throw new RangeError(`an outbox batch is a whole number of messages from 1, not ${limit}`);
+      // The limit is written into the SQL: bound as a parameter, SQLite
+      // takes its value into the plan and so plans the statement again at
+      // every run, which cost more than the query itself. The outbox asks
+      // with one batch size, so this holds one or two statements.
+      statement = this.db.prepare<[], OutboxMessage>(`SELECT id, topic, payload FROM outbox WHERE sent_at IS NULL ORDER BY id LIMIT ${limit}`);
+      this.unsentStatements.set(limit, statement);
+    }
+    return statement.all();
   }
 
   unsentCount(): number {
@@ -538,7 +559,7 @@ export class Ledger {
    */
   private durably<T>(work: () => T): T {
     const outermost = !this.db.inTransaction;
-    const result = this.db.transaction(work)();
+    const result = this.atomically(work);
     if (outermost) {
       this.clock.clearTimeout(this.settleTimer);
       this.settleTimer = undefined;
@@ -552,11 +573,11 @@ export class Ledger {
    * inside a transaction; inside one, the work is part of it.
    */
   private lightly<T>(work: () => T): T {
-    if (this.db.inTransaction) return this.db.transaction(work)();
+    if (this.db.inTransaction) return this.atomically(work);
     // Not a prepared statement: SQLite applies this pragma when it compiles it.
     this.db.exec('PRAGMA synchronous = NORMAL');
     try {
-      return this.db.transaction(work)();
+      return this.atomically(work);
     } finally {
       this.db.exec('PRAGMA synchronous = FULL');
     }
@@ -805,7 +826,6 @@ function prepareStatements(db: Database.Database) {
       `INSERT INTO rejections (received_at, reason, tr, utr, size, sha256, excerpt) VALUES (?, ?, ?, ?, ?, ?, ?)`,
     ),
     enqueue: db.prepare<[string, string, number]>(`INSERT INTO outbox (topic, payload, created_at) VALUES (?, ?, ?)`),
-    unsent: db.prepare<[number], OutboxMessage>(`SELECT id, topic, payload FROM outbox WHERE sent_at IS NULL ORDER BY id LIMIT ?`),
     unsentCount: db.prepare<[], { n: number }>(`SELECT count(*) AS n FROM outbox WHERE sent_at IS NULL`),
     markSent: db.prepare<[number, number]>(`UPDATE outbox SET sent_at = ? WHERE id = ? AND sent_at IS NULL`),
     pruneOldRejections: db.prepare<[number]>(`DELETE FROM rejections WHERE received_at < ?`),

@@ -65,10 +65,15 @@ describe('dakbox fleet simulate', () => {
     expect(max).toBeGreaterThanOrEqual(p99 ?? Infinity);
     expect(report.confirmations.sustainedPerSecond).toBeGreaterThan(0);
     expect(report.traffic.brokerMessagesPerSale).toBeGreaterThan(0);
+    // The process's CPU split between the device threads and the backend on the main thread (Linux).
+    const { fleetPerSale, devicesPerSale, backendPerSale } = report.cpuMs;
+    expect(devicesPerSale).toBeGreaterThan(0);
+    expect(backendPerSale).toBeGreaterThan(0);
+    expect((devicesPerSale ?? Infinity) + (backendPerSale ?? Infinity)).toBeLessThanOrEqual(fleetPerSale + 0.5);
     expect(report.command).toBe(`npx dakbox fleet simulate --devices 50 --workers 2 --rate 50 --seconds 3 --out ${out}`);
 
     // Each figure is printed for a person, and the summary as JSON on the last line.
-    for (const figure of ['connect storm: all 50 online in', 'memory per device:', 'RSS', 'heap', 'sustained', 'p50', 'p99', 'max', '0 lost', '0 duplicated', 'ledgers in memory', 'load average']) {
+    for (const figure of ['connect storm: all 50 online in', 'device threads', 'backend', 'memory per device:', 'RSS', 'heap', 'sustained', 'p50', 'p99', 'max', '0 lost', '0 duplicated', 'ledgers in memory', 'load average']) {
       expect(run.stdout).toContain(figure);
     }
     const summary = JSON.parse(run.stdout.trim().split('\n').at(-1) ?? '') as Record<string, unknown>;
