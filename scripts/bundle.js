@@ -1,9 +1,10 @@
 // Bundles `dakbox run`, the device's own start, into dist/bundle/run.js:
 // the compiled modules it loads (dist/cli/run-main.js and everything it
 // imports, with the npm packages that are plain JavaScript) joined into one
-// minified ES module. A device then reads and compiles one file instead of
-// resolving and reading some 400, and V8, which keeps the source text of
-// every module it has loaded, keeps a minified copy of only what is used.
+// minified ES module (with a few chunks beside it). A device then reads
+// and compiles those instead of resolving and reading some 300 files, and
+// V8, which keeps the source text of every module it has loaded, keeps
+// minified text.
 // Every other command runs from the compiled modules in dist/.
 import { build } from 'esbuild';
 import { rmSync, writeFileSync } from 'node:fs';
@@ -19,7 +20,7 @@ const outdir = `${dist}bundle`;
  * name at run time, and packages that start worker threads or read files
  * relative to themselves.
  */
-export const EXTERNAL = [
+const EXTERNAL = [
   'better-sqlite3',
   'canvas',
   'serialport',
