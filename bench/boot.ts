@@ -1,10 +1,10 @@
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { DeviceSettingsInput } from '../core/config.js';
 import { generateNotifierKeys } from '../simulator/backend.js';
 import { Mosquitto } from '../simulator/mosquitto.js';
@@ -20,7 +20,10 @@ import { spread, type BenchResult } from './results.js';
  * same run so that the machine's load is the same for all three. The CPU
  * time the process had used by then (from /proc, in 10 ms ticks) is
  * reported too: on a busy machine it is what the start costs, where the
- * wall-clock time also holds the waits for other programs.
+ * wall-clock time also holds the waits for other programs. The report says
+ * which code the device ran (its `starting` log line): the bundle
+ * `npm run build` makes of `dakbox run`, or the compiled modules when there
+ * is none; the module load time is that of the same code.
  */
 export interface BootBenchOptions {
   readonly runs?: number;
@@ -28,6 +31,8 @@ export interface BootBenchOptions {
 
 export interface BootBenchReport {
   readonly runs: number;
+  /** The file `dakbox run` ran from, relative to the project folder. */
+  readonly entry: string;
   readonly boot: Spread;
   readonly bootCpu: Spread;
   readonly bareNode: Spread;
@@ -40,7 +45,8 @@ export interface BootBenchReport {
 type Spread = ReturnType<typeof spread>;
 
 export const BOOT_TARGET_MS = 400;
-const DAKBOX_BIN = fileURLToPath(new URL('../../bin/dakbox.js', import.meta.url));
+const PROJECT = fileURLToPath(new URL('../../', import.meta.url));
+const DAKBOX_BIN = join(PROJECT, 'bin', 'dakbox.js');
 const CLI_MAIN = new URL('../cli/main.js', import.meta.url).href;
 const CLI_RUN = new URL('../cli/run.js', import.meta.url).href;
 
@@ -63,16 +69,26 @@ export async function bootBench(options: BootBenchOptions = {}): Promise<BootBen
     const boot: Started[] = [];
     const bare: Started[] = [];
     const modules: number[] = [];
-    // One start first, not counted: it makes the ledger and warms the disk cache.
-    await untilLine([DAKBOX_BIN, 'run', '--config', config], isSubscribed);
+    // One start first, not counted: it makes the ledger, warms the disk
+    // cache and says which code `dakbox run` runs.
+    let code: string | undefined;
+    await untilLine([DAKBOX_BIN, 'run', '--config', config], (line) => {
+      const logged = logLine(line);
+      if (logged?.msg === 'starting') code = String(logged.code);
+      return logged?.msg === 'subscribed';
+    });
+    if (code === undefined) throw new Error('dakbox run did not say which code it runs (no "starting" log line)');
+    // The bundle is one module with what it imports; the compiled modules are loaded as bin/dakbox.js loads them.
+    const entries = code.endsWith(join('cli', 'run.js')) ? [CLI_MAIN, CLI_RUN] : [pathToFileURL(code).href];
     for (let i = 0; i < runs; i++) {
       bare.push(await untilLine(['-e', 'process.stdout.write("up\\n")'], (line) => line === 'up'));
       boot.push(await untilLine([DAKBOX_BIN, 'run', '--config', config], isSubscribed));
-      modules.push(await moduleLoad());
+      modules.push(await moduleLoad(entries));
     }
     const b = spread(boot.map((s) => s.ms));
     return {
       runs,
+      entry: relative(PROJECT, code),
       boot: b,
       bootCpu: spread(boot.map((s) => s.cpuMs)),
       bareNode: spread(bare.map((s) => s.ms)),
@@ -88,11 +104,15 @@ export async function bootBench(options: BootBenchOptions = {}): Promise<BootBen
 }
 
 function isSubscribed(line: string): boolean {
-  if (!line.startsWith('{')) return false;
+  return logLine(line)?.msg === 'subscribed';
+}
+
+function logLine(line: string): { msg?: unknown; code?: unknown } | undefined {
+  if (!line.startsWith('{')) return undefined;
   try {
-    return (JSON.parse(line) as { msg?: unknown }).msg === 'subscribed';
+    return JSON.parse(line) as { msg?: unknown; code?: unknown };
   } catch {
-    return false;
+    return undefined;
   }
 }
 
@@ -142,9 +162,10 @@ function cpuMs(pid: number | undefined): number {
   }
 }
 
-/** Milliseconds a fresh node takes to import the command line and the `run` command with everything they import. */
-function moduleLoad(): Promise<number> {
-  const script = `const t = performance.now(); await import(${JSON.stringify(CLI_MAIN)}); await import(${JSON.stringify(CLI_RUN)}); process.stdout.write(String(performance.now() - t) + '\\n');`;
+/** Milliseconds a fresh node takes to import these modules, one after the other, with everything they import. */
+function moduleLoad(entries: readonly string[]): Promise<number> {
+  const imports = entries.map((entry) => `await import(${JSON.stringify(entry)});`).join(' ');
+  const script = `const t = performance.now(); ${imports} process.stdout.write(String(performance.now() - t) + '\\n');`;
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
@@ -166,7 +187,7 @@ export function bootResult(report: BootBenchReport, command: string): BenchResul
       { label: 'dakbox run: start to subscribed', ...report.boot },
       { label: 'dakbox run: CPU time to subscribed', ...report.bootCpu },
     ],
-    details: { runs: report.runs, targetMs: report.targetMs, met: report.met, config: 'display none, controls none, no serial port, speaker wav; mosquitto on loopback' },
+    details: { runs: report.runs, entry: report.entry, targetMs: report.targetMs, met: report.met, config: 'display none, controls none, no serial port, speaker wav; mosquitto on loopback' },
   };
 }
 
@@ -174,6 +195,7 @@ export function formatBootBench(report: BootBenchReport): string {
   const row = (label: string, s: Spread) => `  ${label.padEnd(34)} p50 ${s.p50Ms.toFixed(0).padStart(5)} ms   p90 ${s.p90Ms.toFixed(0).padStart(5)} ms   max ${s.maxMs.toFixed(0).padStart(5)} ms`;
   return [
     `boot to subscribed: ${report.runs} starts of dakbox run against mosquitto on loopback (headless config), Node ${process.versions.node}`,
+    `  dakbox run ran from ${report.entry}`,
     row('node bare start (prints a line)', report.bareNode),
     row('  its CPU time', report.bareNodeCpu),
     row('modules of dakbox run (import)', report.modules),

@@ -12,10 +12,23 @@
 // They apply when this file is run as a program (npx dakbox, a systemd
 // ExecStart naming this file); `node bin/dakbox.js` runs without them.
 // The command is compiled TypeScript; `npm ci` builds it (the prepare script).
+// `dakbox run`, the device's own start, runs from the one minified bundle
+// the build makes of it (scripts/bundle.js): it starts sooner and holds less
+// memory than when it loads the compiled modules one by one. Every other
+// command runs from the compiled modules.
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-const entry = new URL('../dist/cli/main.js', import.meta.url);
+const argv = process.argv.slice(2);
+const compiled = new URL('../dist/cli/main.js', import.meta.url);
+const bundle = new URL('../dist/bundle/run.js', import.meta.url);
+let entry = compiled;
+if (argv[0] === 'run') {
+  if (existsSync(fileURLToPath(bundle))) entry = bundle;
+  else if (existsSync(fileURLToPath(compiled))) {
+    console.error('dakbox: dist/bundle/run.js is missing, so this start loads the compiled modules one by one (slower, more memory): run `npm run build` in the project folder');
+  }
+}
 if (!existsSync(fileURLToPath(entry))) {
   console.error('dakbox: not built yet: run `npm ci` (or `npm run build`) in the project folder');
   process.exit(1);
@@ -26,4 +39,4 @@ if (process.env.DAKBOX_MEMORY_PROBE) {
   process.on('SIGUSR2', () => process.stderr.write(`dakbox-memory ${JSON.stringify(process.memoryUsage())}\n`));
 }
 const { main } = await import(entry.href);
-process.exitCode = await main(process.argv.slice(2));
+process.exitCode = await main(argv);

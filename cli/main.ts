@@ -1,16 +1,6 @@
-import { InputError, describeError } from '../core/errors.js';
+import { runCommandLine, type Command, type CommandIo } from './command.js';
 
-export interface CommandIo {
-  stdout: NodeJS.WritableStream;
-  stderr: NodeJS.WritableStream;
-}
-
-interface Command {
-  help: string;
-  /** The command prints its own detailed help. */
-  ownHelp?: boolean;
-  run(argv: string[], io: CommandIo): Promise<number>;
-}
+export type { CommandIo };
 
 /**
  * Each command's module is loaded when that command runs: `dakbox run` on a
@@ -25,7 +15,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   check: () => import('./check.js').then((m) => ({ help: m.CHECK_HELP, run: m.checkCommand })),
   bench: () => import('./bench.js').then((m) => ({ help: m.BENCH_HELP, run: m.benchCommand })),
   voice: () => import('./voice.js').then((m) => ({ help: m.VOICE_HELP, run: m.voiceCommand })),
-  run: () => import('./run.js').then((m) => ({ help: m.RUN_HELP, run: m.runCommand })),
+  run: () => import('./run.js').then((m) => m.RUN),
   simulate: () => import('./simulate.js').then((m) => ({ help: m.SIMULATE_HELP, run: m.simulateCommand })),
   scenario: () => import('./scenario.js').then((m) => ({ help: m.SCENARIO_HELP, run: m.scenarioCommand })),
   fleet: () => import('./fleet.js').then((m) => ({ help: m.FLEET_HELP, ownHelp: true, run: m.fleetCommand })),
@@ -48,20 +38,6 @@ export async function main(argv: string[], io: CommandIo = { stdout: process.std
     io.stderr.write(`dakbox: ${name}: is not a command (try: ${Object.keys(COMMANDS).join(', ')})\n`);
     return 2;
   }
-  const command = await load();
-  if (!command.ownHelp && (rest.includes('--help') || rest.includes('-h'))) {
-    io.stdout.write(`${command.help}\n`);
-    return 0;
-  }
-  try {
-    return await command.run(rest, io);
-  } catch (err) {
-    if (err instanceof InputError) {
-      io.stderr.write(`dakbox ${name}: ${err.message}\n`);
-      return 2;
-    }
-    io.stderr.write(`dakbox ${name}: failed: ${describeError(err)}\n`);
-    return 1;
-  }
+  return runCommandLine(name, await load(), rest, io);
 }
 

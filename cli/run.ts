@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../core/config.js';
 import type { Language } from '../core/language.js';
 import { LedgerRefused } from '../core/payment/ledger.js';
@@ -6,16 +7,21 @@ import { buildParts } from '../device/parts.js';
 import { createLogger } from '../core/log.js';
 import { systemClock } from '../core/clock.js';
 import { required, parse } from './args.js';
-import type { CommandIo } from './main.js';
+import type { Command, CommandIo } from './command.js';
 
 export const RUN_HELP = `dakbox run --config device.json [--pretty]
   Runs one counter device against the broker in its config until SIGTERM or
   Ctrl-C. Logs JSON lines (or readable lines with --pretty).`;
 
+export const RUN: Command = { help: RUN_HELP, run: runCommand };
+
 export async function runCommand(argv: string[], _io: CommandIo): Promise<number> {
   const { values } = parse(argv, { config: { type: 'string' }, pretty: { type: 'boolean' } });
   const config = loadConfig(required(values.config, '--config'));
   const log = createLogger({ pretty: values.pretty ?? false });
+  // Which code this start runs: the bundle `npm run build` makes for this
+  // command (dist/bundle/), or the compiled modules it is made from.
+  log.info({ code: fileURLToPath(import.meta.url) }, 'starting');
   const parts = await buildParts(config, log, systemClock);
   let device: Device;
   try {
