@@ -5,7 +5,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../core/clock.js';
-import { BILLING_EVENTS_KEPT, LEDGER_APPLICATION_ID, LEDGER_CACHE_KIB, Ledger, LedgerRefused, SCHEMA_VERSION, type LedgerRefusalReason, type LedgerRetention, type NewSale } from '../core/payment/ledger.js';
+import {
+  BILLING_EVENTS_KEPT,
+  LEDGER_APPLICATION_ID,
+  LEDGER_CACHE_KIB,
+  Ledger,
+  LedgerRefused,
+  QueryByLimit,
+  SCHEMA_VERSION,
+  STATEMENTS_PER_QUERY,
+  type LedgerRefusalReason, type LedgerRetention, type NewSale } from '../core/payment/ledger.js';
 import { TR_PATTERN } from '../core/sale/dynamic-qr.js';
 import { paise } from '../core/money.js';
 import type { CounterEvent } from '../core/sale/counter-port.js';
@@ -600,6 +609,31 @@ describe('billing events', () => {
     expect(ledger.paymentsForSale(first.tr).map((p) => p.status)).toEqual(['FAILED']);
   });
 
+  it('hands back the same events and sales for every limit, with a statement kept for at most a few limits', () => {
+    const issued = Array.from({ length: 12 }, (_, i) => {
+      clock.advance(1_000);
+      const s = ledger.issueSale(sale(100 + i, { ref: i % 2 === 0 ? 'INV-EVEN' : 'INV-ODD' }), uriFor);
+      ledger.recordEvent({ type: 'qr', sale: s });
+      return s;
+    });
+    const even = issued.filter((_, i) => i % 2 === 0).reverse();
+    // The billing PC chooses its limit: many different ones, each asked twice.
+    for (let round = 0; round < 2; round++) {
+      for (let limit = 1; limit <= 3 * STATEMENTS_PER_QUERY; limit++) {
+        expect(ledger.eventsAfter(2, limit).map((e) => e.seq)).toEqual(Array.from({ length: Math.min(limit, 10) }, (_, i) => 3 + i));
+        expect(ledger.salesByRef('INV-EVEN', limit).map((s) => s.tr)).toEqual(even.slice(0, limit).map((s) => s.tr));
+      }
+    }
+    expect(ledger.eventsAfter(12, 5)).toEqual([]);
+    const internal = ledger as unknown as Record<'eventsAfterQuery' | 'salesByRefQuery' | 'unsentQuery', QueryByLimit<unknown[], unknown>>;
+    expect(internal.eventsAfterQuery.limitsKept()).toHaveLength(STATEMENTS_PER_QUERY);
+    expect(internal.salesByRefQuery.limitsKept()).toHaveLength(STATEMENTS_PER_QUERY);
+    for (const bad of [0, -1, 1.5, Number.NaN]) {
+      expect(() => ledger.eventsAfter(0, bad)).toThrow(RangeError);
+      expect(() => ledger.salesByRef('INV-EVEN', bad)).toThrow(RangeError);
+    }
+  });
+
   it('adds the event log to a ledger written by the previous firmware, keeping its sales', () => {
     const s = ledger.issueSale(sale(25000, { ref: 'INV-7' }), uriFor);
     ledger.close();
@@ -613,5 +647,44 @@ describe('billing events', () => {
     expect(ledger.findSale(s.tr)?.state).toBe('showing');
     expect(ledger.salesByRef('INV-7', 10).map((x) => x.tr)).toEqual([s.tr]);
     expect(ledger.recordEvent(expired(s.tr))).toBe(1);
+  });
+});
+
+describe('a query with its limit written into the SQL', () => {
+  let db: Database.Database;
+  beforeEach(() => {
+    db = new Database(':memory:');
+    db.exec(`CREATE TABLE n (v INTEGER PRIMARY KEY)`);
+    const insert = db.prepare<[number]>(`INSERT INTO n (v) VALUES (?)`);
+    for (let v = 1; v <= 100; v++) insert.run(v);
+  });
+  afterEach(() => db.close());
+
+  it('prepares one statement per limit and keeps the most recently used up to its cap, dropping the least recent', () => {
+    const query = new QueryByLimit<[number], { v: number }>(db, 'a batch', (limit) => `SELECT v FROM n WHERE v > ? ORDER BY v LIMIT ${limit}`, 3);
+    const first = query.limitedTo(5);
+    expect(query.limitedTo(5)).toBe(first);
+    query.limitedTo(6);
+    query.limitedTo(7);
+    expect(query.limitsKept()).toEqual([5, 6, 7]);
+    // Using 5 again makes 6 the least recent: it is the one dropped for 8.
+    query.limitedTo(5);
+    query.limitedTo(8);
+    expect(query.limitsKept()).toEqual([7, 5, 8]);
+    expect(query.limitedTo(5)).toBe(first);
+    for (let limit = 1; limit <= 500; limit++) {
+      expect(query.limitedTo(limit).all(90).map((row) => row.v)).toEqual(Array.from({ length: Math.min(limit, 10) }, (_, i) => 91 + i));
+      expect(query.limitsKept().length).toBeLessThanOrEqual(3);
+    }
+    expect(query.limitsKept()).toEqual([498, 499, 500]);
+    // A dropped limit is prepared again and answers as before.
+    expect(query.limitedTo(6).all(0).map((row) => row.v)).toEqual([1, 2, 3, 4, 5, 6]);
+  });
+
+  it('refuses a limit that is not a whole number from 1, naming what it counts', () => {
+    const query = new QueryByLimit<[], { v: number }>(db, 'an outbox batch', (limit) => `SELECT v FROM n LIMIT ${limit}`);
+    expect(() => query.limitedTo(0)).toThrow('an outbox batch is a whole number from 1, not 0');
+    expect(() => query.limitedTo(2.5)).toThrow(RangeError);
+    expect(query.limitsKept()).toEqual([]);
   });
 });

@@ -256,8 +256,10 @@ export class Ledger {
    * cost more than the statements of a light commit.
    */
   private readonly atomically: <T>(work: () => T) => T;
-  /** The query for unsent messages, one per batch size asked for (see unsent). */
-  private readonly unsentStatements = new Map<number, Database.Statement<[], OutboxMessage>>();
+  /** The queries whose LIMIT is written into their SQL (see QueryByLimit). */
+  private readonly unsentQuery: QueryByLimit<[], OutboxMessage>;
+  private readonly eventsAfterQuery: QueryByLimit<[number], EventRow>;
+  private readonly salesByRefQuery: QueryByLimit<[string], SaleRow>;
 
   /**
    * Opens the device's ledger, or makes a new one where there is no file
@@ -274,6 +276,9 @@ export class Ledger {
     this.db = openLedger(path, options.deviceId);
     this.walPath = path === ':memory:' ? undefined : `${path}-wal`;
     this.sql = prepareStatements(this.db);
+    this.unsentQuery = new QueryByLimit(this.db, 'an outbox batch', (limit) => `SELECT id, topic, payload FROM outbox WHERE sent_at IS NULL ORDER BY id LIMIT ${limit}`);
+    this.eventsAfterQuery = new QueryByLimit(this.db, 'a batch of billing events', (limit) => `SELECT seq, at, type, body FROM billing_events WHERE seq > ? ORDER BY seq LIMIT ${limit}`);
+    this.salesByRefQuery = new QueryByLimit(this.db, 'a list of sales by reference', (limit) => `SELECT * FROM sales WHERE ref = ? ORDER BY shown_at DESC, rowid DESC LIMIT ${limit}`);
     const inTransaction = this.db.transaction((work: () => unknown) => work());
     this.atomically = <T>(work: () => T): T => inTransaction(work) as T;
     if (this.retention) this.prune();
@@ -461,17 +466,7 @@ export class Ledger {
   }
 
   unsent(limit = 500): OutboxMessage[] {
-    let statement = this.unsentStatements.get(limit);
-    if (!statement) {
-      if (!Number.isSafeInteger(limit) || limit < 1) throw new RangeError(`an outbox batch is a whole number of messages from 1, not ${limit}`);
-      // The limit is written into the SQL: bound as a parameter, SQLite
-      // takes its value into the plan and so plans the statement again at
-      // every run, which cost more than the query itself. The outbox asks
-      // with one batch size, so this holds one or two statements.
-      statement = this.db.prepare<[], OutboxMessage>(`SELECT id, topic, payload FROM outbox WHERE sent_at IS NULL ORDER BY id LIMIT ${limit}`);
-      this.unsentStatements.set(limit, statement);
-    }
-    return statement.all();
+    return this.unsentQuery.limitedTo(limit).all();
   }
 
   unsentCount(): number {
@@ -683,8 +678,7 @@ export class Ledger {
 
   /** Events with a seq above `after`, oldest first, at most `limit`. */
   eventsAfter(after: number, limit: number): LoggedEvent[] {
-    const rows = this.sql.eventsAfter.all(after, limit);
-    return rows.map(loggedEvent);
+    return this.eventsAfterQuery.limitedTo(limit).all(after).map(loggedEvent);
   }
 
   /** The seq of the newest event recorded, 0 before the first. */
@@ -710,7 +704,7 @@ export class Ledger {
 
   /** Sales the billing PC gave this reference, newest first, at most `limit`. */
   salesByRef(ref: string, limit: number): SaleSnapshot[] {
-    return this.sql.salesByRef.all(ref, limit).map(snapshot);
+    return this.salesByRefQuery.limitedTo(limit).all(ref).map(snapshot);
   }
 
   /** Every confirmation accepted for a sale, paid or failed, late ones included, in the order received. */
@@ -781,6 +775,59 @@ function reference(deviceId: string, epoch: string, n: number): string {
 
 type Statements = ReturnType<typeof prepareStatements>;
 
+/** How many limits a QueryByLimit keeps a statement for. */
+export const STATEMENTS_PER_QUERY = 8;
+
+/**
+ * A query whose LIMIT is written into its SQL, with one prepared statement
+ * per limit asked for. Bound as a parameter, the limit's value is taken into
+ * SQLite's plan, so the statement is planned again at every run, which costs
+ * more than the query itself. Callers ask with one or two limits each (the
+ * outbox's batch, the billing link's batch, the billing PC's own limit), but
+ * the billing PC chooses its limit, so at most `cap` statements are kept and
+ * the least recently used is dropped to make room for a new one.
+ */
+export class QueryByLimit<P extends unknown[], R> {
+  /** In order of use, the least recent first (a Map iterates in insertion order). */
+  private readonly statements = new Map<number, Database.Statement<P, R>>();
+  private newest: number | undefined;
+
+  constructor(
+    private readonly db: Database.Database,
+    /** What a limit counts, for the message when one is not a whole number from 1. */
+    private readonly what: string,
+    private readonly sql: (limit: number) => string,
+    private readonly cap = STATEMENTS_PER_QUERY,
+  ) {}
+
+  /** The statement for `limit`, prepared at its first use. */
+  limitedTo(limit: number): Database.Statement<P, R> {
+    let statement = this.statements.get(limit);
+    if (statement) {
+      if (limit !== this.newest) {
+        this.statements.delete(limit);
+        this.statements.set(limit, statement);
+        this.newest = limit;
+      }
+      return statement;
+    }
+    if (!Number.isSafeInteger(limit) || limit < 1) throw new RangeError(`${this.what} is a whole number from 1, not ${limit}`);
+    statement = this.db.prepare<P, R>(this.sql(limit));
+    if (this.statements.size >= this.cap) {
+      const leastRecent = this.statements.keys().next().value;
+      if (leastRecent !== undefined) this.statements.delete(leastRecent);
+    }
+    this.statements.set(limit, statement);
+    this.newest = limit;
+    return statement;
+  }
+
+  /** The limits a statement is kept for, the least recently used first. */
+  limitsKept(): number[] {
+    return [...this.statements.keys()];
+  }
+}
+
 /** A payment with what its sale asked. */
 const PAYMENT_COLUMNS = `p.*, s.amount_paise AS asked_paise FROM payments p JOIN sales s ON s.tr = p.tr`;
 
@@ -797,7 +844,6 @@ function prepareStatements(db: Database.Database) {
     saleByTr: db.prepare<[string], SaleRow>(`SELECT * FROM sales WHERE tr = ?`),
     saleByCollectId: db.prepare<[string], SaleRow>(`SELECT * FROM sales WHERE collect_id = ?`),
     showingSales: db.prepare<[], SaleRow>(`SELECT * FROM sales WHERE state = 'showing' ORDER BY seq`),
-    salesByRef: db.prepare<[string, number], SaleRow>(`SELECT * FROM sales WHERE ref = ? ORDER BY shown_at DESC, rowid DESC LIMIT ?`),
     closeSale: db.prepare<[string, string | null, number, string]>(`UPDATE sales SET state = ?, close_reason = ?, closed_at = ? WHERE tr = ? AND state = 'showing'`),
     insertPayment: db.prepare<[string, string, string, number, string | null, string, number, number, number]>(
       `INSERT INTO payments (utr, tr, status, amount_paise, payer, paid_at, received_at, late, mismatch, announced)
@@ -816,7 +862,6 @@ function prepareStatements(db: Database.Database) {
     giveUp: db.prepare<[number, number, string]>(`UPDATE payments SET announced = 1, announced_at = ?, announce_given_up_at = ? WHERE utr = ? AND announced = 0`),
     insertEvent: db.prepare<[number, string, string, string]>(`INSERT INTO billing_events (at, type, tr, body) VALUES (?, ?, ?, ?)`),
     pruneEvents: db.prepare<[number]>(`DELETE FROM billing_events WHERE seq <= ?`),
-    eventsAfter: db.prepare<[number, number], EventRow>(`SELECT seq, at, type, body FROM billing_events WHERE seq > ? ORDER BY seq LIMIT ?`),
     lastEventSeq: db.prepare<[], { seq: number }>(`SELECT seq FROM sqlite_sequence WHERE name = 'billing_events'`),
     markDelivered: db.prepare<[string]>(
       `INSERT INTO meta (key, value) VALUES ('billing_delivered_seq', ?)
