@@ -14,20 +14,29 @@
 // The command is compiled TypeScript; `npm ci` builds it (the prepare script).
 // `dakbox run`, the device's own start, runs from the one minified bundle
 // the build makes of it (scripts/bundle.js): it starts sooner and holds less
-// memory than when it loads the compiled modules one by one. Every other
-// command runs from the compiled modules.
-import { existsSync } from 'node:fs';
+// memory than when it loads the compiled modules one by one, unless the
+// bundle is older than the compiled module it was made from (a build by tsc
+// alone): it would then run old code, so the start loads the compiled
+// modules and says so. Every other command runs from the compiled modules.
+import { existsSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const argv = process.argv.slice(2);
 const compiled = new URL('../dist/cli/main.js', import.meta.url);
 const bundle = new URL('../dist/bundle/run.js', import.meta.url);
+// What scripts/bundle.js makes the bundle from.
+const bundleSource = new URL('../dist/cli/run-main.js', import.meta.url);
 let entry = compiled;
 if (argv[0] === 'run') {
-  if (existsSync(fileURLToPath(bundle))) entry = bundle;
-  else if (existsSync(fileURLToPath(compiled))) {
-    console.error('dakbox: dist/bundle/run.js is missing, so this start loads the compiled modules one by one (slower, more memory): run `npm run build` in the project folder');
-  }
+  const built = statSync(fileURLToPath(bundle), { throwIfNoEntry: false });
+  const source = built && statSync(fileURLToPath(bundleSource), { throwIfNoEntry: false });
+  if (!built) {
+    if (existsSync(fileURLToPath(compiled))) {
+      console.error('dakbox: dist/bundle/run.js is missing, so this start loads the compiled modules one by one (slower, more memory): run `npm run build` in the project folder');
+    }
+  } else if (source && built.mtimeMs < source.mtimeMs) {
+    console.error('dakbox: dist/bundle/run.js is older than the compiled code in dist/, so this start loads the compiled modules one by one (slower, more memory): run `npm run build` in the project folder');
+  } else entry = bundle;
 }
 if (!existsSync(fileURLToPath(entry))) {
   console.error('dakbox: not built yet: run `npm ci` (or `npm run build`) in the project folder');

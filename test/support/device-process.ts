@@ -20,8 +20,9 @@ export class DeviceProcess {
   private readonly exited: Promise<number | null>;
   private waiters: { match: (l: LogLine) => boolean; resolve: (l: LogLine) => void }[] = [];
 
-  constructor(configPath: string, env: NodeJS.ProcessEnv = {}) {
-    this.child = spawn(process.execPath, [DAKBOX_BIN, 'run', '--config', configPath], {
+  /** `bin` is the command's start script: another copy of bin/dakbox.js than the project's own. */
+  constructor(configPath: string, env: NodeJS.ProcessEnv = {}, bin = DAKBOX_BIN) {
+    this.child = spawn(process.execPath, [bin, 'run', '--config', configPath], {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, DAKBOX_LOG: 'debug', ...env },
     });
