@@ -19,6 +19,23 @@ export async function runCommand(argv: string[], _io: CommandIo): Promise<number
   const { values } = parse(argv, { config: { type: 'string' }, pretty: { type: 'boolean' } });
   const config = loadConfig(required(values.config, '--config'));
   const log = createLogger({ pretty: values.pretty ?? false });
+  // Listening from the first moment: a stop asked for while the parts are
+  // still being built (a service manager stopping a device that is
+  // starting) is kept, and the device stops as soon as it has started,
+  // closing its ledger as on any other stop, instead of being killed. A
+  // second signal finds no listener and ends the process at once.
+  const stopAsked = new Promise<void>((resolve) => {
+    const stop = (signal: string) => {
+      log.info({ signal }, 'stopping');
+      process.off('SIGTERM', onTerm);
+      process.off('SIGINT', onInt);
+      resolve();
+    };
+    const onTerm = () => stop('SIGTERM');
+    const onInt = () => stop('SIGINT');
+    process.once('SIGTERM', onTerm);
+    process.once('SIGINT', onInt);
+  });
   // Which code this start runs: the bundle `npm run build` makes for this
   // command (dist/bundle/), or the compiled modules it is made from.
   log.info({ code: fileURLToPath(import.meta.url) }, 'starting');
@@ -34,18 +51,11 @@ export async function runCommand(argv: string[], _io: CommandIo): Promise<number
     throw err;
   }
   device.start();
-  await new Promise<void>((resolve) => {
-    // The device runs until it is told to stop, even at a moment when no
-    // socket or timer is open (the broker is down and a reconnect is due).
-    const alive = setInterval(() => undefined, 60_000);
-    const stop = (signal: string) => {
-      log.info({ signal }, 'stopping');
-      clearInterval(alive);
-      resolve();
-    };
-    process.once('SIGTERM', () => stop('SIGTERM'));
-    process.once('SIGINT', () => stop('SIGINT'));
-  });
+  // The device runs until it is told to stop, even at a moment when no
+  // socket or timer is open (the broker is down and a reconnect is due).
+  const alive = setInterval(() => undefined, 60_000);
+  await stopAsked;
+  clearInterval(alive);
   await device.stop();
   log.flush();
   return 0;

@@ -386,6 +386,15 @@ export class MqttLink extends EventEmitter<LinkEvents> {
     for (const timer of [this.reconnectTimer, this.subscribeTimer, this.redeliveryTimer]) this.o.clock.clearTimeout(timer);
     const client = this.client;
     if (!client) return;
+    // Still connecting (stopped just after start, or between attempts):
+    // there is no goodbye to say, and mqtt.js's orderly end would leave the
+    // connection attempt running, to come up after the device has stopped
+    // and keep the process alive.
+    if (!client.connected) {
+      await client.endAsync(true);
+      this.setState('offline');
+      return;
+    }
     const orderly = (async () => {
       if (client.connected) {
         await new Promise<void>((resolve) => {

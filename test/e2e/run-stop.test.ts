@@ -1,4 +1,11 @@
 /**
+ * How `dakbox run` stops.
+ *
+ * A SIGTERM that comes while it is still starting (its first log line
+ * written, the ledger and the rest not yet built) is kept: the device
+ * starts, then stops as on any other stop, with its ledger closed, and
+ * exits with 0 instead of being killed.
+ *
  * `dakbox run --pretty` whose reader of stdout has gone (`| head -1`)
  * still stops on SIGTERM as it does otherwise: the device closes its
  * ledger, publishes that it is offline, and exits with 0. It is started
@@ -82,5 +89,46 @@ it.each(Object.keys(ENTRIES) as (keyof typeof ENTRIES)[])('stops on SIGTERM with
   } finally {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     await watch.close();
+  }
+});
+
+it('stops cleanly on a SIGTERM that comes while it is still starting', async () => {
+  const deviceId = 'EARLYSTOP';
+  const fixture = deviceFixture({ deviceId, mqtt: { url: broker.url, protocolVersion: 5 }, display: { kind: 'none' }, controls: { kind: 'none' }, announce: { prompts: false } });
+  fixtures.push(fixture);
+  const child = spawn(process.execPath, [DAKBOX_BIN, 'run', '--config', fixture.configPath], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  try {
+    // The signal goes the moment the first line ("starting") is out, before the parts are built.
+    await new Promise<void>((resolve) =>
+      child.stdout.on('data', (chunk: Buffer) => {
+        const before = stdout;
+        stdout += chunk.toString('utf8');
+        if (!before.includes('\n') && stdout.includes('\n')) {
+          child.kill('SIGTERM');
+          resolve();
+        }
+      }),
+    );
+    const timeout = new Promise<'still running'>((resolve) => setTimeout(() => resolve('still running'), STOP_WITHIN_MS).unref());
+    expect(await Promise.race([exited, timeout]), `stderr: ${stderr}`).toEqual({ code: 0, signal: null });
+    expect(stderr).toBe('');
+    const lines = stdout.trim().split('\n').map((line) => JSON.parse(line) as { msg: string; signal?: string });
+    expect(lines[0]?.msg).toBe('starting');
+    // Asked to stop before it had started, it started and then stopped.
+    const stopping = lines.findIndex((l) => l.msg === 'stopping');
+    expect(lines[stopping]?.signal).toBe('SIGTERM');
+    expect(lines.findIndex((l) => l.msg === 'device started')).toBeGreaterThan(-1);
+
+    const path = join(fixture.dir, 'ledger.sqlite');
+    expect(existsSync(`${path}-wal`)).toBe(false);
+    const db = new Database(path, { readonly: true });
+    expect(db.pragma('integrity_check', { simple: true })).toBe('ok');
+    db.close();
+  } finally {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   }
 });
