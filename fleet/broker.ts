@@ -164,19 +164,21 @@ export function machineBusySeconds(): number | undefined {
   }
 }
 
-function freePort(): Promise<number> {
+/** A port nobody is listening on right now, on loopback. */
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.unref();
     server.on('error', reject);
     server.listen(0, '127.0.0.1', () => {
       const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no free port'))));
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no free port on loopback'))));
     });
   });
 }
 
-function listening(port: number): Promise<boolean> {
+/** Whether something accepts connections on this loopback port. */
+export function listening(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = connect(port, '127.0.0.1');
     socket.once('connect', () => {
