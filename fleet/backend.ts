@@ -3,7 +3,7 @@ import { performance } from 'node:perf_hooks';
 import mqtt, { type MqttClient } from 'mqtt';
 import { Backoff } from '../core/backoff.js';
 import { formatIst } from '../core/clock.js';
-import type { DeviceTopics } from '../core/link/topics.js';
+import { readDeviceTopic, type DeviceTopics } from '../core/link/topics.js';
 import { sendWithoutDelay } from '../core/link/no-delay.js';
 import { formatWireAmount, paise } from '../core/money.js';
 import { signConfirmation } from '../core/payment/confirmation.js';
@@ -169,10 +169,9 @@ export class FleetBackend {
       this.counters[counter] = Number(payload.toString());
       return;
     }
-    const rest = topic.slice(this.o.prefix.length + 1);
-    const slash = rest.indexOf('/');
-    const deviceId = rest.slice(0, slash);
-    const kind = rest.slice(slash + 1);
+    const device = readDeviceTopic(this.o.prefix, topic);
+    if (!device) return;
+    const { deviceId, name: kind } = device;
     let body: unknown;
     try {
       body = JSON.parse(payload.toString('utf8'));

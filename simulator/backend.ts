@@ -4,7 +4,7 @@ import mqtt, { type MqttClient } from 'mqtt';
 import { Backoff } from '../core/backoff.js';
 import { formatIst, systemClock, type Clock, type TimerHandle } from '../core/clock.js';
 import { signConfirmation } from '../core/payment/confirmation.js';
-import type { DeviceTopics } from '../core/link/topics.js';
+import { readDeviceTopic, type DeviceTopics } from '../core/link/topics.js';
 import { sendWithoutDelay } from '../core/link/no-delay.js';
 
 export interface NotifierKeys {
@@ -239,10 +239,9 @@ export class PaymentsBackend extends EventEmitter<BackendEvents> {
   private route(topic: string, payload: Buffer): void {
     // circles/{circle}/ comes first on a fleet's central broker.
     const levels = this.options.circleOf ? topic.split('/').slice(2).join('/') : topic;
-    const rest = levels.slice(this.prefix.length + 1);
-    const slash = rest.indexOf('/');
-    const deviceId = rest.slice(0, slash);
-    const kind = rest.slice(slash + 1);
+    const device = readDeviceTopic(this.prefix, levels);
+    if (!device) return;
+    const { deviceId, name: kind } = device;
     let body: unknown;
     try {
       body = JSON.parse(payload.toString('utf8'));

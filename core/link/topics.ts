@@ -72,3 +72,16 @@ export function queuedMessage<T extends OutboundTopic>(topic: T, payload: Device
 export function deviceTopic(prefix: string, deviceId: string, topic: DeviceTopic): string {
   return `${prefix}/${deviceId}/${topic}`;
 }
+
+/**
+ * The device and the topic name of a topic under `prefix` (deviceTopic's
+ * inverse), as a backend reads what devices publish; undefined for a topic
+ * outside the prefix or without both parts. The name is not checked
+ * against the topic map: the caller decides what it listens to.
+ */
+export function readDeviceTopic(prefix: string, topic: string): { deviceId: string; name: string } | undefined {
+  if (topic.length <= prefix.length + 1 || topic.charCodeAt(prefix.length) !== 0x2f || !topic.startsWith(prefix)) return undefined;
+  const slash = topic.indexOf('/', prefix.length + 1);
+  if (slash <= prefix.length + 1 || slash === topic.length - 1) return undefined;
+  return { deviceId: topic.slice(prefix.length + 1, slash), name: topic.slice(slash + 1) };
+}
