@@ -38,20 +38,52 @@ export interface MemoryBenchOptions {
   readonly onSample?: (sample: MemorySample, devicePid: number) => void;
 }
 
+/**
+ * One reading of the device's memory. Each is taken after the device has
+ * run a full garbage collection (its answer to the memory probe), so that
+ * it is what the device holds rather than garbage from the sales in flight
+ * (panel pixels, PNGs, recordings) that a collection soon after would free;
+ * the figures from just before that collection are kept beside it.
+ */
 export interface MemorySample {
   readonly sales: number;
-  /** VmRSS of the device process. */
+  /** VmRSS of the device process, after the collection. */
   readonly rssBytes: number;
-  /** The anonymous part (heaps, canvas surfaces, malloc arenas). */
+  /** The anonymous part (heaps, canvas surfaces, malloc arenas), after the collection. */
   readonly anonBytes: number;
-  /** The file-backed part (code of node, cairo, pango, fonts, SQLite). */
+  /** The file-backed part (code of node, cairo, pango, fonts, SQLite), after the collection. */
   readonly fileBytes: number;
-  /** The device's JavaScript heap, as it reports it (absent if it did not answer in time). */
-  readonly heapUsedBytes?: number;
+  /** The device's JavaScript heap after the collection, as it reports it. */
+  readonly heapUsedBytes: number;
   /** The heap's reserved pages, most of them resident: what the young generation's growth shows in. */
-  readonly heapTotalBytes?: number;
-  readonly externalBytes?: number;
+  readonly heapTotalBytes: number;
+  /** Memory outside the heap that JavaScript objects hold (buffers), after the collection. */
+  readonly externalBytes: number;
+  /** The device's resident memory just before the collection, as it reports it. */
+  readonly rssBeforeCollectionBytes: number;
+  readonly heapUsedBeforeCollectionBytes: number;
+  readonly externalBeforeCollectionBytes: number;
   readonly elapsedMs: number;
+}
+
+/** What the device's memory probe answers: its figures just before and just after a full garbage collection. */
+export interface MemoryProbeAnswer {
+  readonly before: NodeJS.MemoryUsage;
+  readonly after: NodeJS.MemoryUsage;
+}
+
+/** How long the device has to answer the memory probe: a full collection takes tens of milliseconds, more on a busy machine. */
+const PROBE_ANSWER_MS = 10_000;
+
+/** The probe's answer in one line of the device's stderr, or undefined if the line is something else. */
+export function parseProbeAnswer(line: string): MemoryProbeAnswer | undefined {
+  const match = /^dakbox-memory (.*)$/.exec(line);
+  if (!match?.[1]) return undefined;
+  const answer = JSON.parse(match[1]) as Partial<MemoryProbeAnswer>;
+  if (typeof answer.before?.rss !== 'number' || typeof answer.after?.rss !== 'number') {
+    throw new Error(`the memory probe's answer has no figures from before and after its collection: ${line}`);
+  }
+  return answer as MemoryProbeAnswer;
 }
 
 export interface MemoryBenchReport {
@@ -64,11 +96,13 @@ export interface MemoryBenchReport {
   /** False while the soak is still running (or was stopped): the samples so far. */
   readonly complete: boolean;
   readonly durationMs: number;
-  /** RSS once online and idle, before the first sale. */
+  /** RSS once online and idle, before the first sale (before any collection the probe runs, as a device starts). */
   readonly bootRssBytes: number;
   readonly samples: readonly MemorySample[];
-  /** RSS after the last sale less RSS after the first reading (caches filled): what keeps growing. */
+  /** RSS after the last sale less RSS after the first reading (caches filled), both after a collection: what keeps growing. The target counts this. */
   readonly growthBytes: number;
+  /** The same from the readings just before those collections, garbage included. */
+  readonly growthBeforeCollectionBytes: number;
   /** RSS after the last sale less RSS at boot. */
   readonly bootToEndBytes: number;
   readonly targets: { readonly bootRssBytes: number; readonly growthBytes: number };
@@ -93,14 +127,15 @@ export function processMemory(pid: number): { rssBytes: number; anonBytes: numbe
 
 /**
  * `dakbox run` as its own process, exactly as on a device, that answers
- * SIGUSR2 with its JavaScript heap figures on stderr (bin/dakbox.js does
- * this when DAKBOX_MEMORY_PROBE is set).
+ * SIGUSR2 with a full garbage collection and its memory figures from just
+ * before and after it on stderr (bin/dakbox.js does this when
+ * DAKBOX_MEMORY_PROBE is set).
  */
 class DeviceUnderSoak {
   private readonly child: ChildProcess;
   private stderr = '';
   private tail: string[] = [];
-  private heapWaiters: ((usage: NodeJS.MemoryUsage) => void)[] = [];
+  private probeWaiters: ((answer: MemoryProbeAnswer) => void)[] = [];
   readonly exited: Promise<number | null>;
 
   constructor(configPath: string, env: NodeJS.ProcessEnv, asProgram: boolean) {
@@ -119,10 +154,9 @@ class DeviceUnderSoak {
       while ((nl = this.stderr.indexOf('\n')) >= 0) {
         const line = this.stderr.slice(0, nl);
         this.stderr = this.stderr.slice(nl + 1);
-        const probe = /^dakbox-memory (.*)$/.exec(line);
-        if (probe?.[1]) {
-          const usage = JSON.parse(probe[1]) as NodeJS.MemoryUsage;
-          for (const waiter of this.heapWaiters.splice(0)) waiter(usage);
+        const answer = parseProbeAnswer(line);
+        if (answer) {
+          for (const waiter of this.probeWaiters.splice(0)) waiter(answer);
         } else {
           this.tail.push(line);
           if (this.tail.length > 20) this.tail.shift();
@@ -137,12 +171,18 @@ class DeviceUnderSoak {
     return this.child.pid;
   }
 
-  /** The device's own heap figures, or undefined if it does not answer within a second. */
-  async heap(): Promise<NodeJS.MemoryUsage | undefined> {
-    const answered = new Promise<NodeJS.MemoryUsage>((resolve) => this.heapWaiters.push(resolve));
+  /**
+   * Has the device run a full garbage collection and answer with its
+   * figures from before and after it; when this resolves the collection is
+   * done, so /proc shows what the device holds.
+   */
+  async collect(): Promise<MemoryProbeAnswer> {
+    const answered = new Promise<MemoryProbeAnswer>((resolve) => this.probeWaiters.push(resolve));
     this.child.kill('SIGUSR2');
     let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), 1000)));
+    const late = new Promise<never>(
+      (_, reject) => (timer = setTimeout(() => reject(new Error(`the device did not answer the memory probe within ${PROBE_ANSWER_MS / 1000} s; its last output:\n${this.lastOutput}`)), PROBE_ANSWER_MS)),
+    );
     try {
       return await Promise.race([answered, late]);
     } finally {
@@ -247,6 +287,7 @@ export async function memoryBench(options: MemoryBenchOptions = {}): Promise<Mem
       const first = samples.find((s) => s.sales > 0) ?? samples[0]!;
       const last = samples.at(-1)!;
       const growthBytes = last.rssBytes - first.rssBytes;
+      const growthBeforeCollectionBytes = last.rssBeforeCollectionBytes - first.rssBeforeCollectionBytes;
       return {
         name: 'memory',
         date: new Date().toISOString(),
@@ -265,17 +306,23 @@ export async function memoryBench(options: MemoryBenchOptions = {}): Promise<Mem
         bootRssBytes: boot.rssBytes,
         samples,
         growthBytes,
+        growthBeforeCollectionBytes,
         bootToEndBytes: last.rssBytes - boot.rssBytes,
         targets: TARGETS,
         met: { boot: boot.rssBytes <= TARGETS.bootRssBytes, growth: complete && growthBytes <= TARGETS.growthBytes },
       };
     };
     const read = async (count: number): Promise<void> => {
-      const usage = await running.heap();
+      const { before, after } = await running.collect();
       const sample: MemorySample = {
         sales: count,
         ...processMemory(running.pid),
-        ...(usage ? { heapUsedBytes: usage.heapUsed, heapTotalBytes: usage.heapTotal, externalBytes: usage.external } : {}),
+        heapUsedBytes: after.heapUsed,
+        heapTotalBytes: after.heapTotal,
+        externalBytes: after.external,
+        rssBeforeCollectionBytes: before.rss,
+        heapUsedBeforeCollectionBytes: before.heapUsed,
+        externalBeforeCollectionBytes: before.external,
         elapsedMs: Date.now() - started,
       };
       samples.push(sample);
@@ -319,15 +366,16 @@ const mb = (bytes: number): string => (bytes / 1024 / 1024).toFixed(1);
 /** The soak as a table: one row per reading, then boot, growth and the targets. */
 export function formatMemoryBench(report: MemoryBenchReport): string {
   const rows = report.samples.map((s) =>
-    [String(s.sales).padStart(7), mb(s.rssBytes).padStart(8), mb(s.anonBytes).padStart(8), mb(s.fileBytes).padStart(8), ...[s.heapUsedBytes, s.heapTotalBytes, s.externalBytes].map((b) => (b === undefined ? '-' : mb(b)).padStart(8))].join('  '),
+    [String(s.sales).padStart(7), ...[s.rssBytes, s.rssBeforeCollectionBytes, s.anonBytes, s.fileBytes, s.heapUsedBytes, s.heapTotalBytes, s.externalBytes].map((b) => mb(b).padStart(8))].join('  '),
   );
   const signed = (bytes: number): string => `${bytes >= 0 ? '+' : ''}${mb(bytes)} MB`;
   return [
     `memory soak: ${report.sales} sales end to end${report.complete ? '' : ' (STOPPED before the end)'}, ${report.device.started} on ${report.device.display}, ${report.device.speaker} speaker; ${report.machine.cpu} x${report.machine.cores}, node ${report.machine.node}`,
-    `  sales    RSS MB   anon MB   file MB   heap MB  (of MB)  ext MB`,
+    `each reading is taken after a full garbage collection in the device; "pre-GC" is its resident memory just before that collection`,
+    `  sales    RSS MB    pre-GC   anon MB   file MB   heap MB  (of MB)    ext MB`,
     ...rows.map((r) => `${r}`),
     `boot RSS ${mb(report.bootRssBytes)} MB (target ≤ ${mb(report.targets.bootRssBytes)} MB): ${report.met.boot ? 'met' : 'MISSED'}`,
-    `growth from ${report.samples.find((s) => s.sales > 0)?.sales ?? 0} to ${report.sales} sales ${signed(report.growthBytes)} (target ≤ ${mb(report.targets.growthBytes)} MB): ${report.met.growth ? 'met' : 'MISSED'}; from boot ${signed(report.bootToEndBytes)}`,
+    `growth from ${report.samples.find((s) => s.sales > 0)?.sales ?? 0} to ${report.sales} sales ${signed(report.growthBytes)} after collection (target ≤ ${mb(report.targets.growthBytes)} MB): ${report.met.growth ? 'met' : 'MISSED'}; before collection ${signed(report.growthBeforeCollectionBytes)}; from boot ${signed(report.bootToEndBytes)}`,
     `${(report.durationMs / 1000).toFixed(0)} s for the sales (${(report.durationMs / report.sales).toFixed(1)} ms a sale; a shared machine, so noisy)`,
   ].join('\n');
 }

@@ -42,10 +42,25 @@ if (!existsSync(fileURLToPath(entry))) {
   console.error('dakbox: not built yet: run `npm ci` (or `npm run build`) in the project folder');
   process.exit(1);
 }
-// For the memory benchmark: SIGUSR2 writes the JavaScript heap figures to
-// stderr, so what grows can be told apart from native memory.
+// For the memory benchmark: SIGUSR2 runs a full garbage collection and
+// writes the memory figures from just before and just after it to stderr,
+// so that a reading taken after the answer is what the device holds rather
+// than garbage (panel pixels, PNGs, recordings) not yet collected, and what
+// grows can be told apart from native memory. The second collection waits
+// for the first's freeing of buffers, which V8 finishes on another thread:
+// after one, most of the garbage buffers' memory was still resident.
 if (process.env.DAKBOX_MEMORY_PROBE) {
-  process.on('SIGUSR2', () => process.stderr.write(`dakbox-memory ${JSON.stringify(process.memoryUsage())}\n`));
+  const { setFlagsFromString } = await import('node:v8');
+  const { runInNewContext } = await import('node:vm');
+  setFlagsFromString('--expose-gc');
+  const collectGarbage = runInNewContext('gc');
+  process.on('SIGUSR2', () => {
+    const before = process.memoryUsage();
+    collectGarbage();
+    collectGarbage();
+    const after = process.memoryUsage();
+    process.stderr.write(`dakbox-memory ${JSON.stringify({ before, after })}\n`);
+  });
 }
 const { main } = await import(entry.href);
 process.exitCode = await main(argv);

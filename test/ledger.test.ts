@@ -84,9 +84,9 @@ describe('ledger', () => {
     expect(ledger.deliveredEventSeq()).toBe(4);
   });
 
-  it("keeps SQLite's page cache to 2 MiB, not better-sqlite3's 16 MB that fills as the ledger grows", () => {
+  it("keeps SQLite's page cache to 512 KiB, not better-sqlite3's 16 MB that fills as the ledger grows", () => {
     const internal = (ledger as unknown as { db: Database.Database }).db;
-    expect(LEDGER_CACHE_KIB).toBe(2048);
+    expect(LEDGER_CACHE_KIB).toBe(512);
     expect(internal.pragma('cache_size', { simple: true })).toBe(-LEDGER_CACHE_KIB);
     // A connection opened without it gets the larger default.
     const plain = new Database(path, { readonly: true });
