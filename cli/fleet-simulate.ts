@@ -1,13 +1,14 @@
 import { availableParallelism } from 'node:os';
 import { InputError } from '../core/errors.js';
-import { DEFAULT_SECONDS, simulateFleet, type FleetReport } from '../fleet/simulate.js';
+import { DEFAULT_SECONDS, DEVICES_PER_THREAD, defaultWorkers, simulateFleet, type FleetReport } from '../fleet/simulate.js';
 import { integer, parse } from './args.js';
 import type { CommandIo } from './main.js';
 
 export const FLEET_SIMULATE_USAGE = `dakbox fleet simulate --devices N --rate R [--seconds ${DEFAULT_SECONDS}] [--broker URL] [--ledger memory|disk] [--workers W] [--out bench/results/fleet.json]
   N headless devices (the real device program: counter, ledger, confirmation
   check, MQTT link, telemetry; no screen, a silent speaker) spread over W
-  threads (default: one per CPU), each with its own broker connection, and
+  threads (default: one per CPU, or one per ${DEVICES_PER_THREAD.toLocaleString('en-US')} devices if
+  that is more), each with its own broker connection, and
   a payments backend that rings up and pays R sales a second spread over
   them. Prints the connect-storm time, memory per device, confirmations per
   second, end-to-end p50/p99/max and lost or doubled payments, and writes
@@ -34,7 +35,7 @@ export async function fleetSimulateCommand(argv: string[], io: CommandIo): Promi
     throw new InputError('--rate', `${rate}/s is more than ${MAX_SALES_PER_DEVICE_PER_SECOND} sales a second per device for ${devices} devices; use more devices or a lower rate`);
   }
   const seconds = integer(values.seconds, '--seconds', 1, 3600) ?? DEFAULT_SECONDS;
-  const workers = integer(values.workers, '--workers', 1, 256) ?? availableParallelism();
+  const workers = integer(values.workers, '--workers', 1, 256) ?? defaultWorkers(devices, availableParallelism());
   const ledger = values.ledger ?? 'memory';
   if (ledger !== 'memory' && ledger !== 'disk') throw new InputError('--ledger', 'must be memory or disk');
   const broker = values.broker;

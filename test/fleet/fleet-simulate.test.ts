@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
 import { main } from '../../cli/main.js';
-import type { FleetReport } from '../../fleet/simulate.js';
+import { defaultWorkers, type FleetReport } from '../../fleet/simulate.js';
 import { DAKBOX_BIN } from '../support/device-process.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'dakbox-fleet-test-'));
@@ -82,6 +82,16 @@ describe('dakbox fleet simulate', () => {
     // Not a terminal: progress comes as plain lines, no carriage returns.
     expect(run.stderr).not.toContain('\r');
   }, 30_000);
+});
+
+describe('dakbox fleet simulate: threads', () => {
+  it('uses one thread per CPU, and more where one would hold over 2,500 devices', () => {
+    expect(defaultWorkers(50, 2)).toBe(2);
+    expect(defaultWorkers(5_000, 2)).toBe(2);
+    expect(defaultWorkers(5_001, 2)).toBe(3);
+    expect(defaultWorkers(10_000, 2)).toBe(4);
+    expect(defaultWorkers(10_000, 8)).toBe(8);
+  });
 });
 
 describe('dakbox fleet: bad arguments', () => {
