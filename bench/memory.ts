@@ -105,11 +105,33 @@ export interface MemoryBenchReport {
   readonly growthBeforeCollectionBytes: number;
   /** RSS after the last sale less RSS at boot. */
   readonly bootToEndBytes: number;
+  /**
+   * How RSS moved over the second half of the sales: the least-squares
+   * slope through those readings, in bytes per 10,000 sales. One reading
+   * swings by a megabyte or two with the sales in flight; the slope
+   * through fifty of them shows whether anything still grows.
+   */
+  readonly secondHalfTrendBytesPer10k: number;
   readonly targets: { readonly bootRssBytes: number; readonly growthBytes: number };
   readonly met: { readonly boot: boolean; readonly growth: boolean };
 }
 
 const TARGETS = { bootRssBytes: 90 * 1024 * 1024, growthBytes: 4 * 1024 * 1024 } as const;
+
+/** The least-squares slope of RSS over sales through `samples`, in bytes per 10,000 sales; 0 for fewer than two. */
+export function rssTrendPer10k(samples: readonly Pick<MemorySample, 'sales' | 'rssBytes'>[]): number {
+  if (samples.length < 2) return 0;
+  const n = samples.length;
+  const meanSales = samples.reduce((t, s) => t + s.sales, 0) / n;
+  const meanRss = samples.reduce((t, s) => t + s.rssBytes, 0) / n;
+  let covariance = 0;
+  let variance = 0;
+  for (const s of samples) {
+    covariance += (s.sales - meanSales) * (s.rssBytes - meanRss);
+    variance += (s.sales - meanSales) ** 2;
+  }
+  return variance === 0 ? 0 : (covariance / variance) * 10_000;
+}
 
 /** The memory of process `pid` as the kernel counts it. */
 export function processMemory(pid: number): { rssBytes: number; anonBytes: number; fileBytes: number } {
@@ -308,6 +330,7 @@ export async function memoryBench(options: MemoryBenchOptions = {}): Promise<Mem
         growthBytes,
         growthBeforeCollectionBytes,
         bootToEndBytes: last.rssBytes - boot.rssBytes,
+        secondHalfTrendBytesPer10k: rssTrendPer10k(samples.filter((x) => x.sales >= last.sales / 2)),
         targets: TARGETS,
         met: { boot: boot.rssBytes <= TARGETS.bootRssBytes, growth: complete && growthBytes <= TARGETS.growthBytes },
       };
@@ -376,6 +399,7 @@ export function formatMemoryBench(report: MemoryBenchReport): string {
     ...rows.map((r) => `${r}`),
     `boot RSS ${mb(report.bootRssBytes)} MB (target ≤ ${mb(report.targets.bootRssBytes)} MB): ${report.met.boot ? 'met' : 'MISSED'}`,
     `growth from ${report.samples.find((s) => s.sales > 0)?.sales ?? 0} to ${report.sales} sales ${signed(report.growthBytes)} after collection (target ≤ ${mb(report.targets.growthBytes)} MB): ${report.met.growth ? 'met' : 'MISSED'}; before collection ${signed(report.growthBeforeCollectionBytes)}; from boot ${signed(report.bootToEndBytes)}`,
+    `trend over the second half of the sales (${report.sales / 2} to ${report.sales}): ${signed(report.secondHalfTrendBytesPer10k)} per 10,000 sales (least squares through the readings)`,
     `${(report.durationMs / 1000).toFixed(0)} s for the sales (${(report.durationMs / report.sales).toFixed(1)} ms a sale; a shared machine, so noisy)`,
   ].join('\n');
 }

@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { parseProbeAnswer, type MemoryProbeAnswer } from '../bench/memory.js';
+import { parseProbeAnswer, rssTrendPer10k, type MemoryProbeAnswer } from '../bench/memory.js';
 import { DAKBOX_BIN } from './support/device-process.js';
 
 /**
@@ -103,5 +103,25 @@ describe('the memory probe', () => {
     expect(parseProbeAnswer(`dakbox-memory ${JSON.stringify({ before: usage, after: usage })}`)).toEqual({ before: usage, after: usage });
     expect(parseProbeAnswer('{"level":40,"msg":"something else"}')).toBeUndefined();
     expect(() => parseProbeAnswer(`dakbox-memory ${JSON.stringify(usage)}`)).toThrow(/before and after/);
+  });
+});
+
+describe("the soak's trend", () => {
+  const MB = 2 ** 20;
+  const readings = (rss: (sales: number, i: number) => number) => Array.from({ length: 51 }, (_, i) => ({ sales: 50_000 + i * 1000, rssBytes: rss(50_000 + i * 1000, i) }));
+
+  it('is the slope through the readings, per 10,000 sales', () => {
+    expect(rssTrendPer10k(readings((sales) => 100 * MB + (sales / 10_000) * MB))).toBeCloseTo(MB, 0);
+    expect(rssTrendPer10k(readings((sales) => 100 * MB - (sales / 10_000) * 0.5 * MB))).toBeCloseTo(-0.5 * MB, 0);
+  });
+
+  it('stays near nothing for flat readings that swing by two megabytes', () => {
+    const trend = rssTrendPer10k(readings((_, i) => 104 * MB + (i % 2 === 0 ? MB : -MB)));
+    expect(Math.abs(trend)).toBeLessThan(0.05 * MB);
+  });
+
+  it('is 0 with fewer than two readings', () => {
+    expect(rssTrendPer10k([])).toBe(0);
+    expect(rssTrendPer10k([{ sales: 1000, rssBytes: MB }])).toBe(0);
   });
 });
