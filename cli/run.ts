@@ -22,8 +22,7 @@ export async function runCommand(argv: string[], _io: CommandIo): Promise<number
   // Listening from the first moment: a stop asked for while the parts are
   // still being built (a service manager stopping a device that is
   // starting) is kept, and the device stops as soon as it has started,
-  // closing its ledger as on any other stop, instead of being killed. A
-  // second signal finds no listener and ends the process at once.
+  // closing its ledger as on any other stop, instead of being killed.
   const stopAsked = new Promise<void>((resolve) => {
     const stop = (signal: string) => {
       log.info({ signal }, 'stopping');
