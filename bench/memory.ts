@@ -39,11 +39,13 @@ export interface MemoryBenchOptions {
 }
 
 /**
- * One reading of the device's memory. Each is taken after the device has
- * run a full garbage collection (its answer to the memory probe), so that
- * it is what the device holds rather than garbage from the sales in flight
- * (panel pixels, PNGs, recordings) that a collection soon after would free;
- * the figures from just before that collection are kept beside it.
+ * One reading of the device's memory. Each is taken with no sale in flight
+ * (the soak holds the next sales back until it has read) and after the
+ * device has run a full garbage collection (its answer to the memory
+ * probe), so that it is what the device holds rather than the buffers of
+ * the sales under way or garbage (panel pixels, PNGs, recordings) that a
+ * collection soon after would free; the figures from just before that
+ * collection are kept beside it.
  */
 export interface MemorySample {
   readonly sales: number;
@@ -74,6 +76,8 @@ export interface MemoryProbeAnswer {
 
 /** How long the device has to answer the memory probe: a full collection takes tens of milliseconds, more on a busy machine. */
 const PROBE_ANSWER_MS = 10_000;
+/** From the held sale's receipt to the reading: its announcement written and its panel drawn. */
+const SETTLE_MS = 300;
 
 /** The probe's answer in one line of the device's stderr, or undefined if the line is something else. */
 export function parseProbeAnswer(line: string): MemoryProbeAnswer | undefined {
@@ -108,8 +112,8 @@ export interface MemoryBenchReport {
   /**
    * How RSS moved over the second half of the sales: the least-squares
    * slope through those readings, in bytes per 10,000 sales. One reading
-   * swings by a megabyte or two with the sales in flight; the slope
-   * through fifty of them shows whether anything still grows.
+   * moves by a megabyte or so from the next; the slope through fifty of
+   * them shows whether anything still grows.
    */
   readonly secondHalfTrendBytesPer10k: number;
   readonly targets: { readonly bootRssBytes: number; readonly growthBytes: number };
@@ -362,10 +366,17 @@ export async function memoryBench(options: MemoryBenchOptions = {}): Promise<Mem
       (err: unknown) => (err instanceof Error ? err : new Error(`the sales failed: ${JSON.stringify(err)}`)),
     );
     for (let at = sampleEvery; at <= sales; at += sampleEvery) {
+      driver.holdAfter(at);
       await Promise.race([driver.reached(at), failed]);
       if (driver.failed) break;
+      // Every reading sees the device in one state: no sale in flight, the
+      // last one's receipt sent, its announcement written and "paid" on the
+      // panel. Read mid-sale, the in-flight sales' panel and sound buffers
+      // made readings swing by ±1.5 MB.
+      await sleep(SETTLE_MS);
       clearSounds(join(dir, 'sounds'));
       await read(at);
+      driver.resume();
     }
     const failure = await failed;
     if (failure) throw failure;
@@ -394,7 +405,7 @@ export function formatMemoryBench(report: MemoryBenchReport): string {
   const signed = (bytes: number): string => `${bytes >= 0 ? '+' : ''}${mb(bytes)} MB`;
   return [
     `memory soak: ${report.sales} sales end to end${report.complete ? '' : ' (STOPPED before the end)'}, ${report.device.started} on ${report.device.display}, ${report.device.speaker} speaker; ${report.machine.cpu} x${report.machine.cores}, node ${report.machine.node}`,
-    `each reading is taken after a full garbage collection in the device; "pre-GC" is its resident memory just before that collection`,
+    `each reading is taken with no sale in flight, after a full garbage collection in the device; "pre-GC" is its resident memory just before that collection`,
     `  sales    RSS MB    pre-GC   anon MB   file MB   heap MB  (of MB)    ext MB`,
     ...rows.map((r) => `${r}`),
     `boot RSS ${mb(report.bootRssBytes)} MB (target ≤ ${mb(report.targets.bootRssBytes)} MB): ${report.met.boot ? 'met' : 'MISSED'}`,

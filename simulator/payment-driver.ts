@@ -48,6 +48,7 @@ export class PaymentDriver {
   private readonly qrWaiters = new Map<string, (tr: string) => void>();
   private readonly receiptWaiters = new Map<string, () => void>();
   private readonly progressWaiters = new Set<{ at: number; resolve: () => void }>();
+  private held: { after: number; released: Promise<void>; release: () => void } | undefined;
 
   constructor(private readonly o: PaymentDriverOptions) {
     o.backend.on('qr', ({ deviceId, message }) => {
@@ -85,14 +86,37 @@ export class PaymentDriver {
     return new Promise((resolve) => this.progressWaiters.add({ at: count, resolve }));
   }
 
+  /**
+   * Starts no payment after the `count`th until `resume()`, so that once
+   * `reached(count)` resolves the device has no sale in flight: a reading
+   * then taken is of the same quiet state each time.
+   */
+  holdAfter(count: number): void {
+    this.resume();
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    this.held = { after: count, released, release };
+  }
+
+  /** Lets the payments held by `holdAfter` go on. */
+  resume(): void {
+    this.held?.release();
+    this.held = undefined;
+  }
+
   private async worker(): Promise<void> {
     while (!this.failure && this.next <= this.o.payments) {
+      if (this.held && this.next > this.held.after) {
+        await this.held.released;
+        continue;
+      }
       const index = this.next++;
       try {
         await this.payment(index);
       } catch (err) {
         this.failure ??= err instanceof Error ? err : new Error(String(err));
         for (const w of this.progressWaiters) w.resolve();
+        this.resume();
         return;
       }
       this.completed++;
