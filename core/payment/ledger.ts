@@ -586,7 +586,8 @@ export class Ledger {
    * inside a transaction; inside one, the work is part of it.
    */
   private lightly<T>(work: () => T): T {
-    if (this.db.inTransaction) return this.atomically(work);
+    // An in-memory ledger has no log to sync: the level would change nothing.
+    if (this.db.inTransaction || this.walPath === undefined) return this.atomically(work);
     // Not a prepared statement: SQLite applies this pragma when it compiles it.
     this.db.exec('PRAGMA synchronous = NORMAL');
     try {
