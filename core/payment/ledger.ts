@@ -383,7 +383,8 @@ export class Ledger {
 
   /**
    * Records a verified confirmation. Returns the stored record and whether
-   * it is new; a utr seen before is a duplicate and changes nothing.
+   * it is new, and for a new one its sale as it now stands; a utr seen
+   * before is a duplicate and changes nothing.
    * A SUCCESS also closes the sale as paid, a FAILED as failed, if it is
    * still on screen; `late` is decided here, inside the same transaction.
    * `lifetimeOver` is the caller's word on whether the QR's lifetime has run
@@ -400,7 +401,7 @@ export class Ledger {
       paidAt: string;
     },
     lifetimeOver?: boolean,
-  ): { record: PaymentRecord; fresh: boolean } {
+  ): { record: PaymentRecord; fresh: boolean; sale?: SaleSnapshot } {
     return this.durably(() => {
       const existing = this.findPayment(p.utr);
       if (existing) return { record: existing, fresh: false };
@@ -412,7 +413,8 @@ export class Ledger {
       const late = (lifetimeOver ?? now > sale.expires_at) || sale.state === 'expired' || sale.state === 'cancelled';
       const mismatch = p.status === 'SUCCESS' && p.amount !== sale.amount_paise;
       this.sql.insertPayment.run(p.utr, p.tr, p.status, p.amount, p.payer ?? null, p.paidAt, now, late ? 1 : 0, mismatch ? 1 : 0);
-      if (sale.state === 'showing') this.closeSale(p.tr, p.status === 'SUCCESS' ? 'paid' : 'failed', p.status.toLowerCase());
+      const closedAs = p.status === 'SUCCESS' ? 'paid' : 'failed';
+      const closed = sale.state === 'showing' && this.closeSale(p.tr, closedAs, p.status.toLowerCase());
       // The row as just inserted, without reading it back.
       const record = payment({
         utr: p.utr,
@@ -427,7 +429,7 @@ export class Ledger {
         mismatch: mismatch ? 1 : 0,
         announced: 0,
       });
-      return { record, fresh: true };
+      return { record, fresh: true, sale: snapshot(closed ? { ...sale, state: closedAs } : sale) };
     });
   }
 
