@@ -19,6 +19,8 @@ interface Sale {
   utr?: string;
   payload?: string;
   republish?: { backoff: Backoff; timer?: NodeJS.Timeout | undefined };
+  /** The connection its QR came in on: the confirmation goes out on it too (see shown). */
+  via?: MqttClient;
   /** 'announced' receipts received for its payment. */
   announced: number;
   /** 'duplicate' receipts: the device already held the payment when it came again. */
@@ -72,6 +74,9 @@ export class FleetBackend {
   /** Connections whose writes are held until the end of this turn of the event loop (see batchWrites). */
   private readonly held = new Set<MqttClient>();
   private utrSeq = 0;
+  /** The connection this turn's collects go out on, and how many turns have had one. */
+  private collectVia: MqttClient | undefined;
+  private collectTurns = 0;
   private stopped = false;
   readonly counters: BrokerCounters = {};
   readonly counts = {
@@ -111,7 +116,7 @@ export class FleetBackend {
       client.on('message', (topic, payload) => {
         // Its PUBACK is written when this returns: held with the rest.
         this.batchWrites(client);
-        this.route(topic, payload);
+        this.route(topic, payload, client);
       });
       await client.subscribeAsync([`${shared}/+/qr`, `${shared}/+/receipt`], { qos: 1 });
       this.clients.push(client);
@@ -153,6 +158,14 @@ export class FleetBackend {
    * sale was due, so time the backend itself was late is counted too.
    */
   collect(deviceId: string, seq: number, dueAt: number): void {
+    // The sales that fall due together go out together, on one connection
+    // (the next one for each turn): one write for them all.
+    let via = this.collectVia;
+    if (!via) {
+      via = this.client(this.collectTurns++);
+      this.collectVia = via;
+      setImmediate(() => (this.collectVia = undefined));
+    }
     const amount = formatWireAmount(paise(100 + (seq % 9_000_000)));
     const sale: Sale = { deviceId, amount, collectAt: dueAt, announced: 0, duplicates: 0 };
     const queue = this.awaitingQr.get(deviceId);
@@ -160,10 +173,10 @@ export class FleetBackend {
     else this.awaitingQr.set(deviceId, [sale]);
     this.counts.collects++;
     const request: DeviceTopics['collect'] = { v: 1, id: `${this.o.runTag}-${seq}`, amount };
-    this.client(seq).publish(`${this.o.prefix}/${deviceId}/collect`, JSON.stringify(request), { qos: 1 });
+    via.publish(`${this.o.prefix}/${deviceId}/collect`, JSON.stringify(request), { qos: 1 });
   }
 
-  private route(topic: string, payload: Buffer): void {
+  private route(topic: string, payload: Buffer, client: MqttClient): void {
     const counter = SYS_TOPICS[topic];
     if (counter) {
       this.counters[counter] = Number(payload.toString());
@@ -178,12 +191,17 @@ export class FleetBackend {
     } catch {
       return;
     }
-    if (kind === 'qr') this.shown(deviceId, body as DeviceTopics['qr']);
+    if (kind === 'qr') this.shown(deviceId, body as DeviceTopics['qr'], client);
     else if (kind === 'receipt') this.receipt(body as DeviceTopics['receipt']);
   }
 
-  /** A QR on a device: the customer pays it at once. */
-  private shown(deviceId: string, qr: DeviceTopics['qr']): void {
+  /**
+   * A QR on a device: the customer pays it at once. The confirmation goes
+   * out on the connection the QR came in on, in the same write as the QR's
+   * PUBACK; the broker's shared subscription spreads the QRs, and so the
+   * confirmations, over the connections.
+   */
+  private shown(deviceId: string, qr: DeviceTopics['qr'], via: MqttClient): void {
     const queue = this.awaitingQr.get(deviceId);
     const at = queue?.findIndex((s) => s.amount === qr.amount) ?? -1;
     const sale = queue?.[at];
@@ -208,12 +226,16 @@ export class FleetBackend {
     this.counts.payments++;
     sale.payAt = performance.now();
     sale.republish = { backoff: new Backoff(5_000, 60_000) };
+    sale.via = via;
     this.publishPayment(sale);
   }
 
   private publishPayment(sale: Sale): void {
     if (this.stopped || !sale.payload || !sale.republish) return;
-    this.client(this.utrSeq).publish(`${this.o.prefix}/${sale.deviceId}/payment`, sale.payload, { qos: 1 });
+    // Its writes are held with the rest of this turn's, as for the PUBACK it follows.
+    const via = sale.via ?? this.client(this.utrSeq);
+    this.batchWrites(via);
+    via.publish(`${this.o.prefix}/${sale.deviceId}/payment`, sale.payload, { qos: 1 });
     const republish = sale.republish;
     republish.timer = setTimeout(() => {
       republish.timer = undefined;

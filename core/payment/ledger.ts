@@ -320,8 +320,9 @@ export class Ledger {
   issueSale(sale: NewSale, buildUri: (tr: string) => string): SaleSnapshot {
     let epoch = this.epoch;
     const issued = this.durably((): SaleSnapshot => {
-      const seq = this.metaNumber('tr_seq') + 1;
-      let n = this.metaNumber('tr_count') + 1;
+      const counts = this.sql.saleCounts.get();
+      const seq = Number(counts?.seq ?? 0) + 1;
+      let n = Number(counts?.count ?? 0) + 1;
       if (epoch === undefined) epoch = this.drawEpoch();
       if (reference(this.deviceId, epoch, n).length > TR_MAX_LENGTH) {
         // With a long device id n runs out of room: a fresh epoch, and n from 1 again.
@@ -330,9 +331,7 @@ export class Ledger {
       }
       const tr = reference(this.deviceId, epoch, n);
       if (tr.length > TR_MAX_LENGTH) throw new Error(`device id ${this.deviceId} leaves no room for a transaction reference`);
-      this.sql.setMeta.run('tr_seq', String(seq));
-      this.sql.setMeta.run('tr_count', String(n));
-      this.sql.setMeta.run('tr_epoch', epoch);
+      this.sql.setSaleCounts.run(String(seq), String(n), epoch);
       const uri = buildUri(tr);
       this.sql.insertSale.run(tr, seq, sale.source, sale.collectId ?? null, sale.ref ?? null, sale.note ?? null, sale.amount, uri, sale.shownAt, sale.expiresAt);
       return snapshot({
@@ -349,10 +348,6 @@ export class Ledger {
     });
     this.epoch = epoch;
     return issued;
-  }
-
-  private metaNumber(key: string): number {
-    return Number(this.sql.meta.get(key)?.value ?? 0);
   }
 
   /** A random epoch no sale in this ledger carries. */
@@ -388,7 +383,8 @@ export class Ledger {
 
   /**
    * Records a verified confirmation. Returns the stored record and whether
-   * it is new; a utr seen before is a duplicate and changes nothing.
+   * it is new, and for a new one its sale as it now stands; a utr seen
+   * before is a duplicate and changes nothing.
    * A SUCCESS also closes the sale as paid, a FAILED as failed, if it is
    * still on screen; `late` is decided here, inside the same transaction.
    * `lifetimeOver` is the caller's word on whether the QR's lifetime has run
@@ -405,7 +401,7 @@ export class Ledger {
       paidAt: string;
     },
     lifetimeOver?: boolean,
-  ): { record: PaymentRecord; fresh: boolean } {
+  ): { record: PaymentRecord; fresh: boolean; sale?: SaleSnapshot } {
     return this.durably(() => {
       const existing = this.findPayment(p.utr);
       if (existing) return { record: existing, fresh: false };
@@ -417,10 +413,23 @@ export class Ledger {
       const late = (lifetimeOver ?? now > sale.expires_at) || sale.state === 'expired' || sale.state === 'cancelled';
       const mismatch = p.status === 'SUCCESS' && p.amount !== sale.amount_paise;
       this.sql.insertPayment.run(p.utr, p.tr, p.status, p.amount, p.payer ?? null, p.paidAt, now, late ? 1 : 0, mismatch ? 1 : 0);
-      if (sale.state === 'showing') this.closeSale(p.tr, p.status === 'SUCCESS' ? 'paid' : 'failed', p.status.toLowerCase());
-      const record = this.findPayment(p.utr);
-      if (!record) throw new Error(`payment ${p.utr} vanished inside its own transaction`);
-      return { record, fresh: true };
+      const closedAs = p.status === 'SUCCESS' ? 'paid' : 'failed';
+      const closed = sale.state === 'showing' && this.closeSale(p.tr, closedAs, p.status.toLowerCase());
+      // The row as just inserted, without reading it back.
+      const record = payment({
+        utr: p.utr,
+        tr: p.tr,
+        status: p.status,
+        amount_paise: p.amount,
+        asked_paise: sale.amount_paise,
+        payer: p.payer ?? null,
+        paid_at: p.paidAt,
+        received_at: now,
+        late: late ? 1 : 0,
+        mismatch: mismatch ? 1 : 0,
+        announced: 0,
+      });
+      return { record, fresh: true, sale: snapshot(closed ? { ...sale, state: closedAs } : sale) };
     });
   }
 
@@ -579,7 +588,8 @@ export class Ledger {
    * inside a transaction; inside one, the work is part of it.
    */
   private lightly<T>(work: () => T): T {
-    if (this.db.inTransaction) return this.atomically(work);
+    // An in-memory ledger has no log to sync: the level would change nothing.
+    if (this.db.inTransaction || this.walPath === undefined) return this.atomically(work);
     // Not a prepared statement: SQLite applies this pragma when it compiles it.
     this.db.exec('PRAGMA synchronous = NORMAL');
     try {
@@ -636,10 +646,7 @@ export class Ledger {
 
   /** Counts one more start of speaking for a payment; returns the starts so far, this one included. */
   countAnnouncementAttempt(utr: string): number {
-    return this.durably(() => {
-      this.sql.countAttempt.run(utr);
-      return this.announcementAttempts(utr);
-    });
+    return this.durably(() => this.sql.countAttempt.get(utr)?.n ?? 0);
   }
 
   /** How many times speaking this payment has started. */
@@ -683,7 +690,8 @@ export class Ledger {
     const tr = event.type === 'qr' ? event.sale.tr : event.tr;
     const result = this.sql.insertEvent.run(this.clock.now(), event.type, tr, JSON.stringify(event));
     const seq = Number(result.lastInsertRowid);
-    this.sql.pruneEvents.run(seq - BILLING_EVENTS_KEPT);
+    // Until there are more than BILLING_EVENTS_KEPT there is nothing to delete.
+    if (seq > BILLING_EVENTS_KEPT) this.sql.pruneEvents.run(seq - BILLING_EVENTS_KEPT);
     return seq;
   }
 
@@ -847,6 +855,13 @@ function prepareStatements(db: Database.Database) {
   return {
     meta: db.prepare<[string], { value: string }>(`SELECT value FROM meta WHERE key = ?`),
     setMeta: db.prepare<[string, string | Buffer]>(`INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value`),
+    // A sale's numbers in one statement each way: a statement's own cost is most of what these take.
+    saleCounts: db.prepare<[], { seq: string | null; count: string | null }>(
+      `SELECT (SELECT value FROM meta WHERE key = 'tr_seq') AS seq, (SELECT value FROM meta WHERE key = 'tr_count') AS count`,
+    ),
+    setSaleCounts: db.prepare<[string, string, string]>(
+      `INSERT INTO meta (key, value) VALUES ('tr_seq', ?), ('tr_count', ?), ('tr_epoch', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value`,
+    ),
     epochUsed: db.prepare<[string, string], { one: number }>(`SELECT 1 AS one FROM sales WHERE tr >= ? AND tr < ? LIMIT 1`),
     insertSale: db.prepare<[string, number, string, string | null, string | null, string | null, number, string, number, number]>(
       `INSERT INTO sales (tr, seq, source, collect_id, ref, note, amount_paise, uri, shown_at, expires_at, state)
@@ -868,7 +883,7 @@ function prepareStatements(db: Database.Database) {
       `SELECT count(*) AS n, coalesce(sum(amount_paise), 0) AS total FROM payments WHERE status = 'SUCCESS' AND received_at >= ?`,
     ),
     markAnnounced: db.prepare<[number, string]>(`UPDATE payments SET announced = 1, announced_at = ? WHERE utr = ? AND announced = 0`),
-    countAttempt: db.prepare<[string]>(`UPDATE payments SET announce_attempts = announce_attempts + 1 WHERE utr = ?`),
+    countAttempt: db.prepare<[string], { n: number }>(`UPDATE payments SET announce_attempts = announce_attempts + 1 WHERE utr = ? RETURNING announce_attempts AS n`),
     attempts: db.prepare<[string], { n: number }>(`SELECT announce_attempts AS n FROM payments WHERE utr = ?`),
     giveUp: db.prepare<[number, number, string]>(`UPDATE payments SET announced = 1, announced_at = ?, announce_given_up_at = ? WHERE utr = ? AND announced = 0`),
     insertEvent: db.prepare<[number, string, string, string]>(`INSERT INTO billing_events (at, type, tr, body) VALUES (?, ?, ?, ?)`),

@@ -509,9 +509,9 @@ export class Counter implements CounterPort {
       // while it waits does not use up one of its starts unheard.
       const startsNow = !this.o.announcer.busy;
       const committed = this.o.ledger.transaction(() => {
-        const { record, fresh } = this.o.ledger.acceptPayment({ utr: c.utr, tr: c.tr, status: c.status, amount: c.amount, payer, paidAt: c.paidAt }, lifetimeOver);
+        const { record, fresh, sale } = this.o.ledger.acceptPayment({ utr: c.utr, tr: c.tr, status: c.status, amount: c.amount, payer, paidAt: c.paidAt }, lifetimeOver);
         if (!fresh) return undefined;
-        const event = paymentEvent(record, this.o.ledger.findSale(record.tr));
+        const event = paymentEvent(record, sale);
         this.o.ledger.recordEvent(event);
         let uncounted: { error: unknown } | undefined;
         try {
