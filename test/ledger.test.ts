@@ -121,6 +121,28 @@ describe('ledger', () => {
     expect(again.record.amount).toBe(25000);
   });
 
+  it('returns a new payment and its sale exactly as the ledger then reads them back', () => {
+    // acceptPayment builds what it returns from what it wrote, without
+    // reading the rows again: each shape of payment must match the rows.
+    const paid = ledger.issueSale(sale(25000), uriFor);
+    const failed = ledger.issueSale(sale(9900), uriFor);
+    const cancelled = ledger.issueSale(sale(5000), uriFor);
+    ledger.closeSale(cancelled.tr, 'cancelled', 'clerk');
+    clock.advance(60_000);
+    const accepts = [
+      ledger.acceptPayment({ utr: 'R1', tr: paid.tr, status: 'SUCCESS', amount: paise(25001), payer: 'ravi@okbank', paidAt: '2026-01-15T10:01:00+05:30' }),
+      ledger.acceptPayment({ utr: 'R2', tr: failed.tr, status: 'FAILED', amount: paise(9900), paidAt: '2026-01-15T10:01:00+05:30' }),
+      ledger.acceptPayment({ utr: 'R3', tr: cancelled.tr, status: 'SUCCESS', amount: paise(5000), paidAt: '2026-01-15T10:01:00+05:30' }),
+    ];
+    for (const { record, fresh, sale: accepted } of accepts) {
+      expect(fresh).toBe(true);
+      expect(record).toEqual(ledger.findPayment(record.utr));
+      expect(accepted).toEqual(ledger.findSale(record.tr));
+    }
+    expect(accepts.map((a) => a.sale?.state)).toEqual(['paid', 'failed', 'cancelled']);
+    expect(accepts.map((a) => [a.record.mismatch, a.record.late])).toEqual([[true, false], [false, false], [false, true]]);
+  });
+
   it('flags a different amount as a mismatch, and a payment after expiry as late', () => {
     const s = ledger.issueSale(sale(), uriFor);
     clock.advance(301_000);
