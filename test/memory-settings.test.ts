@@ -76,12 +76,12 @@ const waiting = setInterval(() => {
 `;
 
 /** Runs a dakbox command with the first line's settings and the heap sizing probe loaded first; the heap it reserved. */
-function heapReservedAfter(command: readonly string[]): number {
+function heapReservedAfter(command: (folder: string) => readonly string[]): number {
   const folder = mkdtempSync(join(tmpdir(), 'dakbox-heap-sizing-'));
   try {
     const probe = join(folder, 'probe.cjs');
     writeFileSync(probe, HEAP_SIZING_PROBE);
-    const out = runWithFirstLine(['--require', probe, DAKBOX_BIN, ...command.map((arg) => arg.replace('FOLDER', folder))]);
+    const out = runWithFirstLine(['--require', probe, DAKBOX_BIN, ...command(folder)]);
     const line = out.split('\n').find((l) => l.startsWith('{"reservedBytes"'));
     if (!line) throw new Error(`no reading from the heap sizing probe; output:\n${out}`);
     return (JSON.parse(line) as { reservedBytes: number }).reservedBytes;
@@ -124,8 +124,8 @@ describe('the memory settings of the dakbox program', () => {
     // Set by bin/dakbox.js after node has started; the same work then keeps
     // a much smaller heap than under `dakbox qr`, which does not set it
     // (26–29 MB against 65–69 MB in runs here).
-    const run = heapReservedAfter(['run', '--config', 'FOLDER/missing.json']);
-    const qr = heapReservedAfter(['qr', '--amount', 'nothing']);
+    const run = heapReservedAfter((folder) => ['run', '--config', join(folder, 'missing.json')]);
+    const qr = heapReservedAfter(() => ['qr', '--amount', 'nothing']);
     expect(run).toBeLessThan(qr * 0.7);
   }, 60_000);
 });
