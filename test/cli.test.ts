@@ -7,6 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { readWav, rms } from '../adapters/speaker/wav.js';
 import { loadConfig } from '../core/config.js';
 import { generateNotifierKeys } from '../simulator/backend.js';
+import { benchesToRun } from '../cli/bench.js';
 import { DAKBOX_BIN } from './support/device-process.js';
 import { deviceFixture } from './support/fixtures.js';
 import { decodeWithJsQr, decodeWithZbar } from './support/frames.js';
@@ -216,5 +217,20 @@ describe('dakbox run', () => {
     const r = dakbox('pay');
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/^dakbox: pay: is not a command/);
+  });
+});
+
+describe('dakbox bench', () => {
+  it('runs every benchmark under `all`, the memory soak last before the charts', () => {
+    expect(benchesToRun('all')).toEqual(['render', 'voice', 'sale', 'boot', 'latency', 'memory', 'charts']);
+    expect(benchesToRun('memory')).toEqual(['memory', 'charts']);
+    expect(benchesToRun('latency')).toEqual(['latency']);
+  });
+
+  it('names the benchmarks there are when given one that is not', () => {
+    const r = dakbox('bench', 'speed');
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toContain('"speed" is not a benchmark (there are: render, voice, sale, boot, latency, memory, charts)');
+    expect(r.stderr).not.toMatch(/\n\s+at /);
   });
 });
